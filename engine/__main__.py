@@ -1,0 +1,7 @@
+"""``python -m engine`` runs the batch CLI."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
