@@ -82,7 +82,7 @@ def _reweighter(data: SizeData, keep: list[np.ndarray], ln_z: np.ndarray | None 
     return Reweighter(energies, 1.0 / np.asarray(data.T, float), ln_z=ln_z)
 
 
-def analyse_sweep(sizes: list[SizeData], n_fine: int = 161, n_blocks: int = 16) -> SweepAnalysis:
+def analyse_sweep(sizes: list[SizeData], n_fine: int = 101, n_blocks: int = 16) -> SweepAnalysis:
     """Curves and estimates for a sweep over one temperature grid and one or more sizes."""
     sizes = sorted(sizes, key=lambda d: d.L)
     t_lo = max(float(np.min(d.T)) for d in sizes)
