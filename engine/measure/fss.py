@@ -77,23 +77,31 @@ def power_law(L: Sequence[float], y: Sequence[float], yerr: Sequence[float] | No
     return PowerLaw(float(coef[1]), err, float(np.exp(coef[0])))
 
 
-def collapse_quality(curves: Sequence[tuple[float, np.ndarray, np.ndarray, np.ndarray]],
-                     tc: float, nu: float, exponent: float) -> float:
+Data = Sequence[tuple[float, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _scaled(data: Data, tc: float, nu: float, exponent: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    out = []
+    for L, T, y, err in data:
+        f = L ** (-exponent)
+        out.append(((np.asarray(T) - tc) * L ** (1.0 / nu), np.asarray(y) * f, np.asarray(err) * f))
+    return out
+
+
+def collapse_quality(points: Data, tc: float, nu: float, exponent: float, curves: Data | None = None) -> float:
     """Houdayer-Hartmann quality S of a data collapse (about 1 for a good collapse).
 
-    ``curves`` holds (L, T, y, yerr) per size; the scaled data are x = (T - tc) L^(1/nu) and
-    Y = y L^(-exponent). Every point of one size is compared with the other sizes' curves
-    interpolated at its x, in units of the combined error. J. Houdayer and A. K. Hartmann,
-    Phys. Rev. B 70, 014418 (2004).
+    ``points`` holds (L, T, y, yerr) per size: independent measurements. Scaled, x = (T - tc)
+    L^(1/nu) and Y = y L^(-exponent); every point of one size is compared with the other sizes'
+    data interpolated at its x, in units of the combined error. ``curves`` (same layout, on a
+    fine grid, e.g. reweighted) are what is interpolated when given; else the points are.
+    J. Houdayer and A. K. Hartmann, Phys. Rev. B 70, 014418 (2004).
     """
-    scaled = []
-    for L, T, y, err in curves:
-        x = (np.asarray(T) - tc) * L ** (1.0 / nu)
-        f = L ** (-exponent)
-        scaled.append((x, np.asarray(y) * f, np.asarray(err) * f))
+    scaled_points = _scaled(points, tc, nu, exponent)
+    scaled_curves = scaled_points if curves is None else _scaled(curves, tc, nu, exponent)
     total, count = 0.0, 0
-    for i, (xi, yi, ei) in enumerate(scaled):
-        for j, (xj, yj, ej) in enumerate(scaled):
+    for i, (xi, yi, ei) in enumerate(scaled_points):
+        for j, (xj, yj, ej) in enumerate(scaled_curves):
             if i == j:
                 continue
             inside = (xi >= xj.min()) & (xi <= xj.max())
@@ -118,21 +126,23 @@ class Collapse:
     quality: float
 
 
-def best_collapse(curves: Sequence[tuple[float, np.ndarray, np.ndarray, np.ndarray]],
-                  start: tuple[float, float, float], fix_exponent: bool = False) -> Collapse:
+def best_collapse(points: Data, start: tuple[float, float, float], fix_exponent: bool = False,
+                  curves: Data | None = None) -> Collapse:
     """Minimise :func:`collapse_quality` over (tc, nu, exponent) from ``start``.
 
     The error of each parameter is where S, scanned along that parameter with the others at their
     optimum, rises by one above its minimum (the Houdayer-Hartmann prescription).
     """
     free = [0, 1] if fix_exponent else [0, 1, 2]
+    t_lo = max(float(np.min(T)) for _, T, _, _ in points)
+    t_hi = min(float(np.max(T)) for _, T, _, _ in points)
 
     def quality(p_free: np.ndarray) -> float:
         p = np.array(start, dtype=float)
         p[free] = p_free
-        if p[1] <= 0.05:
-            return 1e12
-        return collapse_quality(curves, *p)
+        if not (t_lo <= p[0] <= t_hi and 0.2 <= p[1] <= 5.0):
+            return 1e12  # keep Tc inside the data and nu physical: the minimum is meaningless outside
+        return collapse_quality(points, *p, curves=curves)
 
     res = minimize(quality, np.array(start, float)[free], method="Nelder-Mead",
                    options={"xatol": 1e-5, "fatol": 1e-6, "maxiter": 4000})
@@ -141,7 +151,8 @@ def best_collapse(curves: Sequence[tuple[float, np.ndarray, np.ndarray, np.ndarr
     s_min = float(res.fun)
     errors = [0.0, 0.0, 0.0]
     for k in free:
-        errors[k] = _rise_width(lambda v, k=k: collapse_quality(curves, *_with(best, k, v)), best[k], s_min)
+        errors[k] = _rise_width(lambda v, k=k: collapse_quality(points, *_with(best, k, v), curves=curves),
+                                best[k], s_min)
     return Collapse(float(best[0]), float(best[1]), float(best[2]), tuple(errors), s_min)
 
 
