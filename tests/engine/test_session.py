@@ -1,0 +1,174 @@
+"""The Simulation session: physics against enumeration, exact save/restore, control, bad files."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine import exact
+from engine.errors import ParameterError
+from engine.samplers import REGISTRY
+from engine.session import Simulation, SessionFormatError
+
+torch.set_num_threads(1)
+# TODO(lead): drop once engine/samplers/__init__.py lists the "xy" module in SAMPLER_MODULES.
+needs_xy_samplers = pytest.mark.skipif(("xy", "metropolis") not in REGISTRY,
+                                       reason="XY samplers are not registered in engine.samplers yet")
+
+
+def test_ising_estimates_match_enumeration_of_4x4():
+    temps = [1.8, exact.TC_ISING, 3.0]
+    sim = Simulation("ising", L=4, T=temps, seed=11, device="cpu")
+    sim.thermalize(200)
+    sim.step(3000)
+    est = sim.estimates()
+    for j, T in enumerate(temps):
+        want = exact.enumeration_averages(4, T)
+        for name, key in [("energy", "energy"), ("specific_heat", "specific_heat"),
+                          ("abs_magnetization", "abs_m"), ("susceptibility", "susceptibility"),
+                          ("binder", "binder")]:
+            e = est[name]
+            assert 0 < e.error[j] < 0.2 * abs(want[key]) + 0.01, (name, T)
+            assert abs(e.mean[j] - want[key]) < 4 * e.error[j], (name, T, e.mean[j], want[key])
+    assert np.all((est["acceptance"].mean > 0) & (est["acceptance"].mean < 1))
+    assert np.all(est["correlation_length"].mean > 0)
+
+
+def _assert_same_future(a: Simulation, b: Simulation, n: int) -> None:
+    a.step(n)
+    b.step(n)
+    assert torch.equal(a.state, b.state)
+    sa, sb = a.series(), b.series()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+def test_restore_continues_bit_identically(tmp_path, algorithm):
+    kwargs = dict(L=8, algorithm=algorithm, T=[2.0, 2.6], h=[0.0, 0.1], seed=5, device="cpu")
+    sim = Simulation("ising", bond_disorder=0.1, disorder_seed=3, **kwargs)
+    sim.step(7)          # Wolff is still calibrating its flip count here: that state must travel too
+    never_stopped = Simulation("ising", bond_disorder=0.1, disorder_seed=3, **kwargs)
+    never_stopped.step(7)
+    meta, arrays = sim.to_state()
+    json.dumps(meta)      # JSON-able
+    restored = Simulation.from_state(meta, arrays)
+    path = sim.save(tmp_path / "run.npz")
+    loaded = Simulation.load(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]  # no temporary file left behind
+    assert loaded.sweep == 7 and loaded.algorithm == algorithm
+    assert loaded.model.params_dict() == sim.model.params_dict()
+    _assert_same_future(never_stopped, restored, 5)
+    _assert_same_future(sim, loaded, 5)
+    np.testing.assert_array_equal(never_stopped.state.numpy(), loaded.state.numpy())
+
+
+def test_set_params_starts_a_new_segment():
+    sim = Simulation("ising", L=8, T=2.0, seed=1, device="cpu", start="cold")
+    sim.step(20)
+    sim.set_params(T=3.0)
+    sim.step(30, measure_every=3)
+    series = sim.series()
+    assert series["T"].shape == (30, 1)
+    np.testing.assert_allclose(series["T"][:20, 0], 2.0)
+    np.testing.assert_allclose(series["T"][20:, 0], 3.0)
+    np.testing.assert_array_equal(series["sweep"][18:23], [19, 20, 23, 26, 29])
+    assert sim.estimates()["energy"].mean[0] == pytest.approx(series["energy"][20:, 0].mean())
+    assert sim.estimates(start=0)["energy"].mean[0] == pytest.approx(series["energy"][:, 0].mean())
+    with pytest.raises(ParameterError, match="T"):
+        sim.set_params(T=-1.0)
+    with pytest.raises(ParameterError, match="algorithm"):
+        sim.set_algorithm("hmc")
+    sim.set_algorithm("swendsen-wang")
+    sim.step(2)
+    assert "cluster_size" in sim.series() and sim.algorithm == "swendsen-wang"
+
+
+def test_snapshot_is_plain_data():
+    sim = Simulation("ising", L=8, T=[1.5, 3.0], seed=2, device="cpu", start="cold")
+    snap = sim.snapshot(1)
+    assert np.all(snap["lattice"] == 1.0) and snap["sweep"] == 0 and snap["series"] == {}
+    sim.step(50)
+    snap = sim.snapshot(1, tail=10)
+    assert snap["model"] == "ising" and snap["algorithm"] == "metropolis" and snap["sweep"] == 50
+    assert isinstance(snap["lattice"], np.ndarray) and snap["lattice"].shape == (8, 8)
+    assert snap["series"]["energy"].shape == (10,) and snap["series"]["sweep"][-1] == 50
+    assert snap["params"]["T"] == 3.0 and 0 <= snap["stats"]["acceptance"] <= 1
+    assert snap["timing"]["sweeps_per_s"] > 0
+    assert snap["timing"]["flips_per_s"] == pytest.approx(snap["timing"]["sweeps_per_s"] * 64 * 2)
+    snap["lattice"][:] = 0  # a copy: the simulation is untouched
+    assert torch.all(sim.state.abs() == 1)
+    sim.reset("cold")
+    assert sim.sweep == 0 and sim.series() == {} and torch.all(sim.state == 1)
+
+
+@needs_xy_samplers
+def test_xy_session_records_vortices_and_helicity():
+    sim = Simulation("xy", L=8, T=[0.3, 2.0], seed=4, device="cpu", start="cold")
+    sim.step(60)
+    est = sim.estimates(discard=0.5)
+    assert est["helicity_modulus"].mean[0] > 0.8          # stiff at low T
+    assert abs(est["helicity_modulus"].mean[1]) < 0.3      # no stiffness at high T
+    assert est["vortex_density"].mean[0] < est["vortex_density"].mean[1]
+    assert est["binder"].mean[0] == pytest.approx(0.5, abs=0.02)  # two-component normalisation
+    assert set(sim.snapshot(1)["vortices"]) == {"vortex", "antivortex"}
+
+
+def test_bad_parameters():
+    with pytest.raises(ParameterError, match="model"):
+        Simulation("potts", L=8)
+    with pytest.raises(ParameterError, match="start"):
+        Simulation("ising", L=8, start="warm", device="cpu")
+    with pytest.raises(ParameterError, match="seed"):
+        Simulation("ising", L=8, seed=-1, device="cpu")
+    with pytest.raises(ParameterError, match="L"):
+        Simulation("ising", L=7, device="cpu")
+    with pytest.raises(ParameterError, match="mu"):
+        Simulation("ising", L=8, mu=1.0, device="cpu")
+    sim = Simulation("ising", L=4, device="cpu")
+    with pytest.raises(ParameterError, match="n_sweeps"):
+        sim.step(-1)
+    with pytest.raises(ParameterError, match="measure_every"):
+        sim.step(1, measure_every=0)
+    with pytest.raises(ParameterError, match="replica"):
+        sim.snapshot(1)
+
+
+def test_loading_bad_files(tmp_path):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file at all")
+    with pytest.raises(SessionFormatError, match="garbage.npz"):
+        Simulation.load(garbage)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, x=np.arange(3))
+    with pytest.raises(SessionFormatError):
+        Simulation.load(foreign)
+    sim = Simulation("ising", L=4, device="cpu")
+    meta, arrays = sim.to_state()
+    newer = tmp_path / "newer.npz"
+    np.savez(newer, meta=np.array(json.dumps({**meta, "version": 99})), **arrays)
+    with pytest.raises(SessionFormatError, match="newer"):
+        Simulation.load(newer)
+    broken = dict(arrays)
+    del broken["lattice"]
+    with pytest.raises(SessionFormatError):
+        Simulation.from_state(meta, broken)
+    assert issubclass(SessionFormatError, ValueError)
+    assert not math.isnan(sim.temperatures[0])
+
+
+@pytest.mark.slow
+def test_cluster_run_at_tc_matches_kaufman():
+    """L = 16 at Tc with Swendsen-Wang: E and C within their (autocorrelation-aware) errors."""
+    L, T = 16, exact.TC_ISING
+    sim = Simulation("ising", L=L, T=T, algorithm="swendsen-wang", seed=21, device="cpu", dtype=torch.float64)
+    sim.thermalize(100)
+    sim.step(4000)
+    est = sim.estimates()
+    for name, want in (("energy", exact.kaufman_energy(L, T)), ("specific_heat", exact.kaufman_specific_heat(L, T))):
+        e = est[name]
+        assert abs(e.mean[0] - want) < 4 * e.error[0], (name, e.mean[0], e.error[0], want)
+        assert e.error[0] < 0.1 * abs(want)

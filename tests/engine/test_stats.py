@@ -1,0 +1,131 @@
+"""Error analysis on series with known answers: AR(1) chains and exact Ising sampling."""
+
+import numpy as np
+import pytest
+
+from engine import exact
+from engine.errors import ParameterError
+from engine.measure import stats
+
+
+def ar1(rho: float, n: int, chains: int, seed: int, mean: float = 0.0) -> np.ndarray:
+    """Stationary AR(1) chains [n, chains] with unit variance: tau_int = (1 + rho) / (2 (1 - rho))."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, chains))
+    x[0] = rng.standard_normal(chains)
+    noise = rng.standard_normal((n, chains)) * np.sqrt(1 - rho**2)
+    for t in range(1, n):
+        x[t] = rho * x[t - 1] + noise[t]
+    return x + mean
+
+
+@pytest.fixture(scope="module")
+def chains():
+    return ar1(0.9, 20000, 64, seed=1, mean=3.0)  # tau_int = 9.5
+
+
+def test_tau_int_of_ar1(chains):
+    tau, tau_err, window = stats.tau_int(chains)
+    assert tau.shape == (64,)
+    # 64 chains: the spread of their mean is ~0.1; the window's truncation bias is < 1%.
+    assert tau.mean() == pytest.approx(9.5, abs=0.4)
+    # the Madras-Sokal error formula describes the chain-to-chain spread (it is a bit generous)
+    assert 0.7 < tau_err.mean() / tau.std() < 1.6
+    assert np.all(window >= stats.WINDOW_C * tau)
+    white = ar1(0.0, 5000, 16, seed=2)
+    assert stats.tau_int(white)[0].mean() == pytest.approx(0.5, abs=0.05)
+    fast = ar1(0.5, 5000, 16, seed=3)
+    assert stats.tau_int(fast)[0].mean() == pytest.approx(1.5, abs=0.1)
+
+
+def test_estimate_error_covers_true_mean(chains):
+    est = stats.estimate(chains)
+    spread = est.mean.std()
+    assert est.mean.mean() == pytest.approx(3.0, abs=4 * spread / 8)
+    assert est.error.mean() == pytest.approx(spread, rel=0.2)
+    coverage = np.mean(np.abs(est.mean - 3.0) < est.error)
+    assert 0.5 < coverage < 0.85  # 68% expected; 64 chains
+    naive = chains.std(axis=0).mean() / np.sqrt(chains.shape[0])
+    assert est.error.mean() / naive == pytest.approx(np.sqrt(2 * 9.5), rel=0.1)
+    single = stats.estimate(chains[:, 0])
+    assert isinstance(single.mean, float) and single.mean == pytest.approx(est.mean[0])
+
+
+def test_binning_plateau_agrees_with_tau_int(chains):
+    lengths, errors = stats.binning(chains)
+    assert lengths[0] == 1 and np.all(np.diff(lengths) > 0)
+    tau_from_bins = 0.5 * (errors[-1] / errors[0]) ** 2
+    assert tau_from_bins.mean() == pytest.approx(9.5, rel=0.1)
+    with pytest.raises(ParameterError, match="series"):
+        stats.binning(chains[:10])
+
+
+def test_jackknife_of_variance(chains):
+    est = stats.jackknife(lambda x: x.var(axis=0), chains)
+    assert est.mean.mean() == pytest.approx(1.0, abs=3 * est.error.mean() / 8)
+    assert est.error.mean() == pytest.approx(est.mean.std(), rel=0.3)
+    assert np.all(est.tau_int > 5)
+    # the jackknife of a plain mean reproduces the tau_int-based error
+    mean_est = stats.jackknife(lambda x: x.mean(axis=0), chains)
+    assert mean_est.error.mean() == pytest.approx(stats.estimate(chains).error.mean(), rel=0.15)
+    # with blocks that are too short, the jackknife underestimates (this is why blocks >> tau)
+    head = chains[:4000]
+    good = stats.jackknife(lambda x: x.mean(axis=0), head)
+    short = stats.jackknife(lambda x: x.mean(axis=0), head, n_blocks=2000)
+    assert short.error.mean() < 0.6 * good.error.mean()
+
+
+def test_degenerate_and_bad_input():
+    const = stats.estimate(np.full(100, 2.0))
+    assert const.mean == 2.0 and const.error == 0.0
+    one = stats.estimate([1.0])
+    assert np.isnan(one.error) and one.as_dict() == {"mean": 1.0, "error": None, "tau_int": None}
+    with pytest.raises(ParameterError, match="series"):
+        stats.estimate(np.zeros((3, 3, 3)))
+    with pytest.raises(ParameterError, match="n_blocks"):
+        stats.jackknife(np.mean, np.zeros(10), n_blocks=1)
+    with pytest.raises(ParameterError, match="components"):
+        stats.binder(np.ones(4), np.ones(4), components=5)
+
+
+def _exact_ising_samples(L, temps, n, seed):
+    """Independent samples of (e, |m|, m^2, m^4) per site drawn from the exact 4 x 4 distribution."""
+    rng = np.random.default_rng(seed)
+    energy, mag = exact.enumerate_ising(L)
+    N = L * L
+    cols = []
+    for T in temps:
+        a = -energy / T
+        p = np.exp(a - a.max())
+        idx = rng.choice(len(p), size=n, p=p / p.sum())
+        cols.append((energy[idx] / N, np.abs(mag[idx]) / N))
+    e = np.stack([c[0] for c in cols], axis=1)
+    m = np.stack([c[1] for c in cols], axis=1)
+    return {"energy": e, "abs_m": m, "m2": m**2, "m4": m**4}
+
+
+def test_thermodynamic_estimators_against_enumeration():
+    temps = np.array([1.5, 2.269, 3.0])
+    series = _exact_ising_samples(4, temps, 40000, seed=5)
+    result = stats.thermodynamics(series, N=16, T=temps)
+    for j, T in enumerate(temps):
+        want = exact.enumeration_averages(4, T)
+        for name, key in [("energy", "energy"), ("specific_heat", "specific_heat"),
+                          ("abs_magnetization", "abs_m"), ("susceptibility", "susceptibility"),
+                          ("binder", "binder")]:
+            est = result[name]
+            assert est.error[j] > 0
+            assert abs(est.mean[j] - want[key]) < 4 * est.error[j], (name, T)
+        # independent samples: tau_int ~ 1/2
+        assert result["energy"].tau_int[j] == pytest.approx(0.5, abs=0.1)
+
+
+def test_binder_limits_for_two_components():
+    rng = np.random.default_rng(7)
+    v = rng.standard_normal((20000, 2))       # Gaussian order parameter: U4 = 0
+    m2 = (v**2).sum(axis=1)
+    u = stats.binder(m2, m2**2, components=2)
+    assert abs(u.mean) < 4 * u.error
+    fixed = np.ones(1000)                     # fixed length: U4 = 1/2 exactly
+    assert stats.binder(fixed, fixed, components=2).mean == pytest.approx(0.5)
+    assert stats.binder(fixed, fixed, components=1).mean == pytest.approx(2 / 3)
