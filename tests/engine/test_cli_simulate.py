@@ -8,7 +8,6 @@ import torch
 
 from engine import exact
 from engine.cli import main
-from engine.samplers import REGISTRY
 from engine.session import Simulation
 
 torch.set_num_threads(1)
@@ -71,8 +70,6 @@ def test_argparse_errors_exit_2(capsys):
     assert "--model" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(("phi4", "metropolis") not in REGISTRY,
-                    reason="phi4 samplers are not registered in engine.samplers yet")  # TODO(lead): drop then
 def test_phi4_batch_over_t(capsys):
     rc = main(["simulate", "--model", "phi4", "--L", "4", "--t", "0.2", "0.8", "--mu", "-1", "--lam", "1",
                "--sweeps", "300", "--thermalize", "100", "--device", "cpu", "--json", "--no-progress"])

@@ -9,13 +9,9 @@ import torch
 
 from engine import exact
 from engine.errors import ParameterError
-from engine.samplers import REGISTRY
 from engine.session import Simulation, SessionFormatError
 
 torch.set_num_threads(1)
-# TODO(lead): drop once engine/samplers/__init__.py lists the "xy" module in SAMPLER_MODULES.
-needs_xy_samplers = pytest.mark.skipif(("xy", "metropolis") not in REGISTRY,
-                                       reason="XY samplers are not registered in engine.samplers yet")
 
 
 def test_ising_estimates_match_enumeration_of_4x4():
@@ -105,7 +101,6 @@ def test_snapshot_is_plain_data():
     assert sim.sweep == 0 and sim.series() == {} and torch.all(sim.state == 1)
 
 
-@needs_xy_samplers
 def test_xy_session_records_vortices_and_helicity():
     sim = Simulation("xy", L=8, T=[0.3, 2.0], seed=4, device="cpu", start="cold")
     sim.step(60)
