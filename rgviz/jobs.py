@@ -1,0 +1,209 @@
+"""Background jobs: long engine work (a sweep, a tau_int scan, an RG flow, training) off the GUI thread.
+
+A job is a plain callable ``work(control) -> result``. It reports through its :class:`JobControl`
+(``control.progress(done, total)``, ``control.partial(result)``) and polls ``control.cancelled``
+or registers a canceller with ``control.on_cancel`` (e.g. ``SweepRunner.cancel``).
+
+:class:`Job` runs it in its own QThread and re-emits everything as signals of an object that
+lives in the GUI thread, so handlers connected to them run in the GUI thread, lambdas included
+(STACK-NOTES: a worker-thread QObject's signal connected to a lambda runs in the worker thread).
+
+Back-pressure: a partial result is published only after the GUI's handlers have returned from
+the previous one; intermediate results produced meanwhile are dropped (the next one supersedes
+them). ``control.wants_partial()`` lets the work skip preparing a result that would be dropped
+(e.g. an expensive analysis). The final result is never dropped. Progress is throttled to
+~20 updates a second.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.device import configure_threads
+from engine.errors import ParameterError
+
+PROGRESS_INTERVAL = 0.05  # seconds between two progress signals (the last one always goes out)
+
+
+class JobCancelled(Exception):
+    """Raised by :meth:`JobControl.check` when the job was cancelled; ends the job quietly."""
+
+
+class JobControl:
+    """What the work callable sees: report progress and partial results, notice cancellation."""
+
+    def __init__(self, emitter: _JobWorker):
+        self._emitter = emitter
+        self._cancelled = threading.Event()
+        self._consumed = threading.Event()
+        self._consumed.set()
+        self._cancellers: list[Callable[[], None]] = []
+        self._last_progress = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`JobCancelled` if the job was cancelled (for loops in the work callable)."""
+        if self.cancelled:
+            raise JobCancelled
+
+    def on_cancel(self, canceller: Callable[[], None]) -> None:
+        """Call ``canceller()`` (from the GUI thread) when the job is cancelled."""
+        with self._lock:
+            self._cancellers.append(canceller)
+            already = self.cancelled
+        if already:
+            canceller()
+
+    def progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - self._last_progress >= PROGRESS_INTERVAL:
+            self._last_progress = now
+            self._emitter.progress.emit(int(done), int(total))
+
+    def wants_partial(self) -> bool:
+        """True when the GUI has consumed the last partial result (a new one would be shown)."""
+        return self._consumed.is_set() and not self.cancelled
+
+    def partial(self, result: Any) -> bool:
+        """Publish ``result`` unless the GUI is still busy with the last one; True if published."""
+        if not self.wants_partial():
+            return False
+        self._consumed.clear()
+        self._emitter.partial.emit(result)
+        return True
+
+    # --- called by Job (GUI thread) ----------------------------------------------------------
+    def _cancel(self) -> None:
+        with self._lock:
+            self._cancelled.set()
+            cancellers = list(self._cancellers)
+        for canceller in cancellers:
+            canceller()
+
+    def _mark_consumed(self) -> None:
+        self._consumed.set()
+
+
+class _JobWorker(QObject):
+    """Lives in the job's thread and runs the work; its signals are queued to :class:`Job`."""
+
+    progress = Signal(int, int)
+    partial = Signal(object)
+    done = Signal(object)
+    failed = Signal(str)
+    ended = Signal()
+
+    def __init__(self, work: Callable[[JobControl], Any], threads: int | None):
+        super().__init__()
+        self.work = work
+        self.threads = threads
+        self.control = JobControl(self)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            configure_threads(self.threads)
+            result = self.work(self.control)
+            self.done.emit(result)
+        except JobCancelled:
+            self.done.emit(None)
+        except ParameterError as err:
+            self.failed.emit(str(err))
+        except Exception as err:  # noqa: BLE001 - any failure is reported to the user, the app lives on
+            traceback.print_exc()
+            self.failed.emit(f"{type(err).__name__}: {err}")
+        finally:
+            self.ended.emit()
+            QThread.currentThread().quit()  # directly, not queued: the GUI thread may be blocked in wait()
+
+
+class Job(QObject):
+    """Runs ``work(control)`` in a new QThread; signals arrive in the GUI thread.
+
+    Signals: ``progress(done, total)``, ``partial(result)``, ``finished(result)`` (the callable's
+    return value; a cancelled job still delivers what it returned, or None if it raised
+    :class:`JobCancelled`), ``failed(message)`` and ``stopped()`` (after finished or failed; the thread has ended).
+    Create and use it from the GUI thread; call :meth:`shutdown` before the application exits.
+    """
+
+    progress = Signal(int, int)
+    partial = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    stopped = Signal()
+
+    def __init__(self, work: Callable[[JobControl], Any], name: str = "rgviz-job", threads: int | None = None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self._worker = _JobWorker(work, threads)
+        self._thread = QThread()
+        self._thread.setObjectName(name)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.partial.connect(self._on_partial)
+        self._worker.done.connect(self._on_done)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.ended.connect(self._on_ended)
+        self.is_done = False
+
+    def start(self) -> Job:
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the work to stop; it ends at its next cancellation check."""
+        self._worker.control._cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._worker.control.cancelled
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        """Block until the thread has ended; True if it has."""
+        return self._thread.wait(timeout_ms)
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel and join the thread; True when no thread is left running."""
+        self.cancel()
+        return self._thread.wait(timeout_ms)
+
+    # --- relays (GUI thread) ----------------------------------------------------------------
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.emit(done, total)
+
+    @Slot(object)
+    def _on_partial(self, result: Any) -> None:
+        try:
+            if not self.cancelled:
+                self.partial.emit(result)
+        finally:
+            self._worker.control._mark_consumed()
+
+    @Slot(object)
+    def _on_done(self, result: Any) -> None:
+        self.finished.emit(result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.failed.emit(message)
+
+    @Slot()
+    def _on_ended(self) -> None:
+        self._thread.wait()  # the work has returned; the thread ends right after: join it
+        self.is_done = True
+        self.stopped.emit()

@@ -1,0 +1,382 @@
+"""Phase panel: a temperature sweep over several sizes, watched while it runs.
+
+The sweep (:class:`engine.sweep.SweepRunner`, the same code as ``rgviz-batch sweep``) runs as a
+background :class:`rgviz.jobs.Job`. After each round of sweeps the job analyses the data so far
+(multi-histogram reweighting, Binder crossings, peaks, exponents) in its own thread, when the GUI
+is ready for it, and the panel redraws: points with error bars that shrink as data arrive,
+reweighted curves, exact overlays (Onsager; Kaufman per L), and a table of transition estimates.
+
+:func:`register_phase_panels` adds this panel and its companions (finite-size scaling,
+correlations, dynamics) to the main window.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from engine.cli.sweep import figures as sweep_figures
+from engine.cli.sweep import summarise, write_results
+from engine.errors import ParameterError
+from engine.exact import T_KT_XY, TC_ISING
+from engine.plots.sweep import observable_figures
+from engine.session import MODELS
+from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
+
+from .. import figures as figure_render
+from ..jobs import Job, JobControl
+from .plotting import draw_figure, fill_grid, grid_widget
+
+#: Default temperature grid (from, to, points) per model: around Tc (Ising) or T_KT (XY).
+T_DEFAULTS = {"ising": (2.0, 2.6, 13), "xy": (0.7, 1.2, 11)}
+#: Fewer samples than this per size give no meaningful reweighting: the analysis waits.
+MIN_ANALYSIS_SAMPLES = 20
+#: The analysis may take at most this fraction of the job's time (it runs between rounds).
+ANALYSIS_SHARE = 0.25
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """Lattice sizes from text like ``"8 16, 32"``."""
+    try:
+        sizes = tuple(int(tok) for tok in text.replace(",", " ").split())
+    except ValueError:
+        raise ParameterError("L", f"sizes must be integers separated by spaces, got {text!r}") from None
+    if not sizes or min(sizes) < 2:
+        raise ParameterError("L", f"needs one or more sizes >= 2, got {text!r}")
+    return sizes
+
+
+def sweep_work(config: SweepConfig):
+    """The job: run the sweep, publishing analysed partial results while the GUI keeps up."""
+    def work(control: JobControl) -> SweepResult:
+        runner = SweepRunner(config)
+        control.on_cancel(runner.cancel)
+        clock = {"next": 0.0}
+
+        def on_update(result: SweepResult) -> None:
+            if time.monotonic() < clock["next"] or not control.wants_partial():
+                return
+            t0 = time.monotonic()
+            analyse(result)
+            spent = time.monotonic() - t0
+            clock["next"] = t0 + spent / ANALYSIS_SHARE
+            control.partial(result)
+
+        result = runner.run(control.progress, on_update)
+        analyse(result)
+        return result
+
+    return work
+
+
+def analyse(result: SweepResult) -> None:
+    """Reweighted curves and estimates once there are enough samples (else ``analysis`` stays None)."""
+    if result.sweeps_done >= MIN_ANALYSIS_SAMPLES:
+        with np.errstate(all="ignore"):
+            result.analyse()
+
+
+def estimate_rows(result: SweepResult) -> list[tuple[str, float, float, float | None]]:
+    """(quantity, value, error, exact or reference value) for the estimates table."""
+    est = result.analysis.estimates if result.analysis else {}
+    ising = result.config.model == "ising"
+    rows = []
+
+    def add(label, value, reference=None):
+        rows.append((label, value["mean"], value["error"], reference))
+
+    if "binder_crossing_Tc" in est:
+        add("Tc (Binder crossings, weighted)", est["binder_crossing_Tc"], TC_ISING if ising else None)
+    for pair, v in est.get("binder_crossings", {}).items():
+        add(f"Binder crossing L={pair}", v, TC_ISING if ising else None)
+    if "one_over_nu" in est:
+        add("1/nu (dU4/dT at Tc)", est["one_over_nu"], 1.0 if ising else None)
+    if "gamma_over_nu" in est:
+        add("gamma/nu (chi peak)", est["gamma_over_nu"], 1.75 if ising else None)
+    for key, name in (("C_peak", "C"), ("chi_peak", "chi")):
+        for L, v in est.get(key, {}).items():
+            add(f"{name} peak T, L={L}", v["T"])
+            add(f"{name} peak height, L={L}", v["height"])
+    for L, v in est.get("T_KT", {}).items():
+        add(f"T_KT(L={L}) (Upsilon = 2T/pi)", v, T_KT_XY)
+    return rows
+
+
+def exchange_text(result: SweepResult) -> str:
+    """Parallel-tempering acceptance per size: the lowest pair rate limits the round trips."""
+    parts = [f"L={L}: min {np.nanmin(r.exchange_rate):.2f}, mean {np.nanmean(r.exchange_rate):.2f}"
+             for L, r in result.sizes.items() if r.exchange_rate is not None and np.isfinite(r.exchange_rate).any()]
+    return ("exchange acceptance  " + ";  ".join(parts)) if parts else ""
+
+
+class PhasePanel(QWidget):
+    """Sweep controls, a grid of live plots, the estimates table, export."""
+
+    result_ready = Signal(object)  # an analysed SweepResult (partial or final): feeds the FSS panel
+    error = Signal(str)  # a message for the user (bad parameters, a failed sweep or export)
+
+    def __init__(self, device: str = "auto", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.device = device
+        self.job: Job | None = None
+        self.result: SweepResult | None = None
+        self._plot_names: list[str] = []
+        self._plots = {}
+
+        self.model = QComboBox()
+        self.model.addItems(SWEEP_MODELS)
+        self.algorithm = QComboBox()
+        self.sizes = QLineEdit("8 16 32")
+        self.sizes.setToolTip("Lattice sizes L, separated by spaces")
+        self.t_from, self.t_to = QDoubleSpinBox(), QDoubleSpinBox()
+        for box in (self.t_from, self.t_to):
+            box.setRange(0.01, 20.0)
+            box.setDecimals(3)
+            box.setSingleStep(0.05)
+        self.t_n = _spin(2, 200, 13)
+        self.sweeps = _spin(10, 10_000_000, 2000, step=500)
+        self.thermalize = _spin(0, 10_000_000, 500, step=100)
+        self.seed = _spin(0, 2**31 - 1, 0)
+        self.tempering = QCheckBox("parallel tempering")
+        self.tempering.setToolTip("Exchange configurations between neighbouring temperatures after every sweep")
+        self.start_button, self.stop_button = QPushButton("Start"), QPushButton("Stop")
+        self.export_button = QPushButton("Export...")
+        self.progress = QProgressBar()
+        self.status = QLabel(" ")
+        self.status.setWordWrap(True)
+        self.model.currentTextChanged.connect(self._model_changed)
+        self._model_changed(self.model.currentText())
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.export_button.clicked.connect(self._export_dialog)
+        self.stop_button.setEnabled(False)
+        self.export_button.setEnabled(False)
+
+        form = QFormLayout()
+        form.addRow("Model", self.model)
+        form.addRow("Algorithm", self.algorithm)
+        form.addRow("Sizes L", self.sizes)
+        t_row = QHBoxLayout()
+        for w in (self.t_from, QLabel("to"), self.t_to, QLabel("points"), self.t_n):
+            t_row.addWidget(w)
+        form.addRow("T", t_row)
+        form.addRow("Sweeps", self.sweeps)
+        form.addRow("Thermalize", self.thermalize)
+        form.addRow("Seed", self.seed)
+        form.addRow(self.tempering)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.stop_button, self.export_button):
+            buttons.addWidget(b)
+        form.addRow(buttons)
+        form.addRow(self.progress)
+        form.addRow(self.status)
+
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["estimate", "value", "error", "exact / ref."])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setVisible(False)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(form)
+        left_layout.addWidget(self.table, 1)
+
+        self.plots = grid_widget()
+        self.figure_box = QWidget()  # what "Export figure" renders: the grid of plots
+        box = QVBoxLayout(self.figure_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.plots)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.figure_box)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([420, 1000])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(splitter)
+
+    # --- configuration ------------------------------------------------------------------------
+    def _model_changed(self, model: str) -> None:
+        self.algorithm.clear()
+        self.algorithm.addItems(MODELS[model].algorithms)
+        a, b, n = T_DEFAULTS[model]
+        self.t_from.setValue(a)
+        self.t_to.setValue(b)
+        self.t_n.setValue(n)
+
+    def config(self) -> SweepConfig:
+        """The sweep the widgets describe (validated; ParameterError names the bad field)."""
+        if self.t_to.value() <= self.t_from.value():
+            raise ParameterError("T", "the range must go from a lower to a higher temperature")
+        sweeps = self.sweeps.value()
+        cfg = SweepConfig(model=self.model.currentText(), sizes=parse_sizes(self.sizes.text()),
+                          temperatures=tuple(np.linspace(self.t_from.value(), self.t_to.value(), self.t_n.value())),
+                          algorithm=self.algorithm.currentText(), sweeps=sweeps,
+                          thermalize=self.thermalize.value(), seed=self.seed.value(), device=self.device,
+                          tempering=self.tempering.isChecked(), chunk=max(1, min(100, sweeps // 20)))
+        cfg.validate()
+        return cfg
+
+    # --- running ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.job is not None and self.job.is_running():
+            return
+        try:
+            cfg = self.config()
+        except ParameterError as err:
+            self._fail(str(err))
+            return
+        if self.job is not None:
+            self.job.deleteLater()  # the last sweep's job: its thread has ended
+        self.progress.setValue(0)
+        self.status.setText(f"running {cfg.model} {cfg.algorithm}, L = {', '.join(map(str, cfg.sizes))}")
+        self.job = Job(sweep_work(cfg), name="rgviz-sweep", parent=self)
+        self.job.progress.connect(self._on_progress)
+        self.job.partial.connect(self.show_result)
+        self.job.finished.connect(self._on_finished)
+        self.job.failed.connect(self._fail)
+        self.job.stopped.connect(self._on_stopped)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.job.start()
+
+    def stop(self) -> None:
+        """Cancel the sweep after the current round; what was measured is kept and shown."""
+        if self.job is not None:
+            self.job.cancel()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel and join the job (on close); True when no thread is left."""
+        return self.job is None or self.job.shutdown(timeout_ms)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+    def _on_finished(self, result: SweepResult | None) -> None:
+        if result is not None:
+            self.show_result(result)
+            stopped = " (stopped)" if self.job is not None and self.job.cancelled else ""
+            self.status.setText(f"done{stopped}: {result.sweeps_done} sweeps per T in {result.elapsed_s:.1f} s. "
+                                + exchange_text(result))
+
+    def _on_stopped(self) -> None:
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _fail(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#c00'>{message}</span>")
+        self.error.emit(message)
+
+    # --- showing ------------------------------------------------------------------------------
+    def show_result(self, result: SweepResult) -> None:
+        """Redraw plots and table from ``result`` (partial or final)."""
+        self.result = result
+        self.export_button.setEnabled(True)
+        figs = observable_figures(result)
+        names = [f.name for f in figs]
+        if names != self._plot_names:
+            self._plots = dict(zip(names, fill_grid(self.plots, len(names))))
+            self._plot_names = names
+        for fig in figs:
+            draw_figure(self._plots[fig.name], fig)
+        self._fill_table(result)
+        self.status.setText(f"{result.sweeps_done} / {result.config.sweeps} sweeps per T. " + exchange_text(result))
+        if result.analysis is not None:
+            self.result_ready.emit(result)
+
+    def _fill_table(self, result: SweepResult) -> None:
+        rows = estimate_rows(result)
+        self.table.setRowCount(len(rows))
+        for i, (label, value, error, ref) in enumerate(rows):
+            cells = (label, f"{value:.5g}", f"{error:.2g}", "" if ref is None else f"{ref:.5g}")
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.table.setItem(i, j, item)
+
+    # --- export -------------------------------------------------------------------------------
+    def figure_widget(self) -> QWidget:
+        return self.figure_box
+
+    def export(self, folder: str | Path) -> list[Path]:
+        """What ``rgviz-batch sweep --out folder`` writes: results.csv/.npz, estimates.json, figures."""
+        if self.result is None:
+            raise ParameterError("export", "nothing to export yet: run a sweep first")
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        estimates = summarise(self.result)
+        write_results(self.result, out)
+        (out / "estimates.json").write_text(json.dumps(estimates, indent=2))
+        written = [out / "results.csv", out / "results.npz", out / "estimates.json"]
+        for fig in sweep_figures(self.result, estimates):
+            written.extend(figure_render.render(fig, out))
+        return written
+
+    def _export_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export sweep results and figures")
+        if not folder:
+            return
+        try:
+            written = self.export(folder)
+        except (OSError, ValueError) as err:
+            self._fail(str(err))
+            return
+        self.status.setText(f"exported {len(written)} files to {folder}")
+
+
+def _spin(lo: int, hi: int, value: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+class _ShutdownOnClose(QObject):
+    """Joins the panels' background jobs when the main window closes (no thread may outlive it)."""
+
+    def __init__(self, panels: list[QWidget], parent: QObject):
+        super().__init__(parent)
+        self.panels = panels
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Close:
+            for panel in self.panels:
+                panel.shutdown()
+        return False
+
+
+def register_phase_panels(window) -> dict[str, QWidget]:
+    """Add the Phase, Finite-size scaling, Correlations and Dynamics docks to a MainWindow.
+
+    They share one tabbed dock group in the bottom area; the Phase panel's results feed the FSS
+    panel, errors go to the window's error dialog, and closing the window stops their jobs.
+    """
+    # The companion panels import this module (parse_sizes), so they are imported here.
+    from .correlation import CorrelationPanel
+    from .dynamics import DynamicsPanel
+    from .fss import FssPanel
+
+    device = getattr(window, "device", "auto")
+    panels = {"phase": ("Phase transitions", PhasePanel(device)), "fss": ("Finite-size scaling", FssPanel()),
+              "correlation": ("Correlations", CorrelationPanel()), "dynamics": ("Dynamics", DynamicsPanel(device))}
+    docks = [window.add_panel(key, title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
+             for key, (title, widget) in panels.items()]
+    for dock in docks[1:]:
+        window.tabifyDockWidget(docks[0], dock)
+    docks[0].raise_()
+    phase, fss = panels["phase"][1], panels["fss"][1]
+    phase.result_ready.connect(fss.set_result)
+    phase.error.connect(window.show_error)
+    fss.error.connect(window.show_error)
+    with_jobs = [phase, fss, panels["dynamics"][1]]
+    window.installEventFilter(_ShutdownOnClose(with_jobs, window))
+    return {key: widget for key, (_, widget) in panels.items()}
