@@ -7,6 +7,13 @@ import numpy as np
 from ..exact import TC_ISING, T_KT_XY, kaufman_energy, kaufman_specific_heat, onsager_energy, \
     onsager_magnetization, onsager_specific_heat
 from ..figures import Figure, Series
+
+#: One colour per lattice size, shared by its points and its reweighted curve.
+SIZE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
+
+
+def size_color(index: int) -> str:
+    return SIZE_COLORS[index % len(SIZE_COLORS)]
 from ..sweep import SweepResult
 
 #: estimate key -> (figure name, axis label)
@@ -35,8 +42,8 @@ def _exact_overlays(key: str, result: SweepResult, T: np.ndarray) -> list[Series
         out.append(Series(T, onsager(T), label="Onsager (L = inf)", style="dashed", color="#444444"))
     kaufman = {"energy": kaufman_energy, "specific_heat": kaufman_specific_heat}.get(key)
     if kaufman is not None:
-        for L in result.sizes:
-            out.append(Series(T, kaufman(L, T), label=f"Kaufman L={L}", style="dashed"))
+        for i, L in enumerate(result.sizes):
+            out.append(Series(T, kaufman(L, T), label=f"Kaufman L={L}", style="dashed", color=size_color(i)))
     return out
 
 
@@ -51,25 +58,25 @@ def observable_figures(result: SweepResult) -> list[Figure]:
         if not present:
             continue
         fig = Figure(name, f"{label} against T ({result.config.model})", "T", label)
-        for r in present:
+        for i, r in enumerate(present):
             est = r.estimates[key]
             y, err = np.asarray(est.mean, float), np.asarray(est.error, float)
             if key == "correlation_length":
                 y, err = y / r.L, err / r.L
-            fig.series.append(Series(r.T, y, err, label=f"L={r.L}", style="points"))
-            curve_key = {"abs_magnetization": "abs_magnetization", "helicity_modulus": "helicity"}.get(key, key)
+            fig.series.append(Series(r.T, y, err, label=f"L={r.L}", style="points", color=size_color(i)))
+            curve_key = {"helicity_modulus": "helicity"}.get(key, key)
             if result.analysis is not None and curve_key in result.analysis.curves.get(r.L, {}):
                 mean, _ = result.analysis.curves[r.L][curve_key]
-                fig.series.append(Series(result.analysis.T_fine, mean, style="line"))
+                fig.series.append(Series(result.analysis.T_fine, mean, style="line", color=size_color(i)))
         if key == "helicity_modulus":
             fig.series.append(Series(T_dense, 2 * T_dense / np.pi, label="2T/pi", style="dashed", color="#444444"))
         fig.series.extend(_exact_overlays(key, result, T_dense))
         figs.append(fig)
     tau = Figure("tau_int", "integrated autocorrelation time of |m|", "T", "tau_int (sweeps)", logy=True)
-    for r in result.sizes.values():
+    for i, r in enumerate(result.sizes.values()):
         if "abs_magnetization" in r.estimates:
             tau.series.append(Series(r.T, r.estimates["abs_magnetization"].tau_int, label=f"L={r.L}",
-                                     style="line+points"))
+                                     style="line+points", color=size_color(i)))
     figs.append(tau)
     return figs
 
@@ -82,12 +89,12 @@ def collapse_figure(result: SweepResult, tc: float, nu: float, exponent: float, 
                  f"{label} L^(-{exponent:.3g})")
     if result.analysis is None:
         return fig
-    for L, curves in result.analysis.curves.items():
+    for i, (L, curves) in enumerate(result.analysis.curves.items()):
         if key in curves:
             mean, err = curves[key]
             f = L ** (-exponent)
             fig.series.append(Series((result.analysis.T_fine - tc) * L ** (1 / nu), mean * f, err * f,
-                                     label=f"L={L}", style="line"))
+                                     label=f"L={L}", style="line", color=size_color(i)))
     return fig
 
 

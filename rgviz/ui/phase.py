@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from engine.cli.sweep import figures as sweep_figures
@@ -33,6 +33,7 @@ from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
 from .. import figures as figure_render
 from ..jobs import Job, JobControl
 from .plotting import draw_figure, fill_grid, grid_widget
+from .widgets import int_spin
 
 #: Default temperature grid (from, to, points) per model: around Tc (Ising) or T_KT (XY).
 T_DEFAULTS = {"ising": (2.0, 2.6, 13), "xy": (0.7, 1.2, 11)}
@@ -140,10 +141,10 @@ class PhasePanel(QWidget):
             box.setRange(0.01, 20.0)
             box.setDecimals(3)
             box.setSingleStep(0.05)
-        self.t_n = _spin(2, 200, 13)
-        self.sweeps = _spin(10, 10_000_000, 2000, step=500)
-        self.thermalize = _spin(0, 10_000_000, 500, step=100)
-        self.seed = _spin(0, 2**31 - 1, 0)
+        self.t_n = int_spin(2, 200, 13)
+        self.sweeps = int_spin(10, 10_000_000, 2000, step=500)
+        self.thermalize = int_spin(0, 10_000_000, 500, step=100)
+        self.seed = int_spin(0, 2**31 - 1, 0)
         self.tempering = QCheckBox("parallel tempering")
         self.tempering.setToolTip("Exchange configurations between neighbouring temperatures after every sweep")
         self.start_button, self.stop_button = QPushButton("Start"), QPushButton("Stop")
@@ -330,14 +331,6 @@ class PhasePanel(QWidget):
             self._fail(str(err))
             return
         self.status.setText(f"exported {len(written)} files to {folder}")
-
-
-def _spin(lo: int, hi: int, value: int, step: int = 1) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
-    return box
 
 
 class _ShutdownOnClose(QObject):

@@ -43,8 +43,8 @@ from engine.rg.sampling import SamplingPlan
 
 from .. import figures as figure_render
 from ..jobs import Job, JobControl
-from .phase import _spin
 from .plotting import draw_figure, fill_grid, grid_widget, style_plot
+from .widgets import int_spin
 
 CRITICAL_COLOR = "#d62728"
 TRAJECTORY_COLORS = tuple(c for c in PALETTE if c != CRITICAL_COLOR)
@@ -199,7 +199,7 @@ class FlowTab(QWidget):
         self.stop_button.setEnabled(False)
         self.export_button.setEnabled(False)
         self.form = QFormLayout()
-        self.seed = _spin(0, 2**31 - 1, 0)
+        self.seed = int_spin(0, 2**31 - 1, 0)
 
     def _finish_form(self) -> QWidget:
         """The form with the seed, buttons, progress and status appended, as a widget."""
@@ -298,15 +298,15 @@ class IsingFlowTab(FlowTab):
         self.device = device
         self._grid_names: list[str] = []
         self._grid_plots = {}
-        self.L = _spin(4, 1024, 32, step=8)
+        self.L = int_spin(4, 1024, 32, step=8)
         self.temperatures = QLineEdit(" ".join(f"{T:.4g}" for T in ISING_FAN))
         self.temperatures.setToolTip("Starting temperatures (J = 1), one trajectory each; straddle Tc = 2.269")
-        self.levels = _spin(1, 8, 3)
-        self.samples = _spin(2, 1_000_000, 500, step=100)
-        self.thermalize = _spin(0, 1_000_000, 200, step=50)
+        self.levels = int_spin(1, 8, 3)
+        self.samples = int_spin(2, 1_000_000, 500, step=100)
+        self.thermalize = int_spin(0, 1_000_000, 200, step=50)
         self.rule = QComboBox()
         self.rule.addItems(["majority", "decimation"])
-        self.b = _spin(2, 4, 2)
+        self.b = int_spin(2, 4, 2)
         self.b.setToolTip("Block size: L must be divisible by b^blockings")
         self.x_coupling, self.y_coupling = QComboBox(), QComboBox()
         for box, value in ((self.x_coupling, "nn"), (self.y_coupling, "nnn")):
@@ -414,12 +414,12 @@ class XYFlowTab(FlowTab):
     def __init__(self, device: str = "auto", parent: QWidget | None = None):
         super().__init__(parent)
         self.device = device
-        self.L = _spin(4, 1024, 32, step=8)
+        self.L = int_spin(4, 1024, 32, step=8)
         self.temperatures = QLineEdit(" ".join(f"{T:.4g}" for T in XY_FAN))
         self.temperatures.setToolTip(f"Temperatures (J = 1), one trajectory each; T_KT = {T_KT_XY}")
-        self.levels = _spin(1, 6, 2)
-        self.samples = _spin(2, 1_000_000, 300, step=100)
-        self.thermalize = _spin(0, 1_000_000, 200, step=50)
+        self.levels = int_spin(1, 6, 2)
+        self.samples = int_spin(2, 1_000_000, 300, step=100)
+        self.thermalize = int_spin(0, 1_000_000, 200, step=50)
         for label, widget in (("Size L", self.L), ("Temperatures", self.temperatures), ("Blockings", self.levels),
                               ("Samples", self.samples), ("Thermalize", self.thermalize)):
             self.form.addRow(label, widget)

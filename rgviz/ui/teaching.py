@@ -24,8 +24,8 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSlider, QTabWid
 
 from engine.rg.teaching import decimation_1d, fbm, flow_1d, structure_function, toy_flow
 
-from .phase import _spin
 from .plotting import grid_widget, style_plot
+from .widgets import int_spin
 
 PEN = {"map": pg.mkPen("#1f77b4", width=2), "diagonal": pg.mkPen("gray", width=1, style=Qt.PenStyle.DashLine),
        "cobweb": pg.mkPen("#d62728", width=1.5), "copy": pg.mkPen("#d62728", width=1.5),
@@ -116,7 +116,7 @@ class DecimationTab(TeachingTab):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(2, parent)
         self.K0 = self.add_control("K0 = J/T", ValueSlider(0.05, 3.0, 1.5))
-        self.steps = self.add_control("Decimations", _spin(1, 30, 8))
+        self.steps = self.add_control("Decimations", int_spin(1, 30, 8))
         self.redraw()
 
     def redraw(self) -> None:
@@ -142,7 +142,7 @@ class ToyLawTab(TeachingTab):
         super().__init__(2, parent)
         self.c = self.add_control("c", ValueSlider(-1.0, 1.0, 0.2))
         self.sigma = self.add_control("sigma", ValueSlider(0.5, 3.0, 2.0, steps=250, fmt="{:.2f}"))
-        self.steps = self.add_control("Rescalings", _spin(1, 8, 3))
+        self.steps = self.add_control("Rescalings", int_spin(1, 8, 3))
         self.redraw()
 
     def redraw(self) -> None:
@@ -176,8 +176,8 @@ class FBMTab(TeachingTab):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(2, parent)
         self.hurst = self.add_control("Hurst h", ValueSlider(0.05, 0.95, 0.7, steps=90, fmt="{:.2f}"))
-        self.sigma = self.add_control("sigma", _spin(2, 16, 4))
-        self.seed = self.add_control("Seed", _spin(0, 2**31 - 1, 0))
+        self.sigma = self.add_control("sigma", int_spin(2, 16, 4))
+        self.seed = self.add_control("Seed", int_spin(0, 2**31 - 1, 0))
         self.path: np.ndarray | None = None
         self.redraw()
 

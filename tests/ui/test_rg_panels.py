@@ -24,7 +24,7 @@ from rgviz import export
 from rgviz.mainwindow import MainWindow
 from rgviz.ui import hierarchy as hierarchy_ui
 from rgviz.ui.hierarchy import HierarchyPanel
-from rgviz.ui.lattice_view import colorize, lookup_table
+from rgviz.ui.lattice_view import COLORMAPS, colorize, lookup_table
 from rgviz.ui.rgflow import RGFlowPanel, parse_temperatures, register_rg_panels
 from rgviz.ui.teaching import TeachingPanel, cobweb
 
@@ -79,7 +79,7 @@ def test_hierarchy_shows_every_level_with_its_shape(hierarchy):
     assert len(hierarchy.images) == 4
     for level, image, label in zip(hierarchy.levels, hierarchy.images, hierarchy.labels):
         # the lattice panel's colours, every level stretched over a unit square
-        assert np.array_equal(image.image, colorize(level, "ising", lookup_table("CET-L1")))
+        assert np.array_equal(image.image, colorize(level, "ising", lookup_table(COLORMAPS["ising"][0])))
         assert image.mapRectToView(image.boundingRect()).width() == pytest.approx(1.0)
         assert f"= {level.shape[-1]}" in label.toPlainText()
     sizes = {(round(im.sceneBoundingRect().width(), 3), round(im.sceneBoundingRect().height(), 3))
