@@ -1,0 +1,738 @@
+"""The Neural RG panel: train or load a hierarchical flow and take its latent ("bulk") space apart.
+
+- Target and training: complex phi^4 (t, mu, lam) or the Ising model (T, through its
+  Hubbard-Stratonovich field) on an L x L torus. Training (reverse KL) runs as a background job
+  (:class:`rgviz.jobs.Job`) with live curves of the variational free energy F_q (and the exact
+  free energy where known: Ising, Kaufman), the effective sample size and the independent-
+  Metropolis acceptance; pause, resume, stop, save. Checkpoints load with errors shown and the
+  current flow kept.
+- Samples: flow samples as lattices (phi^4: the phase as hue).
+- Latent response: x = G(z + eps e_k) - G(z) for one latent node k; its footprint (the sites
+  it moves) grows with the node's level, the RG's notion of scale.
+- Multi-scale mixing: the coarse latents (level >= l) of one configuration with the fine ones of
+  another: large structures from the first, local texture from the second.
+- Error correction: corrupt a patch of x, then resample only the latents in the patch's causal
+  cone, exactly from the target conditioned on the others (independent Metropolis).
+- Bulk vs physical MCMC: HMC on S_eff(z) against HMC on S(x), traces and autocorrelations of the
+  order parameter.
+
+The torch functions at the top are Qt-free (they belong in ``engine.nrg``; they live here until
+the engine grows a module for them). Everything heavy runs in jobs; the widgets draw numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGraphicsRectItem, QHBoxLayout,
+                               QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget)
+
+from engine.device import make_generator, resolve_device
+from engine.errors import ParameterError
+from engine.exact import TC_ISING as TC
+from engine.measure.stats import autocorrelation
+from engine.nrg import (CheckpointError, FlowDensity, HierarchicalFlow, PRESETS, load_checkpoint, make_target,
+                        save_checkpoint, train_reverse_kl)
+from engine.nrg.mcmc import ORDER_PARAMETER, combine_chains
+from engine.nrg.sampling import bulk_potential, hmc, metropolis_chain
+from engine.nrg.train import new_history
+
+from ..jobs import Job, JobControl
+from .bulk import RESOURCES, boundary_image
+from .bulk3d import lookup
+from .widgets import int_spin
+
+SIZES = (4, 8, 16, 32, 64)
+
+# --- latent-space operations (Qt-free) -----------------------------------------------------------
+
+
+def node_site(flow: HierarchicalFlow, k: int) -> tuple[int, int]:
+    """Site (i, j) of bulk node ``k`` (the index into ``z.flatten(1)`` of one channel)."""
+    if not 0 <= k < flow.L * flow.L:
+        raise ParameterError("node", f"must be in 0..{flow.L * flow.L - 1}, got {k}")
+    return divmod(int(k), flow.L)
+
+
+@torch.no_grad()
+def latent_response(flow: HierarchicalFlow, z: torch.Tensor, k: int, eps: float = 1.0) -> np.ndarray:
+    """``[L, L]`` |G(z + eps e_k) - G(z)| (norm over channels) for node ``k`` of the first configuration."""
+    i, j = node_site(flow, k)
+    dz = torch.zeros_like(z[:1])
+    dz[:, :, i, j] = eps
+    dx = flow(z[:1] + dz)[0] - flow(z[:1])[0]
+    return dx.norm(dim=1)[0].cpu().numpy()
+
+
+def footprint(response: np.ndarray, rel: float = 1e-5) -> int:
+    """Sites a perturbation moved (above ``rel`` of the largest change: float round-off is not a move)."""
+    top = float(response.max())
+    return int((response > rel * top).sum()) if top > 0 else 0
+
+
+def footprints_by_level(flow: HierarchicalFlow, z: torch.Tensor, eps: float = 1.0) -> dict[int, int]:
+    """The footprint of one node per level (the last node of the level, away from the origin)."""
+    levels = flow.latent_levels().flatten()
+    return {lev: footprint(latent_response(flow, z, int(torch.nonzero(levels == lev)[-1]), eps))
+            for lev in range(flow.levels + 1)}
+
+
+@torch.no_grad()
+def mix_latents(flow: HierarchicalFlow, z_coarse: torch.Tensor, z_fine: torch.Tensor, level: int) -> torch.Tensor:
+    """G of the latents of level >= ``level`` from ``z_coarse`` and the finer ones from ``z_fine``."""
+    coarse = (flow.latent_levels() >= level).to(z_coarse.device)
+    return flow(torch.where(coarse, z_coarse, z_fine))[0]
+
+
+def causal_cone(flow: HierarchicalFlow, patch: torch.Tensor, gen: torch.Generator, probes: int = 2) -> torch.Tensor:
+    """``[C, L, L]`` bool: the latents that the patch's sites depend on (dx_P/dz_k != 0) or that
+    depend on the patch (dz_k/dx_P != 0).
+
+    Both directions count: the first set is what must be redrawn to refill the patch, the second
+    is what a corruption of the patch reaches through z = G^-1(x); with both resampled, every
+    latent kept is exactly the uncorrupted one. The zeros are structural (the flow's blocks are
+    local), so random probes find them: a vector-Jacobian product with a random cotangent on the
+    patch for the first set; for the second, a random change of the patch pushed through G^-1
+    (latents outside its reach are computed from identical inputs, so they do not move at all).
+    """
+    p = next(flow.parameters())
+    shape = (probes, flow.channels, flow.L, flow.L)
+    mask = patch.to(p.device, torch.bool).expand(shape)
+    z = torch.randn(shape, generator=gen, device=p.device, dtype=p.dtype).requires_grad_(True)
+    x = flow(z)[0]
+    weights = torch.randn(shape, generator=gen, device=p.device, dtype=p.dtype) * mask
+    (grad,) = torch.autograd.grad((x * weights).sum(), z)
+    with torch.no_grad():
+        x = x.detach()
+        kick = torch.randn(shape, generator=gen, device=p.device, dtype=p.dtype) * mask
+        moved = flow.inverse(x + kick)[0] != flow.inverse(x)[0]
+    return ((grad != 0) | moved).any(dim=0)
+
+
+def corrupt(x: torch.Tensor, patch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """``x`` with the patch's sites replaced by Gaussian noise of the field's own spread."""
+    noise = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype) * x.std()
+    return torch.where(patch.to(x.device, torch.bool), noise, x)
+
+
+@torch.no_grad()
+def repair(flow: HierarchicalFlow, target, x: torch.Tensor, cone: torch.Tensor, gen: torch.Generator,
+           proposals: int = 64) -> tuple[torch.Tensor, float]:
+    """Resample the ``cone`` latents of ``x`` (``[1, C, L, L]``) from the target given the others.
+
+    Proposals draw the cone from the prior N(0, 1); independent Metropolis with weights
+    exp(-S(G z)) |det dG/dz| / N(z_cone) makes the chain's last state a draw from the target
+    conditioned on the latents kept. Returns (repaired x ``[1, C, L, L]``, acceptance).
+    """
+    z = flow.inverse(x)[0].expand(proposals, -1, -1, -1)
+    fresh = torch.randn(z.shape, generator=gen, device=z.device, dtype=z.dtype)
+    cone = cone.to(z.device)
+    zs = torch.where(cone, fresh, z)
+    xs, logdet = flow(zs)
+    log_w = -target.action(xs) + logdet + 0.5 * (fresh * fresh * cone).flatten(1).sum(-1)
+    index, acceptance = metropolis_chain(log_w, gen)
+    return xs[index[-1]][None], acceptance
+
+
+@torch.no_grad()
+def compare_chains(density: FlowDensity, target, steps: int, chains: int, gen: torch.Generator,
+                   n_leapfrog: int = 10, burn: int = 20, progress=None) -> dict[str, dict]:
+    """Bulk HMC on S_eff(z) and physical HMC on S(x) from the same flow samples: order-parameter
+    traces ``[steps, chains]``, their autocorrelation (mean over chains), tau_int, acceptance and
+    wall time per trajectory (a bulk trajectory costs more: 2 tau_int x time compares at equal cost)."""
+    x0, _ = density.sample(chains, gen)
+    setups = {"bulk": (bulk_potential(density, target), density.flow.inverse(x0)[0],
+                       lambda z: target.observables(density.flow(z)[0], gen)),
+              "physical": (target.action, x0, lambda x: target.observables(x, gen))}
+    out = {}
+    for n, (method, (potential, v0, measure)) in enumerate(setups.items()):
+        def report(done, total, n=n):
+            if progress is not None:
+                progress(n * total + done, 2 * total)
+        start = time.perf_counter()
+        _, series, acceptance, step = hmc(potential, v0, steps, gen, n_leapfrog=n_leapfrog, adapt_steps=burn,
+                                          step_size=0.05, measure=measure, progress=report)
+        trace = series[ORDER_PARAMETER].double().cpu().numpy()
+        out[method] = {"trace": trace, "rho": np.nanmean(autocorrelation(trace), axis=1),
+                       "tau_int": combine_chains(trace)["tau_int"], "acceptance": acceptance, "step_size": step,
+                       "seconds_per_step": (time.perf_counter() - start) / (steps + burn)}
+    return out
+
+
+# --- jobs ------------------------------------------------------------------------------------------
+
+def training_job(density: FlowDensity, target, history: dict, steps: int, batch: int, lr: float, seed: int,
+                 paused: threading.Event, parked: threading.Event):
+    """Reverse-KL training; a copy of the history goes out as a partial result after each step.
+
+    While ``paused`` is set, the job parks between steps (``parked`` set): then the flow's weights
+    are not being written, and the GUI may sample from them or save them.
+    """
+    def work(control: JobControl) -> dict:
+        gen = make_generator(seed, next(density.parameters()).device)
+
+        def on_step(record: dict) -> None:
+            if control.wants_partial():
+                control.partial({k: list(v) for k, v in history.items()})
+            while paused.is_set() and not control.cancelled:
+                parked.set()
+                time.sleep(0.02)
+            parked.clear()
+            control.check()
+
+        train_reverse_kl(density, target, steps=steps, batch=batch, gen=gen, lr=lr, history=history,
+                         on_step=on_step, progress=control.progress)
+        return {k: list(v) for k, v in history.items()}
+    return work
+
+
+# --- widgets --------------------------------------------------------------------------------------
+
+def tile(images: list[np.ndarray], columns: int, gap: int = 1) -> np.ndarray:
+    """RGB images of one size side by side in a grid, white gaps between them."""
+    h, w, _ = images[0].shape
+    rows = -(-len(images) // columns)
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), 255, np.uint8)
+    for n, image in enumerate(images):
+        r, c = divmod(n, columns)
+        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = image
+    return out
+
+
+class ImagePlot(pg.PlotWidget):
+    """An RGB image, square pixels, row 0 at the top."""
+
+    def __init__(self, title: str = "", parent: QWidget | None = None):
+        super().__init__(parent, background="w")
+        self.setAspectLocked(True)
+        self.invertY(True)
+        self.setTitle(title, color="k")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.addItem(self.image)
+        self.boxes: list[QGraphicsRectItem] = []
+
+    def show_rgb(self, rgb: np.ndarray, title: str | None = None,
+                 boxes: list[tuple[float, float, float, float]] = ()) -> None:
+        """Show ``rgb``; ``boxes`` (x, y, width, height in pixels) are outlined on top."""
+        self.image.setImage(rgb)
+        if title is not None:
+            self.setTitle(title, color="k")
+        for item in self.boxes:
+            self.removeItem(item)
+        self.boxes = [QGraphicsRectItem(*box) for box in boxes]
+        for item in self.boxes:
+            item.setPen(pg.mkPen("#00c000", width=2, cosmetic=True))
+            self.addItem(item)
+
+
+def scalar_image(values: np.ndarray, cmap: str = "viridis") -> np.ndarray:
+    rgba = lookup(values.ravel(), cmap, 0.0, float(values.max()) or 1.0)
+    return (rgba[:, :3] * 255).astype(np.uint8).reshape(values.shape + (3,))
+
+
+def spin(lo: float, hi: float, value: float, decimals: int = 3, step: float = 0.05) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(lo, hi)
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+def page(*rows) -> QWidget:
+    """A tab page: rows of widgets (a list is one horizontal row)."""
+    widget = QWidget()
+    layout = QVBoxLayout(widget)
+    for row in rows:
+        if isinstance(row, list):
+            line = QHBoxLayout()
+            for w in row:
+                line.addWidget(w)
+            line.addStretch(1)
+            layout.addLayout(line)
+        else:
+            layout.addWidget(row, 1 if isinstance(row, pg.GraphicsView) else 0)
+    return widget
+
+
+class NeuralRGPanel(QWidget):
+    """Train, load, save and explore a neural RG flow; see the module docstring."""
+
+    error = Signal(str)
+
+    def __init__(self, device: str = "cpu", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.device = resolve_device(device)
+        self.density: FlowDensity | None = None
+        self.target = None
+        self.history: dict[str, list[float]] = {}
+        self.samples: np.ndarray | None = None  # [n, C, L, L] of the last "Generate"
+        self.job: Job | None = None
+        self.mcmc_job: Job | None = None
+        self.paused, self.parked = threading.Event(), threading.Event()
+        self.gen = make_generator(0, self.device)
+        self.results: dict[str, object] = {}
+
+        # target, flow and training settings
+        self.target_box = QComboBox()
+        self.target_box.addItems(["phi4", "ising"])
+        self.preset = QComboBox()
+        self.preset.addItems(["phi4 critical", "phi4 disordered", "Ising at Tc"])
+        self.t, self.mu, self.lam = spin(-5, 5, 0.8), spin(-10, 10, -2.0), spin(0.001, 100, 1.0)
+        self.T = spin(0.05, 20, TC, decimals=4)
+        self.L = QComboBox()
+        self.L.addItems([str(s) for s in SIZES])
+        self.L.setCurrentText("8")
+        self.couplings, self.width = int_spin(1, 24, 4), int_spin(2, 256, 16)
+        self.steps, self.batch = int_spin(1, 10_000_000, 2000), int_spin(2, 65536, 64)
+        self.lr = spin(1e-5, 1.0, 3e-3, decimals=5, step=1e-3)
+        self.seed = int_spin(0, 2**31 - 1, 0)
+        self.buttons = {name: QPushButton(name) for name in ("Load...", "Train", "Pause", "Stop", "Save...")}
+        self.buttons["Pause"].setCheckable(True)
+        self.status = QLabel("No flow yet: train one or load a checkpoint.")
+        self.status.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Target", self._row(self.target_box, self.preset, QLabel("L"), self.L, QLabel("phi^4: t"), self.t,
+                                        QLabel("mu"), self.mu, QLabel("lam"), self.lam, QLabel("Ising: T"), self.T))
+        form.addRow("Training", self._row(QLabel("couplings"), self.couplings, QLabel("width"), self.width,
+                                          QLabel("steps"), self.steps, QLabel("batch"), self.batch,
+                                          QLabel("lr"), self.lr, QLabel("seed"), self.seed))
+        form.addRow(self._row(*self.buttons.values()))
+
+        # training curves
+        self.curves = {}
+        plots = []
+        for key, title in (("loss", "F_q (kT, whole lattice)"), ("ess", "ESS (fraction)"),
+                           ("acceptance", "Metropolis acceptance")):
+            plot = pg.PlotWidget(background="w", title=title)
+            plot.setLabel("bottom", "step")
+            self.curves[key] = plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
+            plots.append(plot)
+        self.exact_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#d62728", style=Qt.PenStyle.DashLine),
+                                          label="exact F", labelOpts={"color": "#d62728", "position": 0.1})
+        self.exact_line.setVisible(False)
+        plots[0].addItem(self.exact_line)
+        training_page = page(*plots)
+
+        # samples
+        self.n_samples = int_spin(1, 64, 8)
+        generate = QPushButton("Generate")
+        self.sample_view = ImagePlot("flow samples")
+        samples_page = page([QLabel("samples"), self.n_samples, generate], self.sample_view)
+
+        # latent response
+        self.node_i, self.node_j = int_spin(0, 7, 7, prefix="i "), int_spin(0, 7, 7, prefix="j ")
+        self.eps = spin(-10, 10, 1.0)
+        respond = QPushButton("Perturb")
+        self.response_view = ImagePlot("|dx| of a latent perturbation")
+        self.response_text = QLabel("")
+        response_page = page([self.node_i, self.node_j, QLabel("eps"), self.eps, respond], self.response_text,
+                             self.response_view)
+
+        # mixing
+        self.mix_level = int_spin(0, 6, 1, prefix="coarse from level ")
+        mix = QPushButton("Mix")
+        self.mix_view = ImagePlot("A | B | coarse of A + fine of B")
+        mixing_page = page([self.mix_level, mix], self.mix_view)
+
+        # error correction
+        self.patch_i, self.patch_j = int_spin(0, 63, 2, prefix="row "), int_spin(0, 63, 2, prefix="col ")
+        self.patch_size = int_spin(1, 64, 2, prefix="size ")
+        self.proposals = int_spin(1, 65536, 256, prefix="proposals ")
+        correct = QPushButton("Corrupt and repair")
+        self.repair_view = ImagePlot("original | corrupted | repaired | causal cone")
+        self.repair_text = QLabel("")
+        repair_page = page([self.patch_i, self.patch_j, self.patch_size, self.proposals, correct],
+                           self.repair_text, self.repair_view)
+
+        # bulk vs physical MCMC
+        self.mcmc_steps, self.mcmc_chains = int_spin(10, 1_000_000, 200, prefix="steps "), int_spin(1, 1024, 4, prefix="chains ")
+        self.leapfrog = int_spin(1, 1000, 10, prefix="leapfrog ")
+        self.mcmc_button = QPushButton("Run both chains")
+        self.mcmc_text = QLabel("")
+        self.trace_plot = pg.PlotWidget(background="w", title="order parameter |m| (chain 0)")
+        self.rho_plot = pg.PlotWidget(background="w", title="autocorrelation of |m|")
+        self.trace_plot.setLabel("bottom", "HMC trajectory")
+        self.rho_plot.setLabel("bottom", "lag")
+        self.trace_plot.addLegend(labelTextColor="k")
+        self.rho_plot.addLegend(labelTextColor="k")
+        mcmc_plots = QWidget()
+        line = QHBoxLayout(mcmc_plots)
+        line.addWidget(self.trace_plot)
+        line.addWidget(self.rho_plot)
+        mcmc_page = page([self.mcmc_steps, self.mcmc_chains, self.leapfrog, self.mcmc_button], self.mcmc_text,
+                         mcmc_plots)
+
+        self.tabs = QTabWidget()
+        for widget, title in ((training_page, "Training"), (samples_page, "Samples"),
+                              (response_page, "Latent response"), (mixing_page, "Mixing"),
+                              (repair_page, "Error correction"), (mcmc_page, "Bulk vs physical MCMC")):
+            self.tabs.addTab(widget, title)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(self.tabs, 1)
+
+        self.preset.currentIndexChanged.connect(self._apply_preset)
+        self.buttons["Load..."].clicked.connect(self._load_dialog)
+        self.buttons["Save..."].clicked.connect(self._save_dialog)
+        self.buttons["Train"].clicked.connect(self.start_training)
+        self.buttons["Pause"].toggled.connect(self.set_paused)
+        self.buttons["Stop"].clicked.connect(self.stop_training)
+        generate.clicked.connect(lambda: self._guarded(self.generate))
+        respond.clicked.connect(lambda: self._guarded(self.show_latent_response))
+        mix.clicked.connect(lambda: self._guarded(self.show_mixing))
+        correct.clicked.connect(lambda: self._guarded(self.show_error_correction))
+        self.mcmc_button.clicked.connect(lambda: self._guarded(self.start_mcmc))
+        self.L.currentTextChanged.connect(lambda _: self._set_node_ranges(int(self.L.currentText())))
+        self._update_buttons()
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    @staticmethod
+    def _row(*widgets) -> QWidget:
+        box = QWidget()
+        line = QHBoxLayout(box)
+        line.setContentsMargins(0, 0, 0, 0)
+        for w in widgets:
+            line.addWidget(w)
+        line.addStretch(1)
+        return box
+
+    # --- target and flow -----------------------------------------------------------------------
+    def _apply_preset(self, index: int) -> None:
+        if index == 2:
+            self.target_box.setCurrentText("ising")
+            self.T.setValue(TC)
+            return
+        self.target_box.setCurrentText("phi4")
+        params = PRESETS["critical" if index == 0 else "disordered"]
+        self.t.setValue(params["t"])
+        self.mu.setValue(params["mu"])
+        self.lam.setValue(params["lam"])
+
+    def make_target(self):
+        """The target the widgets describe (ParameterError when they describe none)."""
+        L = int(self.L.currentText())
+        if self.target_box.currentText() == "ising":
+            return make_target("ising", L, T=self.T.value())
+        return make_target("phi4", L, t=self.t.value(), mu=self.mu.value(), lam=self.lam.value())
+
+    def _same_target(self, target) -> bool:
+        return (self.target is not None and self.target.name == target.name and self.target.L == target.L
+                and self.target.params() == target.params())
+
+    def _set_flow(self, density: FlowDensity, target, history: dict) -> None:
+        self.density, self.target = density, target
+        self.history = {**new_history(), **history}  # training appends to every key
+        self.samples = None
+        self._set_node_ranges(target.L)
+        self.mix_level.setRange(0, density.flow.levels)
+        exact = target.exact_free_energy()
+        self.exact_line.setVisible(exact is not None)
+        if exact is not None:
+            self.exact_line.setValue(exact)
+        self._show_history(self.history)
+
+    def _set_node_ranges(self, L: int) -> None:
+        for box in (self.node_i, self.node_j, self.patch_i, self.patch_j):
+            box.setRange(0, L - 1)
+        self.patch_size.setRange(1, L - 1)
+
+    @Slot(int, int, int)
+    def set_latent_site(self, i: int, j: int, L: int) -> None:
+        """Select the latent at site (i, j) of an L x L bulk (as picked in the Bulk panel) and show
+        its response; a pick in a bulk of another size than this flow's is ignored."""
+        own = self.density.flow.L if self.density is not None else int(self.L.currentText())
+        if L != own or not (0 <= i < L and 0 <= j < L):
+            return
+        self.node_i.setValue(i)
+        self.node_j.setValue(j)
+        if self.density is not None and self.weights_free():
+            self.show_latent_response()
+
+    # --- training ------------------------------------------------------------------------------
+    def training(self) -> bool:
+        return self.job is not None and self.job.is_running()
+
+    def weights_free(self) -> bool:
+        """True when no training job is writing the weights (none running, or parked by a pause)."""
+        return not self.training() or self.parked.is_set()
+
+    @Slot()
+    def start_training(self) -> None:
+        if self.training():
+            return
+        if self.mcmc_job is not None and self.mcmc_job.is_running():
+            self._fail("Wait for the MCMC comparison to finish: it uses the current weights.")
+            return
+        try:
+            target = self.make_target()
+            if self.density is None or not self._same_target(target):
+                flow = HierarchicalFlow(target.L, target.channels, n_couplings=self.couplings.value(),
+                                        hidden=(self.width.value(), self.width.value()))
+                self._set_flow(FlowDensity(flow, target.symmetry).to(self.device), target, {})
+        except ParameterError as err:
+            self._fail(str(err))
+            return
+        self.paused.clear()
+        self.parked.clear()
+        self.buttons["Pause"].setChecked(False)
+        work = training_job(self.density, self.target, self.history, self.steps.value(), self.batch.value(),
+                            self.lr.value(), self.seed.value() + len(self.history.get("step", [])),
+                            self.paused, self.parked)
+        self.job = Job(work, name="rgviz-train")
+        self.job.partial.connect(self._show_history)
+        self.job.finished.connect(self._on_trained)
+        self.job.failed.connect(self._fail)
+        self.job.stopped.connect(self._update_buttons)
+        self.job.start()
+        self.status.setText(f"Training {self.target.name} L={self.target.L} ...")
+        self._update_buttons()
+
+    @Slot(bool)
+    def set_paused(self, paused: bool) -> None:
+        (self.paused.set if paused else self.paused.clear)()
+        if self.training():
+            self.status.setText("Paused: sample, save, or resume." if paused else "Training ...")
+        self._update_buttons()
+
+    @Slot()
+    def stop_training(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+        self.paused.clear()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Stop every job and join its thread; True when none is left running."""
+        self.paused.clear()
+        return all(job.shutdown(timeout_ms) for job in (self.job, self.mcmc_job) if job is not None)
+
+    @Slot(object)
+    def _show_history(self, history: dict) -> None:
+        steps = np.asarray(history.get("step", []), float)
+        for key, curve in self.curves.items():
+            curve.setData(steps, np.asarray(history.get(key, []), float), connect="finite")
+
+    @Slot(object)
+    def _on_trained(self, history) -> None:
+        self._show_history(self.history)
+        self.buttons["Pause"].setChecked(False)
+        done = len(self.history.get("step", []))
+        last = self.history["loss"][-1] if done else float("nan")
+        self.status.setText(f"{'Finished' if history is not None else 'Stopped'} after {done} steps; "
+                            f"F_q = {last:.4g}")
+
+    def _update_buttons(self) -> None:
+        running = self.training()
+        self.buttons["Train"].setEnabled(not running)
+        self.buttons["Pause"].setEnabled(running)
+        self.buttons["Stop"].setEnabled(running)
+        self.buttons["Load..."].setEnabled(not running)
+        self.buttons["Save..."].setEnabled(self.density is not None and (not running or self.paused.is_set()))
+
+    # --- files ---------------------------------------------------------------------------------
+    def load(self, path: str | os.PathLike) -> bool:
+        """Load a checkpoint; on failure show why and keep the current flow."""
+        if self.training():
+            self._fail("Stop training before loading another flow.")
+            return False
+        try:
+            ckpt = load_checkpoint(path, device=self.device)
+        except CheckpointError as err:
+            self._fail(str(err))
+            return False
+        target = ckpt.target
+        self.target_box.setCurrentText(target.name)
+        self.L.setCurrentText(str(target.L))
+        for name, value in target.params().items():
+            box = getattr(self, name, None)
+            if isinstance(box, QDoubleSpinBox):
+                box.setValue(value)
+        self._set_flow(ckpt.density, target, ckpt.history)
+        self.status.setText(f"Loaded {path}: {target.name} L={target.L}, {len(ckpt.history.get('step', []))} "
+                            f"training steps")
+        self._update_buttons()
+        return True
+
+    def save(self, path: str | os.PathLike) -> Path | None:
+        if self.density is None:
+            self._fail("Nothing to save: train or load a flow first.")
+            return None
+        if not self.weights_free():
+            self._fail("Pause or stop training before saving (the weights are changing).")
+            return None
+        try:
+            written = save_checkpoint(path, self.density, self.target, self.history, {"source": "rgviz"})
+        except (OSError, RuntimeError) as err:
+            self._fail(f"Cannot save {path}: {err}")
+            return None
+        self.status.setText(f"Saved {written}")
+        return written
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load flow", str(RESOURCES),
+                                              "rgviz flow checkpoint (*.pt);;All files (*)")
+        if path:
+            self.load(path)
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save flow", "flow.pt", "rgviz flow checkpoint (*.pt)")
+        if path:
+            self.save(path)
+
+    # --- exploring the latent space ------------------------------------------------------------
+    def _need_flow(self) -> FlowDensity:
+        if self.density is None:
+            raise ParameterError("flow", "train or load a flow first")
+        if not self.weights_free():
+            raise ParameterError("flow", "pause or stop training first (the weights are changing)")
+        return self.density
+
+    def field_rgb(self, x: np.ndarray) -> np.ndarray:
+        return boundary_image(x, self.target.name)
+
+    def generate(self) -> np.ndarray:
+        """Draw flow samples; returns them ``[n, C, L, L]`` and shows them as lattices."""
+        density = self._need_flow()
+        with torch.no_grad():
+            x, _ = density.sample(self.n_samples.value(), self.gen)
+        self.samples = x.cpu().numpy()
+        self.sample_view.show_rgb(tile([self.field_rgb(s) for s in self.samples], 4),
+                                  f"{len(self.samples)} flow samples of {self.target.name}, L={self.target.L}")
+        return self.samples
+
+    def _base_latents(self, n: int = 1) -> torch.Tensor:
+        """Latents of the shown samples (z = G^-1 x), or prior draws before any were generated."""
+        flow = self._need_flow().flow
+        p = next(flow.parameters())
+        if self.samples is not None and len(self.samples) >= n:
+            with torch.no_grad():
+                return flow.inverse(torch.as_tensor(self.samples[:n], device=p.device, dtype=p.dtype))[0]
+        return torch.randn(n, flow.channels, flow.L, flow.L, generator=self.gen, device=p.device, dtype=p.dtype)
+
+    def show_latent_response(self) -> np.ndarray:
+        flow = self._need_flow().flow
+        k = self.node_i.value() * flow.L + self.node_j.value()
+        z = self._base_latents()
+        response = latent_response(flow, z, k, self.eps.value())
+        by_level = footprints_by_level(flow, z, self.eps.value())
+        level = int(flow.latent_levels()[self.node_i.value(), self.node_j.value()])
+        self.response_view.show_rgb(scalar_image(response), f"|dx| after z_k += {self.eps.value():g}")
+        self.response_text.setText(f"node {k} (level {level}) moves {footprint(response)} of {flow.L ** 2} sites; "
+                                   "footprint by level: " + ", ".join(f"{lev}: {n}" for lev, n in by_level.items()))
+        self.results["response"] = response
+        return response
+
+    def show_mixing(self) -> np.ndarray:
+        flow = self._need_flow().flow
+        z = self._base_latents(2)
+        with torch.no_grad():
+            xa, xb = flow(z)[0].cpu().numpy()
+        mixed = mix_latents(flow, z[:1], z[1:], self.mix_level.value())[0].cpu().numpy()
+        self.mix_view.show_rgb(tile([self.field_rgb(v) for v in (xa, xb, mixed)], 3),
+                               f"A | B | levels >= {self.mix_level.value()} of A with the finer ones of B")
+        self.results["mixed"] = mixed
+        return mixed
+
+    def patch_mask(self) -> torch.Tensor:
+        L = self._need_flow().flow.L
+        mask = torch.zeros(L, L, dtype=torch.bool, device=self.device)
+        i, j, s = self.patch_i.value(), self.patch_j.value(), self.patch_size.value()
+        mask[i:i + s, j:j + s] = True
+        return mask
+
+    def show_error_correction(self) -> dict[str, np.ndarray]:
+        flow = self._need_flow().flow
+        patch = self.patch_mask()
+        p = next(flow.parameters())
+        x = (torch.as_tensor(self.samples[:1], device=p.device, dtype=p.dtype) if self.samples is not None
+             else flow(self._base_latents())[0].detach())
+        cone = causal_cone(flow, patch, self.gen)
+        bad = corrupt(x, patch, self.gen)
+        fixed, acceptance = repair(flow, self.target, bad, cone, self.gen, self.proposals.value())
+        out = {"x": x[0].cpu().numpy(), "corrupted": bad[0].cpu().numpy(), "repaired": fixed[0].cpu().numpy(),
+               "cone": cone.cpu().numpy()}
+        # The cone on the site grid, coloured by level (grey: latents kept); the patch outlined in green.
+        levels = flow.latent_levels().numpy().astype(float)
+        cone_rgb = (lookup(levels.ravel(), "viridis", 0.0, float(flow.levels))[:, :3] * 255).astype(np.uint8)
+        cone_rgb[~out["cone"].any(axis=0).ravel()] = 200
+        i, j, size = self.patch_i.value(), self.patch_j.value(), self.patch_size.value()
+        L = flow.L
+        images = [self.field_rgb(out[k]) for k in ("x", "corrupted", "repaired")] + [cone_rgb.reshape(L, L, 3)]
+        self.repair_view.show_rgb(tile(images, 4), "original | corrupted | repaired | causal cone (by level)",
+                                  [(n * (L + 1) + j, i, min(size, L - j), min(size, L - i)) for n in range(4)])
+        self.repair_text.setText(f"patch of {int(patch.sum())} sites: resampled {int(cone.sum())} of {cone.numel()} "
+                                 f"latent variables (Metropolis acceptance {acceptance:.2f})")
+        self.results["repair"] = out
+        return out
+
+    def start_mcmc(self) -> None:
+        density = self._need_flow()
+        if self.training():
+            raise ParameterError("flow", "stop training first: the chains need fixed weights")
+        if self.mcmc_job is not None and self.mcmc_job.is_running():
+            return
+        target, seed, device = self.target, self.seed.value(), self.device
+        steps, chains, leapfrog = self.mcmc_steps.value(), self.mcmc_chains.value(), self.leapfrog.value()
+
+        def work(control: JobControl) -> dict:
+            def progress(done: int, total: int) -> None:
+                control.check()  # raises inside hmc when cancelled: the chains stop mid-run
+                control.progress(done, total)
+
+            return compare_chains(density, target, steps, chains, make_generator(seed, device), n_leapfrog=leapfrog,
+                                  burn=max(steps // 10, 10), progress=progress)
+
+        self.mcmc_job = Job(work, name="rgviz-mcmc")
+        self.mcmc_job.finished.connect(self._show_mcmc)
+        self.mcmc_job.failed.connect(self._fail)
+        self.mcmc_job.progress.connect(lambda done, total: self.mcmc_text.setText(f"running: {done}/{total}"))
+        self.mcmc_button.setEnabled(False)
+        self.mcmc_job.stopped.connect(lambda: self.mcmc_button.setEnabled(True))
+        self.mcmc_job.start()
+
+    @Slot(object)
+    def _show_mcmc(self, result) -> None:
+        if result is None:
+            return
+        self.results["mcmc"] = result
+        self.trace_plot.clear()
+        self.rho_plot.clear()
+        text = []
+        for method, color in (("bulk", "#1f77b4"), ("physical", "#d62728")):
+            r = result[method]
+            self.trace_plot.plot(r["trace"][:, 0], pen=pg.mkPen(color), name=method)
+            lags = min(len(r["rho"]), 100)
+            self.rho_plot.plot(np.arange(lags), r["rho"][:lags], pen=pg.mkPen(color, width=2), name=method)
+            tau = r["tau_int"]
+            known = tau is not None and math.isfinite(tau)
+            text.append(f"{method}: tau_int = {tau:.3g}" if known else f"{method}: tau_int undetermined")
+            text[-1] += f", acceptance {r['acceptance']:.2f}, {1e3 * r['seconds_per_step']:.3g} ms/trajectory"
+            if known:
+                text[-1] += f", {2e3 * tau * r['seconds_per_step']:.3g} ms per independent sample"
+        self.mcmc_text.setText("; ".join(text))
+
+    # --- errors and export ---------------------------------------------------------------------
+    def _guarded(self, fn) -> None:
+        try:
+            fn()
+        except (ParameterError, CheckpointError) as err:
+            self._fail(str(err))
+
+    @Slot(str)
+    def _fail(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#b00'>{message}</span>")
+        self.error.emit(message)
+
+    def figure_widget(self) -> QWidget:
+        return self.tabs.currentWidget()

@@ -1,0 +1,415 @@
+"""The Bulk and Neural RG panels: background jobs, picking, exports, latent-space operations.
+
+Checkpoints are tiny flows (L = 4 or 8) written in a temporary folder; flows whose properties
+depend on the network (footprints, causal cones) get random weights, because a fresh flow is the
+identity map. Every job a test starts is stopped and joined by the panel fixtures.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QPointF, QSettings, Qt
+
+from engine.holography.geometry import hyperbolic_distance
+from engine.nrg import PRESETS, FlowDensity, HierarchicalFlow, load_checkpoint, make_target, save_checkpoint
+from rgviz.ui import bulk as bulk_ui
+from rgviz.ui import neuralrg
+from rgviz.ui.bulk import FIGURES, BulkPanel, analyse_checkpoint, pair_summary, slice_nodes, slice_points
+from rgviz.ui.bulk3d import Bulk3DView
+from rgviz.ui.neuralrg import NeuralRGPanel
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def random_flow(L: int, channels: int, seed: int = 0, scale: float = 0.3) -> HierarchicalFlow:
+    """A small flow with random weights (a fresh one is the identity, with trivial footprints)."""
+    flow = HierarchicalFlow(L, channels, n_couplings=2, hidden=(8,))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=gen))
+    return flow
+
+
+def write_checkpoint(path, preset: str, L: int = 4, seed: int = 0, scale: float = 0.05):
+    target = make_target("phi4", L, **PRESETS[preset])
+    density = FlowDensity(random_flow(L, 2, seed, scale), "u1")
+    return save_checkpoint(path, density, target)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ckpt")
+    return {"critical": write_checkpoint(folder / "critical.pt", "critical"),
+            "control": write_checkpoint(folder / "disordered.pt", "disordered", seed=1)}
+
+
+@pytest.fixture(scope="module")
+def results(checkpoints):
+    """Both analyses, computed once without a job (the job itself is tested separately)."""
+    return {role: analyse_checkpoint(str(path), 1024, seed) for seed, (role, path) in enumerate(checkpoints.items())}
+
+
+@pytest.fixture
+def bulk_panel(qtbot):
+    panels = []
+
+    def make() -> BulkPanel:
+        panel = BulkPanel()
+        qtbot.addWidget(panel)
+        panel.resize(900, 700)
+        panel.show()
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        assert panel.shutdown(10_000), "bulk job did not stop"
+        assert panel.job is None or not panel.job.is_running()
+
+
+@pytest.fixture
+def nrg_panel(qtbot):
+    panels = []
+
+    def make() -> NeuralRGPanel:
+        panel = NeuralRGPanel()
+        qtbot.addWidget(panel)
+        panel.resize(900, 700)
+        panel.show()
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        assert panel.shutdown(10_000), "neural-RG job did not stop"
+        assert all(job is None or not job.is_running() for job in (panel.job, panel.mcmc_job))
+
+
+# --- Bulk panel ---------------------------------------------------------------------------------
+
+def test_analysis_job_then_picking_two_nodes_shows_both_distances(bulk_panel, checkpoints, qtbot):
+    panel = bulk_panel()
+    for role, path in checkpoints.items():
+        panel.set_checkpoint(role, path)
+    panel.samples.setValue(256)
+    panel.start_analysis()
+    assert panel.job.is_running() and not panel.run_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.job.is_done, timeout=60_000)
+    assert set(panel.results) == {"critical", "control"}
+    assert panel.run_button.isEnabled() and "xi =" in panel.status.text()
+
+    main = panel.results["critical"]
+    a, b = 5, 2  # site (1, 1) at level 0 and site (0, 2) at level 1
+    sites = []
+    panel.site_picked.connect(lambda i, j, L: sites.append((i, j, L)))
+    panel.pick_node(a)
+    assert "pick a second node" in panel.readout.text()
+    panel.pick_node(b)
+    s = pair_summary(main, a, b)
+    d_hyp = hyperbolic_distance(main.analysis.coords[a], main.analysis.coords[b], main.L)
+    assert s["d_hyp"] == pytest.approx(float(d_hyp))
+    assert s["d_inferred"] == pytest.approx(main.analysis.fit.d0 - main.analysis.fit.xi
+                                            * np.log(abs(main.analysis.corr[a, b])))
+    text = panel.readout.text()
+    assert f"inferred distance {s['d_inferred']:.3f}" in text and f"hyperbolic distance {s['d_hyp']:.3f}" in text
+    assert f"C_AB = {s['corr']:.4g} +- {s['corr_err']:.2g}" in text
+    panel.pick_node(0)  # a third pick drops the oldest
+    assert panel.picked == [b, 0]
+    assert sites == [(1, 1, 4), (0, 2, 4), (0, 0, 4)]
+
+
+def test_bad_checkpoint_is_reported_and_panel_recovers(bulk_panel, tmp_path, qtbot):
+    panel = bulk_panel()
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"not a checkpoint")
+    panel.set_checkpoint("critical", bad)
+    panel.set_checkpoint("control", "")
+    errors = []
+    panel.error.connect(errors.append)
+    panel.start_analysis()
+    qtbot.waitUntil(lambda: panel.job.is_done, timeout=20_000)
+    assert errors and "broken.pt" in errors[0] and "broken.pt" in panel.status.text()
+    assert panel.run_button.isEnabled() and panel.results == {}
+
+
+def test_level_maps_click_picks_the_node_under_the_cursor(bulk_panel, results, qtbot):
+    panel = bulk_panel()
+    panel._show_results(results)
+    panel.tabs.setCurrentIndex(FIGURES.index("level_maps"))
+    qtbot.wait(50)
+    maps = panel.maps
+    assert maps.node_at(0, 0, 1) == 1 and maps.node_at(0, 0, 0) is None  # (0, 0) lives on to the top
+    assert maps.node_at(1, 1, 0) == 2 * 4 and maps.node_at(2, 0, 0) == 0
+    box, image, level = maps.boxes[1]
+    scene_pos = box.mapViewToScene(QPointF(0.5, 1.5))  # level 1, row 1, column 0: site (2, 0)
+    view_pos = maps.mapFromScene(scene_pos)
+    with qtbot.waitSignal(maps.node_clicked, timeout=2000) as signal:
+        qtbot.mouseClick(maps.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
+    assert signal.args == [8]
+    assert panel.picked == [8]
+
+
+def test_poincare_slice_holds_every_node_of_its_row_once(results):
+    main = results["critical"]
+    L, levels = main.L, main.levels
+    for row in range(L):
+        groups = slice_nodes(main.analysis.levels, L, row)
+        points = slice_points(L, levels, row)
+        assert set(groups) <= set(points)
+        members = [k for ks in groups.values() for k in ks]
+        assert len(members) == len(set(members))
+        assert all(k in members for k in range(row * L, row * L + L))  # the row's own sites
+        assert all(np.hypot(*p) < 1 for p in points.values())  # latent nodes inside the disc
+
+
+def assert_figure_file(path):
+    data = path.read_bytes()
+    if path.suffix == ".png":
+        assert data[:8] == PNG_MAGIC
+    elif path.suffix == ".svg":
+        assert ET.fromstring(data).tag.endswith("svg")
+    else:
+        assert data.startswith(b"%PDF-") and b"%%EOF" in data[-64:]
+
+
+def test_every_export_parses(bulk_panel, results, tmp_path):
+    panel = bulk_panel()
+    panel._show_results(results)
+    panel.pick_node(3)
+    panel.pick_node(12)
+    for name in FIGURES[1:]:  # the 3D view needs OpenGL: tested under Xvfb below
+        for suffix in (".png", ".svg", ".pdf"):
+            assert_figure_file(panel.export_figure(name, tmp_path / f"{name}{suffix}"))
+    if panel.view3d.canvas is None:  # offscreen: a clear error; with OpenGL the gl test below covers it
+        with pytest.raises(OSError, match="OpenGL"):
+            panel.export_figure("bulk3d", tmp_path / "bulk3d.png")
+
+    (npz,) = panel.export_data(tmp_path / "bulk.npz")
+    with np.load(npz) as data:
+        main = results["critical"].analysis
+        np.testing.assert_array_equal(data["critical_corr"], main.corr)
+        np.testing.assert_array_equal(data["control_d_hyp"], results["control"].analysis.d_hyp)
+        summary = json.loads(str(data["summary"]))
+    assert summary["critical"]["fit"]["xi"] == pytest.approx(main.fit.xi)
+
+    table, meta = panel.export_data(tmp_path / "bulk.csv")
+    with open(table, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    m = len(main.levels)
+    assert len(rows) == 2 * m * (m - 1) // 2
+    row = next(r for r in rows if r["checkpoint"] == "critical" and r["a"] == "3" and r["b"] == "12")
+    assert float(row["corr"]) == pytest.approx(main.corr[3, 12], rel=1e-7)
+    assert float(row["d_hyp"]) == pytest.approx(main.d_hyp[3, 12], rel=1e-7)
+    assert json.loads(meta.read_text())["control"]["L"] == 4
+    with pytest.raises(OSError, match="allowed"):
+        panel.export_data(tmp_path / "bulk.xlsx")
+
+
+def test_3d_view_without_opengl_is_a_label(qtbot, monkeypatch):
+    from rgviz.ui import bulk3d
+
+    monkeypatch.setattr(bulk3d, "gl_available", lambda: False)  # as on the offscreen platform
+    view = Bulk3DView()
+    qtbot.addWidget(view)
+    assert view.canvas is None and "OpenGL" in view.placeholder.text()
+    view.set_nodes(np.array([[0.5, 0.5, 1.0]]), np.array([0]), 4)
+    view.set_layout("ball")
+    assert view.pick_at(0, 0) is None and view.render() is None
+
+
+@pytest.mark.gl
+def test_3d_view_renders_and_picks_by_click(bulk_panel, results, qtbot, tmp_path):
+    panel = bulk_panel()
+    panel._show_results(results)
+    view = panel.view3d
+    panel.tabs.setCurrentIndex(0)
+    qtbot.wait(100)
+    image = view.render()
+    assert image.ndim == 3 and image.shape[2] == 4
+    assert (image[..., :3] < 200).any(), "nodes and the boundary should be drawn on the white background"
+    xy = view.projected()
+    for k in (1, 8, 0):
+        assert view.pick_at(*xy[k]) == k
+    with qtbot.waitSignal(view.node_picked, timeout=2000) as signal:
+        for name in ("mouse_press", "mouse_release"):
+            getattr(view.canvas.events, name)(pos=xy[5], button=1)
+    assert signal.args == [5] and panel.picked[-1] == 5
+    panel.layout_box.setCurrentIndex(1)  # Poincare ball
+    assert view.pick_at(*view.projected()[5]) == 5
+    for suffix in (".png", ".svg", ".pdf"):
+        assert_figure_file(panel.export_figure("bulk3d", tmp_path / f"bulk3d{suffix}"))
+    view.close_canvas()
+
+
+# --- Neural RG panel ----------------------------------------------------------------------------
+
+def test_training_updates_curves_pauses_saves_resumes_and_stops(nrg_panel, qtbot, tmp_path):
+    panel = nrg_panel()
+    panel.preset.setCurrentIndex(0)
+    panel.L.setCurrentText("4")
+    panel.couplings.setValue(2)
+    panel.width.setValue(8)
+    panel.steps.setValue(100_000)
+    panel.batch.setValue(8)
+    panel.start_training()
+    assert panel.training() and not panel.buttons["Train"].isEnabled()
+    curve = panel.curves["loss"]
+    qtbot.waitUntil(lambda: curve.xData is not None and len(curve.xData) >= 3, timeout=30_000)
+    assert np.isfinite(curve.yData).all()
+
+    panel.buttons["Pause"].setChecked(True)
+    qtbot.waitUntil(panel.parked.is_set, timeout=10_000)
+    steps_paused = len(panel.history["step"])
+    qtbot.wait(200)
+    assert len(panel.history["step"]) == steps_paused, "a paused job must not train"
+    saved = panel.save(tmp_path / "flow.pt")
+    ckpt = load_checkpoint(saved, target="phi4", L=4)
+    assert len(ckpt.history["step"]) == steps_paused
+    assert panel.generate().shape == (8, 2, 4, 4)  # sampling is allowed while parked
+
+    panel.buttons["Pause"].setChecked(False)
+    qtbot.waitUntil(lambda: len(panel.history["step"]) > steps_paused + 2, timeout=30_000)
+    panel.stop_training()
+    qtbot.waitUntil(lambda: not panel.training(), timeout=10_000)
+    qtbot.wait(50)
+    assert "Stopped" in panel.status.text() and panel.buttons["Train"].isEnabled()
+    assert len(curve.xData) == len(panel.history["step"])
+    for key in ("ess", "acceptance"):
+        assert len(panel.curves[key].yData) == len(panel.history[key])
+
+
+def test_ising_training_shows_the_exact_free_energy(nrg_panel, qtbot):
+    panel = nrg_panel()
+    panel.preset.setCurrentIndex(2)
+    panel.L.setCurrentText("4")
+    panel.couplings.setValue(2)
+    panel.width.setValue(8)
+    panel.steps.setValue(3)
+    panel.batch.setValue(8)
+    panel.start_training()
+    qtbot.waitUntil(lambda: panel.job.is_done, timeout=30_000)
+    assert "Finished after 3 steps" in panel.status.text()
+    assert panel.exact_line.isVisible()
+    assert panel.exact_line.value() == pytest.approx(make_target("ising", 4, T=panel.T.value()).exact_free_energy())
+
+
+def test_loading_a_bad_checkpoint_keeps_the_flow(nrg_panel, tmp_path):
+    panel = nrg_panel()
+    good = write_checkpoint(tmp_path / "good.pt", "disordered", L=4)
+    assert panel.load(good)
+    density = panel.density
+    assert panel.t.value() == pytest.approx(PRESETS["disordered"]["t"])
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 64)
+    errors = []
+    panel.error.connect(errors.append)
+    assert not panel.load(bad)
+    assert errors and "bad.pt" in errors[0] and "bad.pt" in panel.status.text()
+    assert panel.density is density
+
+
+@pytest.fixture
+def random_panel(nrg_panel, tmp_path):
+    """A panel holding an L = 8 phi^4 flow with random weights."""
+    panel = nrg_panel()
+    target = make_target("phi4", 8, **PRESETS["critical"])
+    path = save_checkpoint(tmp_path / "random.pt", FlowDensity(random_flow(8, 2), "u1"), target)
+    assert panel.load(path)
+    return panel
+
+
+def test_latent_response_footprint_grows_with_level(random_panel):
+    panel = random_panel
+    panel.set_latent_site(7, 7, 4)  # picked in a bulk of another size: ignored
+    assert "response" not in panel.results
+    panel.set_latent_site(7, 7, 8)  # as picked in the bulk view: the response is shown at once
+    assert (panel.node_i.value(), panel.node_j.value()) == (7, 7)
+    assert panel.results["response"].shape == (8, 8)
+    response = panel.show_latent_response()
+    assert response.shape == (8, 8) and response[7, 7] > 0
+    z = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(3))
+    sizes = neuralrg.footprints_by_level(panel.density.flow, z)
+    assert list(sizes) == [0, 1, 2, 3]
+    assert all(a <= b for a, b in zip(sizes.values(), list(sizes.values())[1:]))
+    assert sizes[0] < sizes[3] == 64 and sizes[0] < 64
+
+
+def test_error_correction_resamples_only_the_causal_cone(random_panel):
+    panel = random_panel
+    panel.patch_i.setValue(2)
+    panel.patch_j.setValue(4)
+    panel.patch_size.setValue(2)
+    panel.proposals.setValue(32)
+    out = panel.show_error_correction()
+    for key in ("x", "corrupted", "repaired"):
+        assert out[key].shape == (2, 8, 8)
+    cone = out["cone"]
+    assert cone.shape == (2, 8, 8) and cone.dtype == bool
+    assert 8 <= cone.sum() < cone.size, "the cone holds the patch but not every latent"
+    assert f"resampled {int(cone.sum())} of 128" in panel.repair_text.text()
+    # Outside the cone the corrupted configuration's latents are exactly the clean ones.
+    flow = panel.density.flow
+    with torch.no_grad():
+        z_clean = flow.inverse(torch.as_tensor(out["x"])[None])[0][0].numpy()
+        z_bad = flow.inverse(torch.as_tensor(out["corrupted"])[None])[0][0].numpy()
+    np.testing.assert_array_equal(z_clean[~cone], z_bad[~cone])
+    assert not np.array_equal(z_clean[cone], z_bad[cone])
+
+
+def test_multiscale_mixing_takes_coarse_from_a_and_fine_from_b(random_panel):
+    flow = random_panel.density.flow
+    gen = torch.Generator().manual_seed(5)
+    za, zb = torch.randn(2, 1, 2, 8, 8, generator=gen)
+    with torch.no_grad():
+        xa, xb = flow(za)[0], flow(zb)[0]
+    torch.testing.assert_close(neuralrg.mix_latents(flow, za, zb, 0), xa)
+    torch.testing.assert_close(neuralrg.mix_latents(flow, za, zb, flow.levels + 1), xb)
+    mixed = neuralrg.mix_latents(flow, za, zb, 2)
+    assert not torch.allclose(mixed, xa) and not torch.allclose(mixed, xb)
+    random_panel.mix_level.setValue(1)
+    assert random_panel.show_mixing().shape == (2, 8, 8)
+
+
+def test_bulk_and_physical_chains_run_as_a_job(nrg_panel, qtbot, tmp_path):
+    panel = nrg_panel()
+    assert panel.load(write_checkpoint(tmp_path / "c.pt", "critical", L=4))
+    panel.mcmc_steps.setValue(20)
+    panel.mcmc_chains.setValue(2)
+    panel.leapfrog.setValue(4)
+    panel.start_mcmc()
+    qtbot.waitUntil(lambda: panel.mcmc_job.is_done, timeout=60_000)
+    result = panel.results["mcmc"]
+    for method in ("bulk", "physical"):
+        assert result[method]["trace"].shape == (20, 2)
+        assert result[method]["rho"][0] == pytest.approx(1.0)
+        assert 0.0 <= result[method]["acceptance"] <= 1.0
+    assert "bulk: tau_int" in panel.mcmc_text.text() and "physical: tau_int" in panel.mcmc_text.text()
+
+
+def test_register_bulk_panels_tabifies_both_docks(qtbot, tmp_path):
+    from rgviz.mainwindow import MainWindow
+
+    settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
+    window = MainWindow({"model": "ising", "L": 16, "device": "cpu"}, settings=settings, play=False)
+    qtbot.addWidget(window)
+    panels = {}
+    try:
+        panels = bulk_ui.register_bulk_panels(window)
+        assert window.panels["bulk"] is panels["bulk"] and window.panels["neuralrg"] is panels["neuralrg"]
+        assert window.docks["neuralrg"] in window.tabifiedDockWidgets(window.docks["bulk"])
+        panels["bulk"].pick_node(3)  # nothing analysed yet: ignored
+        assert panels["bulk"].picked == []
+        panels["bulk"].site_picked.emit(1, 2, 8)
+        assert (panels["neuralrg"].node_i.value(), panels["neuralrg"].node_j.value()) == (1, 2)
+    finally:
+        window.close()
+        for panel in panels.values():
+            assert panel.shutdown()
+        assert not window.engine.is_running()
