@@ -9,7 +9,7 @@ replica closest to Tc gives y_t and y_h.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -142,8 +142,13 @@ def _fan_separatrix(trajectories: list[Trajectory], notes: list[str]) -> Separat
         return None
 
 
-def run_ising_rgflow(config: RGFlowConfig, progress: Progress | None = None) -> RGFlowResult:
-    """Sample, block, fit and analyse; ``progress(done, total)`` counts sweeps, then fits."""
+def run_ising_rgflow(config: RGFlowConfig, progress: Progress | None = None,
+                     on_trajectory: Callable[[list[Trajectory]], None] | None = None) -> RGFlowResult:
+    """Sample, block, fit and analyse; ``progress(done, total)`` counts sweeps, then fits.
+
+    ``on_trajectory(trajectories_so_far)`` is called after each temperature's fit, so a viewer can
+    draw trajectories as they stream in (sampling runs all temperatures at once, fits one by one).
+    """
     device = resolve_device(config.device)
     model = IsingModel(config.L, T=list(config.temperatures), J=config.J, h=config.h, device=device)
     sampler = make_sampler(model, config.algorithm)
@@ -164,6 +169,8 @@ def run_ising_rgflow(config: RGFlowConfig, progress: Progress | None = None) -> 
 
         trajectories.append(trajectory([x[r] for x in levels], T, config.couplings, J=config.J,
                                        n_blocks=config.n_blocks, progress=fit_progress))
+        if on_trajectory is not None:
+            on_trajectory(list(trajectories))
     notes = []
     sep = _fan_separatrix(trajectories, notes)
     r_c = int(np.argmin([abs(T - TC_ISING * config.J) for T in config.temperatures]))
@@ -176,7 +183,7 @@ def run_ising_rgflow(config: RGFlowConfig, progress: Progress | None = None) -> 
     return RGFlowResult(config, trajectories, sep, mcrg, config.temperatures[r_c], notes)
 
 
-def _arrow(x0, y0, x1, y1, size=0.25) -> list[tuple[list[float], list[float]]]:
+def arrow_segments(x0, y0, x1, y1, size=0.25) -> list[tuple[list[float], list[float]]]:
     """Two short segments forming an arrow head at (x1, y1), pointing from (x0, y0)."""
     dx, dy = x1 - x0, y1 - y0
     length = math.hypot(dx, dy)
@@ -207,7 +214,7 @@ def flow_figures(result: RGFlowResult) -> list[Figure]:
             plane.series.append(Series(K[:, i], K[:, j], label=f"T = {t.T:.4g} ({t.fate})",
                                        style="line+points", color=color))
             for a in range(len(K) - 1):
-                for xs, ys in _arrow(K[a, i], K[a, j], K[a + 1, i], K[a + 1, j]):
+                for xs, ys in arrow_segments(K[a, i], K[a, j], K[a + 1, i], K[a + 1, j]):
                     plane.series.append(Series(xs, ys, style="line", color=color))
         figs.append(plane)
     per_level = Figure("rg_strength_by_level", "Coupling strength sum_a w_a K_a under blocking",

@@ -35,7 +35,7 @@ from engine.cli.rgflow import ISING_FAN, XY_FAN, write_csv
 from engine.errors import ParameterError
 from engine.exact import KC_ISING, TC_ISING, T_KT_XY
 from engine.figures import Figure, Series
-from engine.rg.ising_flow import (PALETTE, Y_H_EXACT, Y_T_EXACT, RGFlowConfig, RGFlowResult, _arrow, flow_figures,
+from engine.rg.ising_flow import (PALETTE, Y_H_EXACT, Y_T_EXACT, RGFlowConfig, RGFlowResult, arrow_segments, flow_figures,
                                   run_ising_rgflow)
 from engine.rg.kosterlitz import X_STAR, XYTrajectory, kt_figures, run_xy_rgflow
 from engine.rg.operators import DEFAULT_COUPLINGS
@@ -107,7 +107,7 @@ def projection_figure(result: RGFlowResult, x_name: str = "nn", y_name: str = "n
         fig.series.append(Series(K[:, i], K[:, j], label=f"T = {t.T:.4g} ({role}{t.fate})", style="line+points",
                                  color=color))
         for a in range(len(K) - 1):
-            for xs, ys in _arrow(K[a, i], K[a, j], K[a + 1, i], K[a + 1, j]):
+            for xs, ys in arrow_segments(K[a, i], K[a, j], K[a + 1, i], K[a + 1, j]):
                 fig.series.append(Series(xs, ys, color=color))
     fig.series.append(Series([0.0], [0.0], label="K = 0: high-T fixed point (stable)", style="points", color="k"))
     if x_max > 0:
@@ -226,6 +226,7 @@ class FlowTab(QWidget):
         self.status.setText("sampling...")
         self.job = Job(work, name="rgviz-rgflow", parent=self)
         self.job.progress.connect(self._on_progress)
+        self.job.partial.connect(self._on_partial)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._fail)
         self.job.stopped.connect(self._on_stopped)
@@ -246,6 +247,10 @@ class FlowTab(QWidget):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
+
+    @Slot(object)
+    def _on_partial(self, partial) -> None:
+        """Results streamed before the job ends (subclasses that stream draw them)."""
 
     @Slot(object)
     def _on_finished(self, result) -> None:
@@ -360,7 +365,20 @@ class IsingFlowTab(FlowTab):
     def work(self):
         config = self.config()
         self._sweeps = config.plan.total_sweeps
-        return lambda control: run_ising_rgflow(config, cancellable(control))
+
+        def work(control: JobControl) -> RGFlowResult:
+            def stream(trajectories):
+                control.partial(RGFlowResult(config, trajectories, None, None, trajectories[0].T))
+
+            return run_ising_rgflow(config, cancellable(control), on_trajectory=stream)
+
+        return work
+
+    @Slot(object)
+    def _on_partial(self, partial: RGFlowResult) -> None:
+        """Trajectories fitted so far: draw them in the projection while the rest are fitted."""
+        draw_figure(self.plane, projection_figure(partial, self.x_coupling.currentText(),
+                                                  self.y_coupling.currentText()))
 
     @Slot(int, int)
     def _on_progress(self, done: int, total: int) -> None:

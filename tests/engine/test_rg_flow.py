@@ -70,7 +70,9 @@ def test_pseudolikelihood_recovers_couplings_of_cluster_samples():
 def test_ising_study_flows_to_the_trivial_fixed_points():
     cfg = RGFlowConfig(L=32, temperatures=(1.9, 2.2, 2.269185, 2.35, 3.0), levels=2, n_samples=300, seed=3,
                        thermalize=50)
-    res = run_ising_rgflow(cfg)
+    streamed = []
+    res = run_ising_rgflow(cfg, on_trajectory=lambda ts: streamed.append([t.T for t in ts]))
+    assert streamed == [list(cfg.temperatures[:k]) for k in range(1, 6)]  # one more trajectory each time
     fates = [t.fate for t in res.trajectories]
     # Off Tc a flow never goes the wrong way. Whether it is decided within 2 sigma depends on the
     # noise: 3% from Tc, and at T = 1.9, whose 8 x 8 level has so few minority spins that its
