@@ -27,7 +27,7 @@ from ..errors import ParameterError
 from ..models.base import LatticeModel
 from ..models.phi4 import Phi4Model
 from ..models.xy import TWO_PI, XYModel, neighbour_sum, spin_vectors
-from .clusters import WolffSampler, sample_bonds, wolff_flip
+from .clusters import ClusterFlip, WolffSampler, sample_bonds, wolff_flip
 
 
 def checkerboard_masks(L: int, device: torch.device) -> torch.Tensor:
@@ -272,29 +272,15 @@ def wolff_embedding(model: XYModel, theta: torch.Tensor, alpha: torch.Tensor
 class XYWolff(WolffSampler):
     """Single-cluster Wolff updates for XY: each flip draws a new uniformly random mirror direction.
 
-    The number of flips per sweep follows :class:`~engine.samplers.clusters.WolffSampler`
-    (calibrated to about N touched sites per sweep, or ``flips_per_sweep``).
-    ``stats['cluster_size']``: mean size of the clusters built in the last sweep.
+    Only the proposal differs from Ising; the number of flips per sweep, its calibration and cap
+    follow :class:`~engine.samplers.clusters.WolffSampler`.
     """
 
-    def sweep(self, theta: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        model = self.model
-        counts = self._flip_counts(theta.device)
-        sizes = torch.zeros(model.B, device=theta.device, dtype=torch.float64)
-        for k in range(int(counts.max())):
-            alpha = TWO_PI * torch.rand((model.B, 1, 1), generator=gen, device=theta.device, dtype=theta.dtype)
-            prob, cost = wolff_embedding(model, theta, alpha)
-            flip = wolff_flip(sample_bonds(prob, gen), gen, cost)
-            todo = k < counts
-            theta = torch.where(flip.mask & todo.view(-1, 1, 1), reflect(theta, alpha), theta)
-            sizes += flip.cluster_size * todo
-        self.stats = {"cluster_size": sizes / counts}
-        if self.fixed is None and self._calibrating > 0:
-            self._calibrating -= 1
-            self._size_sum += sizes
-            self._flip_sum += counts
-            self._flips = torch.ceil(model.N * self._flip_sum / self._size_sum).to(torch.long).clamp(1, model.N)
-        return theta
+    def cluster_move(self, theta: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, ClusterFlip]:
+        """Reflect every spin in a random mirror; flip the cluster of projected-spin bonds around a seed."""
+        alpha = TWO_PI * torch.rand((self.model.B, 1, 1), generator=gen, device=theta.device, dtype=theta.dtype)
+        prob, cost = wolff_embedding(self.model, theta, alpha)
+        return reflect(theta, alpha), wolff_flip(sample_bonds(prob, gen), gen, cost)
 
 
 SAMPLERS = {
