@@ -133,29 +133,52 @@ def grow_cluster(active: torch.Tensor, seeds: torch.Tensor, max_steps: int | Non
 GROW_STEPS = 4
 
 
-def wolff_flip(active: torch.Tensor, gen: torch.Generator,
-               flip_cost: torch.Tensor | None = None) -> ClusterFlip:
+def wolff_flip(active: torch.Tensor, gen: torch.Generator, flip_cost: torch.Tensor | None = None,
+               n_seeds: torch.Tensor | None = None) -> ClusterFlip:
     """Wolff: flip the cluster of ``active`` that contains a uniformly random seed, per replica.
 
-    The cluster is grown from the seed (:func:`grow_cluster`) and, if that takes more than
-    ``GROW_STEPS`` steps, read off :func:`label_clusters` instead (whose cost grows only about
-    logarithmically with the cluster's radius). With ``flip_cost`` the flip is accepted with
-    probability min(1, exp(-cost_C)). ``cluster_size`` is the size of the seed's cluster (also
-    when the flip was rejected).
+    With one seed (the default) the cluster is grown from the seed (:func:`grow_cluster`) and,
+    if that takes more than ``GROW_STEPS`` steps, read off :func:`label_clusters` instead (whose
+    cost grows only about logarithmically with the cluster's radius); with ``flip_cost`` the flip
+    is accepted with probability min(1, exp(-cost_C)).
+
+    ``n_seeds`` (``[B]``) > 1 lets one bond draw serve several seeds: every cluster that holds a
+    seed flips (each accepted on its own with min(1, exp(-cost_C))). Given the bonds, which
+    clusters flip is decided without looking at the spins, so the move leaves the Edwards-Sokal
+    distribution of the spins given the bonds invariant, exactly as Swendsen-Wang does; big
+    clusters are still chosen in proportion to their size, as in Wolff's algorithm.
+    ``cluster_size``: mean size of the seeds' clusters (also when a flip was rejected).
     """
     B, _, L, _ = active.shape
-    seed = torch.randint(0, L * L, (B, 1), generator=gen, device=active.device)
-    seeds = torch.zeros(B, L * L, dtype=torch.bool, device=active.device).scatter_(1, seed, True)
-    mask = grow_cluster(active, seeds.view(B, L, L), GROW_STEPS)
-    if mask is None:
-        labels = label_clusters(active).view(B, L * L)
-        mask = (labels == labels.gather(1, seed)).view(B, L, L)
-    size = mask.sum(dim=(-2, -1)).float()
+    N = L * L
+    counts = torch.ones(B, dtype=torch.long, device=active.device) if n_seeds is None else n_seeds
+    k_max = int(counts.max())
+    seed = torch.randint(0, N, (B, k_max), generator=gen, device=active.device)
+    valid = torch.arange(k_max, device=active.device) < counts.view(-1, 1)
+    seeds = torch.zeros(B, N, dtype=torch.bool, device=active.device)
+    seeds[torch.arange(B, device=active.device).view(-1, 1).expand(B, k_max)[valid], seed[valid]] = True
+    if k_max == 1:
+        mask = grow_cluster(active, seeds.view(B, L, L), GROW_STEPS)
+        if mask is None:
+            labels = label_clusters(active).view(B, N)
+            mask = (labels == labels.gather(1, seed)).view(B, L, L)
+        size = mask.sum(dim=(-2, -1)).float()
+        if flip_cost is not None:
+            cost = (flip_cost * mask).sum(dim=(-2, -1))
+            accept = torch.rand(B, generator=gen, device=active.device, dtype=cost.dtype) < torch.exp(-cost)
+            mask = mask & accept.view(B, 1, 1)
+        return ClusterFlip(mask, size)
+    labels = label_clusters(active)
+    flat = labels.flatten()
+    seed_labels = labels.view(B, N).gather(1, seed)
+    hit = torch.zeros(B * N, dtype=torch.bool, device=active.device)
+    hit[seed_labels[valid]] = True
+    mask = hit.index_select(0, flat).view_as(labels)
     if flip_cost is not None:
-        cost = (flip_cost * mask).sum(dim=(-2, -1))
-        accept = torch.rand(B, generator=gen, device=active.device, dtype=cost.dtype) < torch.exp(-cost)
-        mask = mask & accept.view(B, 1, 1)
-    return ClusterFlip(mask, size)
+        u = torch.rand(B * N, generator=gen, device=active.device).index_select(0, flat).view_as(labels)
+        mask = mask & (u < torch.exp(-_cluster_totals(labels, flip_cost)))
+    sizes = torch.bincount(flat, minlength=B * N)[seed_labels].float()
+    return ClusterFlip(mask, (sizes * valid).sum(dim=1) / counts)
 
 
 # --- the Ising embedding -----------------------------------------------------------------
@@ -195,30 +218,33 @@ class SwendsenWangSampler:
 
 
 class WolffSampler:
-    """Single-cluster Wolff updates; one sweep = a fixed number of cluster flips per replica.
+    """Single-cluster Wolff updates; one sweep = a fixed number of seeds (cluster flips) per replica.
 
     Why fixed: choosing the number of flips from the current run's cluster sizes ("flip until N
     sites were touched") makes the measurement times depend on the chain and biases averages.
     So during the first ``calibration_sweeps`` sweeps (and again after T, J or h change: the
     chain is then out of equilibrium anyway) each replica's count is set to
-    ceil(N / mean cluster size so far), about N touched sites per sweep, at most
-    ``max_flips``; afterwards it is frozen. The cap bounds the time of one sweep: every flip
-    costs a full-lattice bond draw, whatever its cluster size, so deep in the disordered phase
-    (where Wolff is the wrong tool) a capped sweep touches fewer than N sites. Pass
-    ``flips_per_sweep`` to fix the count instead. Replicas that have done their count sit out
-    the remaining flips of a sweep. ``stats['cluster_size']``: mean size of the clusters built
-    in the last sweep.
+    ceil(N / mean cluster size so far), about N touched sites per sweep, at most ``max_flips``;
+    afterwards it is frozen. Pass ``flips_per_sweep`` to fix the count instead.
+
+    Time: every move costs a full-lattice bond draw, whatever its cluster size, and in a batch
+    all replicas move together. So a sweep makes at most ``max_moves`` moves; when a replica
+    needs more seeds than that (small clusters: high temperature) one bond draw serves several
+    seeds (see :func:`wolff_flip`). Near and below Tc, where a few clusters cover the lattice, each
+    move is the textbook single-cluster flip. ``stats['cluster_size']``: mean size of the seeds'
+    clusters in the last sweep.
     """
 
     def __init__(self, model: IsingModel, flips_per_sweep: int | None = None, calibration_sweeps: int = 5,
-                 max_flips: int = 256):
-        for name, value in (("flips_per_sweep", flips_per_sweep), ("max_flips", max_flips)):
+                 max_flips: int | None = None, max_moves: int = 8):
+        for name, value in (("flips_per_sweep", flips_per_sweep), ("max_flips", max_flips), ("max_moves", max_moves)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ParameterError(name, f"must be a positive integer, got {value!r}")
         self.model = model
         self.fixed = flips_per_sweep
         self.calibration_sweeps = calibration_sweeps
-        self.max_flips = max_flips
+        self.max_flips = model.N if max_flips is None else max_flips
+        self.max_moves = max_moves
         self.stats: dict[str, torch.Tensor] = {}
         self._params_seen: torch.Tensor | None = None
         self._calibrating = 0
@@ -238,29 +264,32 @@ class WolffSampler:
             self._flips = torch.ones(model.B, device=device, dtype=torch.long)
         return self._flips
 
-    def cluster_move(self, state: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, ClusterFlip]:
-        """One Wolff proposal: the state with every site flipped, and which sites to flip.
+    def cluster_move(self, state: torch.Tensor, gen: torch.Generator,
+                     n_seeds: torch.Tensor) -> tuple[torch.Tensor, ClusterFlip]:
+        """One Wolff move: the state with every site flipped, and which sites to flip.
 
         The one method an embedding overrides (XY: reflect all spins in a random mirror, with
         bond probabilities of the projected spins); the sweep loop and calibration stay here.
         """
         active = sample_bonds(ising_bond_probabilities(self.model, state), gen)
-        return -state, wolff_flip(active, gen, ising_flip_cost(self.model, state))
+        return -state, wolff_flip(active, gen, ising_flip_cost(self.model, state), n_seeds)
 
     def sweep(self, state: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         model = self.model
         counts = self._flip_counts(state.device)
+        moves = counts.clamp(max=self.max_moves)
+        per_move = torch.div(counts + moves - 1, moves, rounding_mode="floor")
         sizes = torch.zeros(model.B, device=state.device)
-        for k in range(int(counts.max())):
-            flipped, flip = self.cluster_move(state, gen)
-            todo = k < counts
+        for k in range(int(moves.max())):
+            flipped, flip = self.cluster_move(state, gen, per_move)
+            todo = k < moves
             state = torch.where(flip.mask & todo.view(-1, 1, 1), flipped, state)
             sizes += flip.cluster_size * todo
-        self.stats = {"cluster_size": sizes / counts}
+        self.stats = {"cluster_size": sizes / moves}
         if self.fixed is None and self._calibrating > 0:
             self._calibrating -= 1
             self._size_sum += sizes
-            self._flip_sum += counts
+            self._flip_sum += moves
             per_flip = self._size_sum / self._flip_sum
             self._flips = torch.ceil(model.N / per_flip).to(torch.long).clamp(1, self.max_flips)
         return state

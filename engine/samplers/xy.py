@@ -276,11 +276,12 @@ class XYWolff(WolffSampler):
     follow :class:`~engine.samplers.clusters.WolffSampler`.
     """
 
-    def cluster_move(self, theta: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, ClusterFlip]:
-        """Reflect every spin in a random mirror; flip the cluster of projected-spin bonds around a seed."""
+    def cluster_move(self, theta: torch.Tensor, gen: torch.Generator,
+                     n_seeds: torch.Tensor) -> tuple[torch.Tensor, ClusterFlip]:
+        """Reflect every spin in a random mirror; flip the clusters of projected-spin bonds around the seeds."""
         alpha = TWO_PI * torch.rand((self.model.B, 1, 1), generator=gen, device=theta.device, dtype=theta.dtype)
         prob, cost = wolff_embedding(self.model, theta, alpha)
-        return reflect(theta, alpha), wolff_flip(sample_bonds(prob, gen), gen, cost)
+        return reflect(theta, alpha), wolff_flip(sample_bonds(prob, gen), gen, cost, n_seeds)
 
 
 SAMPLERS = {

@@ -108,6 +108,17 @@ def test_distribution_matches_enumeration(algorithm, case):
     assert p_value > 1e-3, f"{algorithm} on {case}: chi-square p = {p_value:.2g}"
 
 
+@pytest.mark.parametrize("case", ["field", "random-bonds"])
+def test_multi_seed_wolff_moves_match_enumeration(case):
+    """One bond draw serving several seeds (what Wolff does when clusters are small) stays exact."""
+    params = CASES[case]
+    keys, probs = exact_key_distribution(IsingModel(4, dtype=torch.float64, **params))
+    model = IsingModel(4, **{k: ([v] * 1500 if k in ("T", "J", "h") else v) for k, v in params.items()})
+    states, _ = run(model, "wolff", 16 * 3, seed=12, every=3, burn=12, flips_per_sweep=5, max_moves=1)
+    p_value = chi_square_p_value(bond_magnetisation_key(model, states.flatten(0, 1)), keys, probs)
+    assert p_value > 1e-3, f"multi-seed Wolff on {case}: chi-square p = {p_value:.2g}"
+
+
 def test_chi_square_detects_a_wrong_temperature():
     """The test above has power: samples at T = 2.5 are rejected as a sample of T = 2.7."""
     keys, probs = exact_key_distribution(IsingModel(4, T=2.7, dtype=torch.float64))
