@@ -1,0 +1,100 @@
+"""Render the engine's plain-data :class:`engine.figures.Figure` with pyqtgraph, offscreen.
+
+The batch CLI describes plots as data; this module draws them on a white PlotWidget (title,
+axis labels, legend, optional log axes, y error bars) and writes ``<name>.png``, ``.svg`` and
+``.pdf`` through the application's own exporters (:mod:`rgviz.export`), so batch figures and
+figures exported from the GUI look the same. Needs a QApplication (``rgviz.batch`` makes one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from engine.figures import Figure, Series
+
+from . import export
+
+SIZE = (800, 560)
+PNG_SCALE = 2  # PNG at twice the on-screen size: crisp lines and text in papers and slides
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def _log_safe(series: Series, logx: bool, logy: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Finite points, and only positive ones along log axes (log of <= 0 is undefined)."""
+    x = np.asarray(series.x, dtype=float)
+    y = np.asarray(series.y, dtype=float)
+    err = None if series.yerr is None else np.asarray(series.yerr, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if logx:
+        keep &= x > 0
+    if logy:
+        keep &= y > 0
+    return x[keep], y[keep], None if err is None else np.nan_to_num(err[keep])
+
+
+def _error_bars(x: np.ndarray, y: np.ndarray, err: np.ndarray, logx: bool, logy: bool, pen) -> pg.ErrorBarItem:
+    """Error bars in the plot's own coordinates: pyqtgraph's log mode maps curves, not error bars."""
+    ex = np.log10(x) if logx else x
+    if logy:
+        ey = np.log10(y)
+        top = np.log10(y + err) - ey
+        bottom = ey - np.log10(np.maximum(y - err, y * 1e-6))
+    else:
+        ey, top, bottom = y, err, err
+    return pg.ErrorBarItem(x=ex, y=ey, top=top, bottom=bottom, beam=0.0, pen=pen)
+
+
+def plot_widget(fig: Figure) -> pg.PlotWidget:
+    """A PlotWidget (not shown) drawing ``fig``."""
+    widget = pg.PlotWidget(background="w")
+    widget.resize(*SIZE)
+    plot = widget.getPlotItem()
+    plot.setTitle(fig.title, color="k", size="13pt")
+    for side, label in (("bottom", fig.xlabel), ("left", fig.ylabel)):
+        axis = plot.getAxis(side)
+        axis.setPen("k")
+        axis.setTextPen("k")
+        plot.setLabel(side, label, color="k")
+    plot.setLogMode(x=fig.logx, y=fig.logy)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.layout.setContentsMargins(8, 8, 24, 8)  # room for the last tick label
+    if any(s.label for s in fig.series):
+        legend = plot.addLegend(offset=(-10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 220),
+                                pen=pg.mkPen(160, 160, 160))
+        legend.setZValue(10)
+    for i, series in enumerate(fig.series):
+        color = series.color or PALETTE[i % len(PALETTE)]
+        x, y, err = _log_safe(series, fig.logx, fig.logy)
+        line = series.style in ("line", "line+points", "dashed")
+        style = Qt.PenStyle.DashLine if series.style == "dashed" else Qt.PenStyle.SolidLine
+        points = series.style in ("points", "line+points")
+        plot.plot(x, y, pen=pg.mkPen(color, width=2, style=style) if line else None,
+                  symbol="o" if points else None, symbolSize=6, symbolBrush=color, symbolPen=color,
+                  name=series.label or None)
+        if err is not None and len(x):
+            plot.addItem(_error_bars(x, y, err, fig.logx, fig.logy, pg.mkPen(color, width=1.5)))
+    return widget
+
+
+def render(fig: Figure, out_dir: Path) -> list[Path]:
+    """Write ``fig`` as PNG, SVG and PDF into ``out_dir``; the renderer for ``engine.figures``."""
+    out_dir = Path(out_dir)
+    widget = plot_widget(fig)
+    # Laid out only when shown: show it off-screen so that axes and ranges match SIZE.
+    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    widget.show()
+    QApplication.processEvents()
+    try:
+        width, height = SIZE
+        return [export.export_figure(widget, out_dir / f"{fig.name}{suffix}",
+                                     width * PNG_SCALE if suffix == ".png" else None,
+                                     height * PNG_SCALE if suffix == ".png" else None)
+                for suffix in FORMATS]
+    finally:
+        widget.deleteLater()

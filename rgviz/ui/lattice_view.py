@@ -1,0 +1,213 @@
+"""The lattice panel: one pixel per site, zoom and pan, a colour map per model, a cursor readout.
+
+Colouring uses a 256-entry lookup table of the chosen colour map; Ising and XY lattices reach Qt
+as 8-bit indexed images (cheap at 2048 x 2048), and the same table gives the RGB frames of movies:
+
+- Ising: the two end colours of the chosen map (-1 and +1),
+- XY: the angle on a cyclic map, optionally with vortex (o) and antivortex (x) markers at the
+  plaquette centres that the engine's snapshot lists (computed in the worker thread),
+- complex phi^4: the phase as hue on a cyclic map and the amplitude as brightness.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+#: Colour maps offered per model; the first is the default. Angles need cyclic maps.
+COLORMAPS = {
+    "ising": ("CET-D1", "CET-L1", "viridis", "inferno", "cividis"),
+    "xy": ("CET-C6", "CET-C1", "CET-C2", "CET-C7", "CET-CBC1"),
+    "phi4": ("CET-C6", "CET-C1", "CET-C2", "CET-C7", "CET-CBC1"),
+}
+
+TWO_PI = 2.0 * np.pi
+
+
+def lookup_table(name: str) -> np.ndarray:
+    """A ``[256, 3]`` uint8 table of a pyqtgraph colour map."""
+    return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+
+
+def color_indices(lattice: np.ndarray, model: str) -> np.ndarray:
+    """Ising and XY lattices as uint8 indices into :func:`model_table` (drawn as an indexed image)."""
+    if model == "ising":
+        return (lattice > 0).view(np.uint8)
+    return ((np.mod(lattice, TWO_PI) * (256 / TWO_PI)).astype(np.intp) & 255).astype(np.uint8)
+
+
+def model_table(model: str, lut: np.ndarray) -> np.ndarray:
+    """The 256-entry colour table for :func:`color_indices`; Ising uses the map's two end colours
+    (index 0: s = -1, every other index: +1; pyqtgraph wants full 8-bit tables)."""
+    if model != "ising":
+        return lut
+    table = np.repeat(lut[255:], 256, axis=0)
+    table[0] = lut[0]
+    return table
+
+
+def colorize(lattice: np.ndarray, model: str, lut: np.ndarray) -> np.ndarray:
+    """A lattice (``[L, L]``, phi^4 ``[2, L, L]``) as an ``[L, L, 3]`` uint8 RGB image."""
+    if model != "phi4":
+        return model_table(model, lut)[color_indices(lattice, model)]
+    re, im = lattice[0], lattice[1]
+    phase = (np.arctan2(im, re) + np.pi) * (256 / TWO_PI)
+    amplitude = np.hypot(re, im)
+    scale = np.percentile(amplitude, 99) or 1.0
+    brightness = np.clip(amplitude / scale, 0.0, 1.0)[..., None]
+    return (lut[phase.astype(np.intp) % 256] * brightness).astype(np.uint8)
+
+
+def site_value(lattice: np.ndarray, model: str, x: int, y: int) -> str:
+    """Text for the cursor readout at site (x, y)."""
+    if model == "ising":
+        return f"s = {int(lattice[y, x]):+d}"
+    if model == "xy":
+        return f"theta = {float(np.mod(lattice[y, x], TWO_PI)):.3f}"
+    re, im = float(lattice[0, y, x]), float(lattice[1, y, x])
+    return f"|phi| = {np.hypot(re, im):.3f}, arg = {np.arctan2(im, re):+.3f}"
+
+
+class _IndexedImageItem(pg.ImageItem):
+    """An ImageItem that turns its 8-bit indexed QImage into RGB32 once per frame: Qt draws a
+    scaled indexed image about ten times slower than RGB32 (measured 2.2 ms against 0.2 ms plus
+    0.2 ms for the conversion at 512 x 512), and the GUI thread holds the GIL while it draws."""
+
+    def render(self):
+        super().render()
+        if self.qimage is not None and self.qimage.format() == QImage.Format.Format_Indexed8:
+            self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
+
+
+class LatticeView(QWidget):
+    """Shows the latest snapshot's lattice; ``rgb`` holds the image as displayed."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = ""
+        self.lattice: np.ndarray | None = None
+        self._rgb: np.ndarray | None = None
+        self._lut = None
+        self._vortices = None
+
+        self.plot = pg.PlotWidget()
+        self.plot.setAspectLocked(True)
+        self.plot.invertY(True)  # row 0 at the top, as in a matrix
+        self.plot.setLabel("bottom", "x")
+        self.plot.setLabel("left", "y")
+        self.image = _IndexedImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.vortex_items = {
+            "vortex": pg.ScatterPlotItem(symbol="o", size=7, pen=pg.mkPen("w", width=1.5), brush=None),
+            "antivortex": pg.ScatterPlotItem(symbol="x", size=7, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush("w")),
+        }
+        for item in self.vortex_items.values():
+            self.plot.addItem(item)
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self.cmap_box = QComboBox()
+        self.cmap_box.setToolTip("Colour map")
+        self.cmap_box.currentTextChanged.connect(self._on_cmap_changed)
+        self.vortex_box = QCheckBox("vortices")
+        self.vortex_box.setToolTip("Mark vortices (o) and antivortices (x) of the XY model")
+        self.vortex_box.toggled.connect(self._on_vortex_toggled)
+        self.readout = QLabel(" ")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Colours:"))
+        bar.addWidget(self.cmap_box)
+        bar.addWidget(self.vortex_box)
+        bar.addStretch(1)
+        bar.addWidget(self.readout)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.plot, 1)
+        layout.addLayout(bar)
+
+    def set_model(self, model: str) -> None:
+        """Offer the model's colour maps and show or hide the vortex option."""
+        if model == self.model:
+            return
+        self.model = model
+        self.cmap_box.blockSignals(True)
+        self.cmap_box.clear()
+        self.cmap_box.addItems(COLORMAPS[model])
+        self.cmap_box.blockSignals(False)
+        self._lut = lookup_table(COLORMAPS[model][0])
+        self.vortex_box.setVisible(model == "xy")
+        if model != "xy":
+            self._set_vortices(None)
+
+    def figure_widget(self) -> QWidget:
+        """What "Export figure" renders: the image with its axes, without the tool bar."""
+        return self.plot
+
+    def show_frame(self, snapshot: dict) -> None:
+        self.set_model(snapshot["model"])
+        first = self.lattice is None or self.lattice.shape != snapshot["lattice"].shape
+        self.lattice = snapshot["lattice"]
+        self._redraw()
+        if first:
+            self.plot.autoRange(padding=0.02)
+        self._vortices = snapshot.get("vortices")
+        self._set_vortices(self._vortices if self.vortex_box.isChecked() else None)
+
+    @property
+    def rgb(self) -> np.ndarray | None:
+        """The lattice as displayed, ``[L, L, 3]`` uint8 (for movies and tests)."""
+        if self.lattice is None:
+            return None
+        if self._rgb is None:
+            self._rgb = colorize(self.lattice, self.model, self._lut)
+        return self._rgb
+
+    def _redraw(self) -> None:
+        """Ising and XY go to Qt as an 8-bit indexed image (no RGB conversion in Python)."""
+        if self.lattice is None:
+            return
+        self._rgb = None
+        if self.model == "phi4":
+            self.image.setImage(self.rgb, autoLevels=False, levels=(0, 255), lut=None)
+        else:
+            self.image.setImage(color_indices(self.lattice, self.model), autoLevels=False, levels=None,
+                                lut=model_table(self.model, self._lut))
+
+    def _set_vortices(self, vortices: dict | None) -> None:
+        """Markers from (y, x) plaquette centres in site units; pixel (y, x) spans [x, x+1]."""
+        for kind, item in self.vortex_items.items():
+            points = None if vortices is None else np.asarray(vortices.get(kind, ()), float).reshape(-1, 2)
+            if points is None or not len(points):
+                if len(item.data):  # clearing an empty item still costs a scene update
+                    item.clear()
+            else:
+                item.setData(points[:, 1] + 0.5, points[:, 0] + 0.5)
+
+    def _on_cmap_changed(self, name: str) -> None:
+        if name:
+            self._lut = lookup_table(name)
+            self._redraw()
+
+    def _on_vortex_toggled(self, on: bool) -> None:
+        self._set_vortices(self._vortices if on else None)
+
+    def _on_mouse_moved(self, pos) -> None:
+        if self.lattice is None:
+            return
+        p = self.plot.getViewBox().mapSceneToView(pos)
+        x, y = int(np.floor(p.x())), int(np.floor(p.y()))
+        L = self.lattice.shape[-1]
+        if 0 <= x < L and 0 <= y < L:
+            self.readout.setText(f"site ({x}, {y}): {site_value(self.lattice, self.model, x, y)}")
+        else:
+            self.readout.setText(" ")

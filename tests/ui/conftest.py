@@ -1,0 +1,93 @@
+"""UI-test fixtures: start EngineWorkers (always stopped and joined at teardown) and collect frames."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QObject, QSettings, Slot
+
+from rgviz.worker import EngineWorker, WorkerThread
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path):
+    """Windows save their layout in QSettings: keep tests away from the user's configuration."""
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+
+
+class FrameSink(QObject):
+    """Lives in the GUI thread, so the worker's signals are delivered here (not in the worker)."""
+
+    def __init__(self, worker: EngineWorker, auto_ack: bool = True):
+        super().__init__()
+        self.worker = worker
+        self.auto_ack = auto_ack
+        self.frames: list[dict] = []
+        self.errors: list[str] = []
+        self.notices: list[str] = []
+        worker.frame.connect(self.on_frame)
+        worker.error.connect(self.on_error)
+        worker.notice.connect(self.on_notice)
+
+    @Slot(object)
+    def on_frame(self, snapshot: dict) -> None:
+        self.frames.append(snapshot)
+        if self.auto_ack:
+            self.worker.ack()
+
+    @Slot(str)
+    def on_error(self, message: str) -> None:
+        self.errors.append(message)
+
+    @Slot(str)
+    def on_notice(self, message: str) -> None:
+        self.notices.append(message)
+
+    @property
+    def last(self) -> dict:
+        return self.frames[-1]
+
+    def wait_for(self, qtbot, predicate, timeout: float = 10.0) -> dict:
+        """Wait until a frame satisfies ``predicate``; return it."""
+        deadline = time.monotonic() + timeout
+        start = len(self.frames)
+        while time.monotonic() < deadline:
+            for frame in self.frames[start:]:
+                if predicate(frame):
+                    return frame
+            start = len(self.frames)
+            qtbot.wait(5)
+        last = {k: self.frames[-1].get(k) for k in ("sweep", "model", "running")} if self.frames else None
+        raise AssertionError(f"no matching frame in {timeout} s; last: {last}; errors: {self.errors}")
+
+    def wait_quiet(self, qtbot, seconds: float = 0.3) -> dict:
+        """Wait until no frame arrives for ``seconds``; return the last one."""
+        n = -1
+        while n != len(self.frames):
+            n = len(self.frames)
+            qtbot.wait(int(seconds * 1000))
+        return self.last
+
+
+@pytest.fixture
+def start_worker(qtbot):
+    """``start_worker(auto_ack=True, play=False, **simulation_kwargs) -> (worker, sink)``."""
+    threads: list[WorkerThread] = []
+
+    def start(auto_ack: bool = True, play: bool = False, **kwargs) -> tuple[EngineWorker, FrameSink]:
+        kwargs = {"model": "ising", "L": 16, "T": 2.269, "seed": 1, "device": "cpu", **kwargs}
+        worker = EngineWorker(**kwargs)
+        sink = FrameSink(worker, auto_ack)
+        thread = WorkerThread(worker)
+        threads.append(thread)
+        thread.start()
+        if play:
+            worker.play()
+        return worker, sink
+
+    yield start
+    for thread in threads:
+        assert thread.shutdown(timeout_ms=5000), "worker thread did not stop"
+        assert not thread.is_running()

@@ -1,0 +1,174 @@
+"""Exporters: every format produces a file that parses, and failures lose nothing."""
+
+from __future__ import annotations
+
+import errno
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtGui import QImage
+
+from engine.figures import Figure, Series, set_renderer, write_figures
+from rgviz import export, figures
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def plot(qtbot):
+    """A plot with a curve and an image: vector and raster content in one figure."""
+    widget = pg.PlotWidget()
+    widget.resize(320, 240)
+    widget.plot([0, 1, 2, 3], [1, 3, 2, 4], name="curve")
+    image = pg.ImageItem(np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8))
+    widget.addItem(image)
+    qtbot.addWidget(widget)
+    return widget
+
+
+def assert_png(path, size=None):
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    if size is not None:
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == size
+
+
+def assert_svg(path):
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    assert any(el.tag.endswith("text") for el in root.iter()), "axis labels should stay text"
+
+
+def assert_pdf(path):
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-") and b"%%EOF" in data[-64:]
+
+
+def test_figure_formats_parse(plot, tmp_path):
+    assert_png(export.export_figure(plot, tmp_path / "f.png"), (320, 240))
+    assert_png(export.export_figure(plot, tmp_path / "big.png", 1000, 500), (1000, 500))
+    assert_png(export.export_figure(plot, tmp_path / "wide.png", 640), (640, 480))
+    assert_svg(export.export_figure(plot, tmp_path / "f.svg"))
+    assert_pdf(export.export_figure(plot, tmp_path / "f.pdf"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.png", "f.pdf", "f.png", "f.svg", "wide.png"]
+
+
+def test_unknown_suffix_and_unwritable_path(plot, tmp_path):
+    with pytest.raises(export.ExportError, match=r"\.jpg.*allowed: \.png, \.svg, \.pdf"):
+        export.export_figure(plot, tmp_path / "f.jpg")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(export.ExportError, match="Cannot write .*file/f.png"):
+        export.export_figure(plot, blocker / "f.png")
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "keep.csv"
+    target.write_text("precious")
+
+    def disk_full(tmp):
+        with open(tmp, "w") as fh:
+            fh.write("half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(export.ExportError, match="No space left on device"):
+        export.atomic_write(target, disk_full)
+    assert target.read_text() == "precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.csv"]  # no temporary file left behind
+
+
+def snapshot(model="ising", L=6):
+    rng = np.random.default_rng(1)
+    lattice = {"ising": lambda: rng.choice([-1.0, 1.0], (L, L)),
+               "phi4": lambda: rng.normal(size=(2, L, L))}[model]().astype(np.float32)
+    n = 5
+    return {"model": model, "algorithm": "metropolis", "sweep": n, "params": {"T": [2.5]},
+            "lattice": lattice,
+            "series": {"sweep": np.arange(1, n + 1), "energy": rng.normal(size=n), "abs_m": rng.random(n)}}
+
+
+def test_npz_round_trip(tmp_path):
+    snap = snapshot()
+    [path] = export.export_data(snap, tmp_path / "d.npz")
+    with np.load(path) as data:
+        np.testing.assert_array_equal(data["lattice"], snap["lattice"])
+        np.testing.assert_array_equal(data["series_energy"], snap["series"]["energy"])
+        meta = json.loads(str(data["metadata"]))
+    assert meta == {"model": "ising", "algorithm": "metropolis", "sweep": 5, "params": {"T": [2.5]}}
+
+
+@pytest.mark.parametrize("model", ["ising", "phi4"])
+def test_csv_round_trip(tmp_path, model):
+    snap = snapshot(model)
+    series_path, lattice_path, meta_path = export.export_data(snap, tmp_path / "d.csv")
+    assert (lattice_path.name, meta_path.name) == ("d.lattice.csv", "d.json")
+    assert json.loads(meta_path.read_text())["params"] == {"T": [2.5]}
+    table = np.genfromtxt(series_path, delimiter=",", names=True)
+    np.testing.assert_allclose(table["energy"], snap["series"]["energy"])
+    np.testing.assert_array_equal(table["sweep"], snap["series"]["sweep"])
+    sites = np.genfromtxt(lattice_path, delimiter=",", names=True)
+    components = ("spin",) if model == "ising" else ("re", "im")
+    assert sites.dtype.names == ("x", "y") + components
+    for c, name in enumerate(components):
+        values = np.asarray(snap["lattice"]).reshape(len(components), 6, 6)[c]
+        np.testing.assert_allclose(sites[name], values[sites["y"].astype(int), sites["x"].astype(int)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_movie(tmp_path, suffix):
+    import imageio.v3 as iio
+
+    path = tmp_path / f"m{suffix}"
+    recorder = export.MovieRecorder(path, fps=10, min_size=64)
+    frames = [np.full((9, 9, 3), v, np.uint8) for v in (0, 120, 250)]
+    for f in frames:
+        recorder.add(f)
+    assert not path.exists()  # appears only when complete
+    recorder.close()
+    movie = iio.imread(path, index=None)
+    assert movie.shape[0] == 3 and movie.shape[1:3] == (72, 72)  # 9 px enlarged 8x to >= 64
+    assert abs(int(movie[1, 36, 36, :3].mean()) - 120) < 12
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_movie_rejects_unknown_format(tmp_path):
+    with pytest.raises(export.ExportError, match="allowed: .gif, .mp4"):
+        export.MovieRecorder(tmp_path / "m.avi")
+
+
+def test_batch_figure_renders_three_parsable_files(qtbot, tmp_path):
+    fig = Figure(name="chi", title="Susceptibility", xlabel="T", ylabel="chi", logy=True, series=[
+        Series(x=[2.0, 2.2, 2.4, 2.6], y=[3.0, 30.0, 12.0, 4.0], yerr=[0.3, 4.0, 1.0, 0.2],
+               label="L = 16", style="line+points"),
+        Series(x=[2.0, 2.2, 2.4, 2.6], y=[2.0, 0.0, 9.0, 3.0], label="dropped y=0 on log axis", style="dashed"),
+    ])
+    set_renderer(figures.render)
+    try:
+        written = write_figures([fig], tmp_path)
+    finally:
+        set_renderer(None)
+    names = sorted(p.name for p in written)
+    assert names == ["chi.figure.json", "chi.pdf", "chi.png", "chi.svg"]
+    assert_png(tmp_path / "chi.png", (figures.SIZE[0] * figures.PNG_SCALE, figures.SIZE[1] * figures.PNG_SCALE))
+    assert_pdf(tmp_path / "chi.pdf")
+    assert_svg(tmp_path / "chi.svg")
+    svg = (tmp_path / "chi.svg").read_text()
+    assert "Susceptibility" in svg and "L = 16" in svg
+
+
+def test_rgviz_batch_renders_the_cli_figures(qtbot, tmp_path):
+    """``rgviz-batch`` = the engine CLI + this renderer: every figure as JSON, PNG, SVG and PDF."""
+    from rgviz.batch import main
+
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--L", "4", "--T", "2.0:3.0:2", "--sweeps", "20", "--thermalize", "5",
+                 "--device", "cpu", "--no-progress", "--out", str(out)]) == 0
+    stems = sorted(p.name[: -len(".figure.json")] for p in out.glob("*.figure.json"))
+    assert stems
+    for stem in stems:
+        assert_png(out / f"{stem}.png")
+        assert_svg(out / f"{stem}.svg")
+        assert_pdf(out / f"{stem}.pdf")

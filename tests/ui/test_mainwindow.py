@@ -1,0 +1,218 @@
+"""The main window: docks, live frames, controls, export, sessions, errors, layout, clean close."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from rgviz.mainwindow import MainWindow
+
+PANELS = {"controls", "lattice", "timeseries"}
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """``make_window(play=True, **simulation_kwargs)``; closed (worker joined) at teardown."""
+    windows = []
+
+    def make(play: bool = True, **kwargs) -> MainWindow:
+        kwargs = {"model": "ising", "L": 16, "T": 2.269, "seed": 0, "device": "cpu", **kwargs}
+        settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(kwargs, settings=settings, play=play)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert not window.engine.is_running()
+
+
+def wait_frame(qtbot, window, predicate, timeout=10_000):
+    qtbot.waitUntil(lambda: window.last_snapshot is not None and bool(predicate(window.last_snapshot)),
+                    timeout=timeout)
+    return window.last_snapshot
+
+
+def test_window_opens_with_every_dock(make_window, qtbot):
+    window = make_window()
+    assert "rgviz" in window.windowTitle()
+    assert set(window.docks) == PANELS
+    qtbot.waitUntil(lambda: all(d.isVisible() for d in window.docks.values()))
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    titles = {a.text() for a in view_menu.actions()}
+    assert {"Controls", "Lattice", "Time series", "Reset &layout"} <= titles
+    window.docks["timeseries"].toggleViewAction().trigger()  # close a panel from the View menu
+    assert not window.docks["timeseries"].isVisible()
+    window.docks["lattice"].setFloating(True)
+    window.reset_layout()
+    assert window.docks["timeseries"].isVisible() and not window.docks["lattice"].isFloating()
+
+
+def test_live_frames_change_the_image_and_status(make_window, qtbot):
+    window = make_window()
+    first = wait_frame(qtbot, window, lambda s: s["sweep"] > 0)
+    rgb = window.panels["lattice"].rgb.copy()
+    wait_frame(qtbot, window, lambda s: s["sweep"] > first["sweep"] + 5)
+    assert rgb.shape == (16, 16, 3) and not np.array_equal(rgb, window.panels["lattice"].rgb)
+    qtbot.waitUntil(lambda: window.frames_shown > 10)
+    assert window.displayed_fps() > 0
+    assert "sweeps/s" in window.status_labels["sweeps"].text()
+    assert window.status_labels["device"].text() == "device: cpu"
+
+
+def test_controls_step_temperature_model(make_window, qtbot):
+    window = make_window(play=False)
+    controls = window.panels["controls"]
+    wait_frame(qtbot, window, lambda s: s["sweep"] == 0)
+    controls.step_button.click()
+    wait_frame(qtbot, window, lambda s: s["sweep"] == 1)
+    controls.T.spin.setValue(3.5)
+    controls.step_button.click()
+    snap = wait_frame(qtbot, window, lambda s: s["sweep"] == 2)
+    assert np.ravel(snap["params"]["T"])[0] == pytest.approx(3.5)
+    assert controls.T.critical.text().startswith("Tc = 2.269")
+    assert [controls.algorithm.itemText(i) for i in range(controls.algorithm.count())][:2] == ["metropolis", "heatbath"]
+    controls.play.click()
+    wait_frame(qtbot, window, lambda s: s["running"] and s["sweep"] > 10)
+    controls.play.click()
+    wait_frame(qtbot, window, lambda s: not s["running"])
+    controls.model.setCurrentIndex(controls.model.findData("phi4"))
+    snap = wait_frame(qtbot, window, lambda s: s["model"] == "phi4")
+    assert snap["lattice"].shape == (2, 16, 16)
+    assert not controls.T.isVisible() and controls.params["mu"].isVisible()
+
+
+def test_every_export_parses(make_window, qtbot, tmp_path):
+    window = make_window()
+    wait_frame(qtbot, window, lambda s: s["sweep"] > 3)
+    for target in window.figure_targets():
+        png = window.export_figure(target, str(tmp_path / f"{target}.png"), 640, 480)
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        svg = window.export_figure(target, str(tmp_path / f"{target}.svg"))
+        assert ET.parse(svg).getroot().tag.endswith("svg")
+        pdf = window.export_figure(target, str(tmp_path / f"{target}.pdf"))
+        assert pdf.read_bytes().startswith(b"%PDF-")
+    [npz] = window.export_data(str(tmp_path / "d.npz"))
+    with np.load(npz) as data:
+        assert data["lattice"].shape == (16, 16)
+        assert json.loads(str(data["metadata"]))["model"] == "ising"
+    series, lattice, _ = window.export_data(str(tmp_path / "d.csv"))
+    assert np.genfromtxt(lattice, delimiter=",", names=True).shape == (256,)
+    assert "energy" in series.read_text().splitlines()[0]
+
+
+def test_movie_recording(make_window, qtbot, tmp_path):
+    import imageio.v3 as iio
+
+    window = make_window()
+    wait_frame(qtbot, window, lambda s: s["sweep"] > 0)
+    window.start_recording(str(tmp_path / "m.gif"))
+    shown = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown >= shown + 4)
+    path = window.stop_recording()
+    assert iio.imread(path, index=None).shape[0] >= 4
+
+
+def test_worker_error_is_shown_and_app_survives(make_window, qtbot):
+    window = make_window()
+    window.panels["controls"].command.emit("set_params", {"T": -1.0})
+    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible())
+    assert window.error_box.text().startswith("T:")
+    sweep = window.last_snapshot["sweep"]
+    wait_frame(qtbot, window, lambda s: s["sweep"] > sweep + 5)  # still running
+
+
+def test_session_save_and_corrupt_open(make_window, qtbot, tmp_path):
+    window = make_window(play=False)
+    window.worker.step(5)
+    before = wait_frame(qtbot, window, lambda s: s["sweep"] == 5)
+    window.worker.save_session(str(tmp_path / "s.npz"))
+    qtbot.waitUntil(lambda: (tmp_path / "s.npz").exists())
+    bad = tmp_path / "bad.npz"
+    bad.write_text("garbage")
+    window.worker.load_session(str(bad))
+    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible())
+    window.worker.step(1)
+    after = wait_frame(qtbot, window, lambda s: s["sweep"] == 6)
+    assert after["model"] == before["model"]
+    window.worker.load_session(str(tmp_path / "s.npz"))
+    restored = wait_frame(qtbot, window, lambda s: s["sweep"] == 5)
+    np.testing.assert_array_equal(restored["lattice"], before["lattice"])
+
+
+def test_layout_is_persisted(qtbot, tmp_path, make_window):
+    window = make_window(play=False)
+    window.docks["timeseries"].hide()
+    window.close()
+    again = make_window(play=False)
+    assert not again.docks["timeseries"].isVisible() and again.docks["lattice"].isVisible()
+
+
+def test_ctrl_q_during_run_closes_and_leaves_no_thread(make_window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window = make_window(L=64)
+    wait_frame(qtbot, window, lambda s: s["sweep"] > 2)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    t0 = time.monotonic()
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+    assert not window.engine.is_running() and time.monotonic() - t0 < 2.0
+
+
+def test_app_process_exits_cleanly_mid_run(tmp_path):
+    """The real entry point: running, interrupted (Ctrl+C closes the window), exit 0 within 2 s."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "rgviz.app", "--L", "32", "--device", "cpu"], env=env,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        lines = []
+        while not (lines and lines[-1].startswith("rgviz: ising, L = 32")):  # printed once running
+            line = proc.stdout.readline().decode()
+            assert line, "".join(lines)
+            lines.append(line)
+        time.sleep(1.0)
+        assert proc.poll() is None
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        assert time.monotonic() - t0 < 2.0
+        assert proc.returncode == 0, proc.stdout.read().decode()
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_main_in_process_returns_zero(qtbot, tmp_path):
+    """``main`` opens every panel group, each panel as a tab beside the time series."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from rgviz import app
+
+    seen = {}
+
+    def inspect_and_close():
+        [window] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        seen["docks"] = set(window.docks)
+        seen["tabbed"] = {k for k, d in window.docks.items() if d in window.tabifiedDockWidgets(window.docks["timeseries"])}
+        window.close()
+
+    QTimer.singleShot(1500, inspect_and_close)
+    assert app.main(["--model", "ising", "--L", "16", "--device", "cpu"]) == 0
+    assert {"phase", "rgflow", "bulk", "neuralrg"} <= seen["docks"]
+    assert seen["tabbed"] == seen["docks"] - PANELS

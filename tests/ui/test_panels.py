@@ -1,0 +1,139 @@
+"""Panels on their own: colours, readout and markers of the lattice view; controls; time series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from engine.exact import T_KT_XY, TC_ISING
+from rgviz.ui.controls import ControlPanel
+from rgviz.ui.lattice_view import COLORMAPS, LatticeView, lookup_table
+from rgviz.ui.timeseries import TimeSeriesView, running_mean
+
+
+def snapshot(model: str, lattice: np.ndarray, **extra) -> dict:
+    return {"model": model, "lattice": lattice, "sweep": 0, "series": {}, "params": {}, "running": False, **extra}
+
+
+def displayed(view: LatticeView) -> np.ndarray:
+    """The RGB pixels of the image item as Qt will draw them."""
+    view.image.render()
+    q = view.image.qimage
+    return np.array([[[(q.pixel(x, y) >> s) & 255 for s in (16, 8, 0)] for x in range(q.width())]
+                     for y in range(q.height())], dtype=np.uint8)
+
+
+@pytest.fixture
+def view(qtbot):
+    v = LatticeView()
+    qtbot.addWidget(v)
+    return v
+
+
+def test_ising_two_colours_pixel_exact(view):
+    spins = np.where(np.random.default_rng(0).random((6, 6)) > 0.5, 1.0, -1.0).astype(np.float32)
+    view.show_frame(snapshot("ising", spins))
+    lut = lookup_table(COLORMAPS["ising"][0])
+    expected = np.where(spins[..., None] > 0, lut[255], lut[0])
+    np.testing.assert_array_equal(view.rgb, expected)
+    np.testing.assert_array_equal(displayed(view), expected)
+    view.cmap_box.setCurrentText("viridis")  # another map: other colours, same two-level picture
+    np.testing.assert_array_equal(displayed(view)[spins > 0][0], lookup_table("viridis")[255])
+
+
+def test_xy_angle_is_cyclic_and_vortices_marked(view):
+    theta = np.array([[0.0, np.pi / 2], [np.pi, 2 * np.pi - 1e-6]], dtype=np.float32)
+    theta = np.tile(theta, (2, 2))
+    vortices = {"vortex": np.array([[0.5, 1.5]]), "antivortex": np.array([[2.5, 0.5]])}
+    view.show_frame(snapshot("xy", theta, vortices=vortices))
+    lut = lookup_table(COLORMAPS["xy"][0])
+    np.testing.assert_array_equal(view.rgb[0, 0], lut[0])
+    np.testing.assert_array_equal(view.rgb[1, 0], lut[128])
+    np.testing.assert_array_equal(view.rgb[1, 1], lut[255])
+    np.testing.assert_array_equal(displayed(view), view.rgb)
+    assert view.vortex_items["vortex"].data.size == 0  # markers are off by default
+    view.vortex_box.setChecked(True)
+    x, y = view.vortex_items["vortex"].getData()
+    assert (x[0], y[0]) == (2.0, 1.0)  # (y, x) = (0.5, 1.5) in sites: pixel corner between sites
+    x, y = view.vortex_items["antivortex"].getData()
+    assert (x[0], y[0]) == (1.0, 3.0)
+
+
+def test_phi4_phase_hue_amplitude_brightness(view):
+    field = np.zeros((2, 4, 4), np.float32)
+    field[0] = 1.0          # phase 0, amplitude 1
+    field[:, 0, 0] = 0.0    # amplitude 0: black
+    view.show_frame(snapshot("phi4", field))
+    assert view.rgb[0, 0].tolist() == [0, 0, 0]
+    np.testing.assert_array_equal(view.rgb[1, 1], lookup_table(COLORMAPS["phi4"][0])[128])
+    assert not view.vortex_box.isVisibleTo(view)
+
+
+def test_cursor_readout(view, qtbot):
+    spins = -np.ones((8, 8), np.float32)
+    spins[2, 5] = 1.0
+    view.show_frame(snapshot("ising", spins))
+    view.resize(400, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    vb = view.plot.getViewBox()
+    view._on_mouse_moved(vb.mapViewToScene(QPointF(5.5, 2.5)))
+    assert view.readout.text() == "site (5, 2): s = +1"
+    view._on_mouse_moved(vb.mapViewToScene(QPointF(-3.0, 2.5)))
+    assert view.readout.text().strip() == ""
+
+
+def test_controls_offer_only_valid_choices(qtbot):
+    panel = ControlPanel(L=32)
+    qtbot.addWidget(panel)
+    sent = []
+    panel.command.connect(lambda name, kwargs: sent.append((name, kwargs)))
+    from engine.models.xy import XYModel
+
+    assert panel.T.critical_T == pytest.approx(TC_ISING)
+    panel.model.setCurrentIndex(panel.model.findData("xy"))
+    items = [panel.algorithm.itemText(i) for i in range(panel.algorithm.count())]
+    assert items == list(XYModel.algorithms)
+    assert panel.T.critical_T == pytest.approx(T_KT_XY) and panel.T.critical.text().startswith("T_KT")
+    name, kwargs = sent[-1]
+    assert name == "set_model" and kwargs["model"] == "xy" and kwargs["L"] == 32 and "mu" not in kwargs
+    panel.T.slider.setValue(panel.T.STEPS // 2)  # slider and spin box agree, one command each
+    assert sent[-1] == ("set_params", {"T": pytest.approx(panel.T.spin.value())})
+    panel.params["h"].setValue(0.25)
+    assert sent[-1] == ("set_params", {"h": 0.25})
+    n = len(sent)
+    panel.L.editingFinished.emit()  # nothing changed: no rebuild
+    assert len(sent) == n
+    panel.anneal_button.click()
+    assert sent[-1] == ("anneal", {"T_from": 4.0, "T_to": 1.5, "sweeps": 2000})
+
+
+def test_running_mean_matches_definition():
+    y = np.random.default_rng(0).normal(size=50)
+    got = running_mean(y, 7)
+    want = [y[max(0, i - 6): i + 1].mean() for i in range(50)]
+    np.testing.assert_allclose(got, want)
+
+
+def test_timeseries_plots_the_models_observables(qtbot):
+    view = TimeSeriesView()
+    qtbot.addWidget(view)
+    series = {"sweep": np.arange(1, 11.0), "energy": np.linspace(-1, -2, 10), "vortex_density": np.full(10, 0.1)}
+    view.show_frame(snapshot("xy", np.zeros((4, 4)), series=series))
+    plot, raw, _ = view.curves[1]
+    assert plot.getAxis("left").labelText == "vortex density"
+    np.testing.assert_array_equal(raw.yData, series["vortex_density"])
+    assert "E / N = -1.5" in view.readout.text()  # mean of the last 10 (window 100)
+
+
+def test_2048_lattice_is_shown_pixel_for_pixel(view):
+    spins = np.where(np.random.default_rng(2).random((2048, 2048)) > 0.5, 1.0, -1.0).astype(np.float32)
+    view.show_frame(snapshot("ising", spins))
+    view.image.render()
+    q = view.image.qimage
+    assert (q.width(), q.height()) == (2048, 2048)
+    lut = lookup_table(COLORMAPS["ising"][0])
+    for y, x in [(0, 0), (7, 2047), (2047, 5), (1234, 999)]:
+        want = lut[255] if spins[y, x] > 0 else lut[0]
+        assert [(q.pixel(x, y) >> s) & 255 for s in (16, 8, 0)] == want.tolist()
