@@ -1,0 +1,189 @@
+"""Training the flow: reverse KL on the action, forward KL on samples, with guard rails.
+
+Reverse KL minimises the variational free energy F_q = E_{x~q}[ln q(x) + S(x)] >= -ln Z
+(total over the lattice, in units of kT): it needs no data, only the action, and F_q - F is the
+KL divergence. Forward KL minimises -E_{x~p}[ln q(x)] over given samples (e.g. Monte Carlo).
+
+Guard rails: a step whose loss, gradient or updated weights are not finite is undone (weights
+and optimiser state roll back to the last good step) and the learning rate is halved; too many
+failures in a row raise :class:`TrainingDiverged`. Gradients are clipped by norm, and the
+learning rate follows a cosine schedule. Every step appends to a plain-data history (lists of
+floats) that a checkpoint stores and the GUI plots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from ..errors import ParameterError
+from .density import FlowDensity
+from .sampling import draw, effective_sample_size, metropolis_chain
+
+HISTORY_KEYS = ("step", "loss", "loss_error", "ess", "acceptance", "lr")
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced non-finite values repeatedly, even after rolling back."""
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ParameterError(name, f"must be a positive integer, got {value!r}")
+    return value
+
+
+def _positive_float(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ParameterError(name, f"must be a positive number, got {value!r}")
+    return float(value)
+
+
+def new_history() -> dict[str, list[float]]:
+    return {k: [] for k in HISTORY_KEYS}
+
+
+def _all_finite(tensors) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
+def _snapshot(params: list[torch.Tensor], opt: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """Copies of the weights and of Adam's moment estimates: what a rollback restores.
+
+    (A deepcopy of the state dicts does the same but costs more than a training step.)
+    """
+    tensors = list(params) + [v for p in params for v in opt.state.get(p, {}).values()]
+    return [t.detach().clone() for t in tensors]
+
+
+def _restore(params: list[torch.Tensor], opt: torch.optim.Optimizer, saved: list[torch.Tensor]) -> None:
+    tensors = list(params) + [v for p in params for v in opt.state.get(p, {}).values()]
+    if len(tensors) != len(saved):  # the failure came before Adam had any state: start it afresh
+        opt.state.clear()
+        tensors = list(params)
+    with torch.no_grad():
+        for t, s in zip(tensors, saved):
+            t.copy_(s)
+
+
+def _optimise(density: FlowDensity, batch_loss: Callable[[], tuple[torch.Tensor, torch.Tensor, dict]], steps: int,
+              lr: float, clip: float, history: dict | None, progress, on_step, max_failures: int) -> dict:
+    """Adam on ``batch_loss``, which returns the per-sample losses ``[B]`` to report, the scalar
+    objective to minimise and extra record fields."""
+    history = history if history is not None else new_history()
+    params = [p for p in density.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr)
+    good = _snapshot(params, opt)
+    backoff, failures = 1.0, 0
+    first = int(history["step"][-1]) + 1 if history["step"] else 0
+    for i in range(steps):
+        lr_now = lr * backoff * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * i / steps)))
+        for group in opt.param_groups:
+            group["lr"] = lr_now
+        losses, objective, extra = batch_loss()
+        loss = losses.mean()
+        opt.zero_grad(set_to_none=True)
+        ok = bool(torch.isfinite(loss)) and bool(torch.isfinite(objective))
+        if ok:
+            objective.backward()
+            ok = _all_finite(p.grad for p in params if p.grad is not None)
+        if ok:
+            torch.nn.utils.clip_grad_norm_(params, clip)
+            opt.step()
+            ok = _all_finite(params)
+        if not ok:
+            failures += 1
+            if failures > max_failures:
+                raise TrainingDiverged(f"{failures} non-finite steps in a row at step {first + i}; "
+                                       f"last learning rate {lr_now:.3g}")
+            _restore(params, opt, good)
+            backoff *= 0.5
+            continue
+        failures = 0
+        good = _snapshot(params, opt)
+        record = {"step": first + i, "loss": loss.item(),
+                  "loss_error": losses.detach().std().item() / math.sqrt(len(losses)), "lr": lr_now, **extra}
+        for k in HISTORY_KEYS:
+            history[k].append(float(record.get(k, math.nan)))
+        if on_step is not None:
+            on_step({**record, "total": first + steps})
+        if progress is not None:
+            progress(i + 1, steps)
+    return history
+
+
+def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, gen: torch.Generator,
+                     lr: float = 3e-3, clip: float = 10.0, mass_covering: float = 0.0, history: dict | None = None,
+                     progress: Callable[[int, int], None] | None = None,
+                     on_step: Callable[[dict], None] | None = None, max_failures: int = 10) -> dict:
+    """Minimise F_q = E_q[ln q + S] with x ~ q drawn afresh each step; returns the history.
+
+    Reverse KL is mode-seeking: q ends up with slightly light tails, and the rare configurations
+    it underweights carry large importance weights that stall independent Metropolis.
+    ``mass_covering`` > 0 adds that multiple of the forward KL, estimated on the same batch by
+    self-normalised importance weights (-sum_i w_i ln q(x_i), x and w held fixed), which pulls
+    q toward those configurations.
+
+    ``on_step`` receives a record per step: step, total, loss (the batch's F_q), loss_error,
+    ess (fraction) and acceptance (of an independent-Metropolis pass over the batch).
+    """
+    steps, batch = _positive_int("steps", steps), _positive_int("batch", batch)
+    lr, clip = _positive_float("lr", lr), _positive_float("clip", clip)
+    if not isinstance(mass_covering, int | float) or not math.isfinite(mass_covering) or mass_covering < 0:
+        raise ParameterError("mass_covering", f"must be a number >= 0, got {mass_covering!r}")
+
+    def batch_loss():
+        x, ln_q = density.sample(batch, gen)
+        losses = ln_q + target.action(x)
+        log_w = -losses.detach()
+        objective = losses.mean()
+        if not bool(torch.isfinite(log_w).all()):
+            return losses, objective, {}
+        if mass_covering > 0:
+            w = torch.softmax(log_w, 0)
+            objective = objective - mass_covering * (w * density.log_prob(x.detach())).sum()
+        return losses, objective, {"ess": effective_sample_size(log_w),
+                                   "acceptance": metropolis_chain(log_w, gen)[1]}
+
+    return _optimise(density, batch_loss, steps, lr, clip, history, progress, on_step, max_failures)
+
+
+def train_forward_kl(density: FlowDensity, samples: torch.Tensor, *, steps: int, batch: int,
+                     gen: torch.Generator, lr: float = 3e-3, clip: float = 10.0, history: dict | None = None,
+                     progress: Callable[[int, int], None] | None = None,
+                     on_step: Callable[[dict], None] | None = None, max_failures: int = 10) -> dict:
+    """Minimise -E_p[ln q(x)] over ``samples`` (``[n, C, L, L]``, e.g. Monte Carlo configurations)."""
+    steps, batch = _positive_int("steps", steps), _positive_int("batch", batch)
+    lr, clip = _positive_float("lr", lr), _positive_float("clip", clip)
+    flow = density.flow
+    if samples.dim() != 4 or tuple(samples.shape[1:]) != (flow.channels, flow.L, flow.L):
+        raise ParameterError("samples", f"must have shape [n, {flow.channels}, {flow.L}, {flow.L}], "
+                             f"got {list(samples.shape)}")
+
+    def batch_loss():
+        idx = torch.randint(len(samples), (batch,), generator=gen, device=gen.device).to(samples.device)
+        losses = -density.log_prob(samples[idx])
+        return losses, losses.mean(), {}
+
+    return _optimise(density, batch_loss, steps, lr, clip, history, progress, on_step, max_failures)
+
+
+@torch.no_grad()
+def evaluate(density: FlowDensity, target, n: int, gen: torch.Generator) -> dict:
+    """F_q with its error, the reweighted free energy -ln Z estimate, ESS and acceptance.
+
+    Where the target knows its exact free energy F, adds it and the relative gap (F_q - F)/|F|.
+    """
+    _, log_w = draw(density, target, _positive_int("n", n), gen)
+    losses = -log_w.double()
+    ln_mean_w = torch.logsumexp(log_w.double(), 0).item() - math.log(n)
+    out = {"free_energy": {"mean": losses.mean().item(), "error": losses.std().item() / math.sqrt(n)},
+           "reweighted_free_energy": -ln_mean_w,
+           "ess": effective_sample_size(log_w), "acceptance": metropolis_chain(log_w, gen)[1], "n": n}
+    exact = target.exact_free_energy()
+    if exact is not None:
+        out["exact_free_energy"] = exact
+        out["relative_gap"] = (out["free_energy"]["mean"] - exact) / abs(exact)
+    return out

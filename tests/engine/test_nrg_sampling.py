@@ -1,0 +1,107 @@
+"""The flow-based samplers are exact: checked on targets with known answers."""
+
+import math
+
+import pytest
+import torch
+
+from engine.errors import ParameterError
+from engine.nrg.density import FlowDensity
+from engine.nrg.flow import HierarchicalFlow
+from engine.nrg.mcmc import combine_chains, run_chain
+from engine.nrg.sampling import (
+    bulk_potential,
+    effective_sample_size,
+    hmc,
+    metropolis_chain,
+)
+
+torch.set_num_threads(1)
+
+
+class GaussianTarget:
+    """S(x) = sum_i x_i^2 / (2 var_i) on a 4 x 4 lattice with site-dependent variances."""
+
+    name, channels, L = "gauss", 1, 4
+
+    def __init__(self):
+        self.var = torch.linspace(0.3, 3.0, 16, dtype=torch.float64).reshape(1, 1, 4, 4)
+
+    def action(self, x):
+        return (0.5 * x * x / self.var.to(x.dtype)).flatten(1).sum(-1)
+
+    def observables(self, x, gen=None):
+        m = x.mean(dim=(1, 2, 3))
+        return {"x0sq": x[:, 0, 0, 0] ** 2, "x15sq": x[:, 0, 3, 3] ** 2, "m": m, "abs_m": m.abs()}
+
+
+def random_flow(seed: int) -> FlowDensity:
+    gen = torch.Generator().manual_seed(seed)
+    flow = HierarchicalFlow(4, 1, n_couplings=2, hidden=(6,)).double()
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.copy_(0.3 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    return FlowDensity(flow)
+
+
+def test_metropolis_chain_samples_the_reweighted_distribution():
+    gen = torch.Generator().manual_seed(0)
+    q = torch.tensor([0.5, 0.3, 0.2])
+    p = torch.tensor([0.2, 0.3, 0.5])
+    n = 100000
+    states = torch.multinomial(q, n, replacement=True, generator=gen)
+    index, acceptance = metropolis_chain(torch.log(p / q)[states], gen)
+    freq = torch.bincount(states[index], minlength=3).double() / n
+    # tau_int of an indicator is at most a few here (acceptance ~0.6): allow 2 tau = 10
+    tol = 5 * torch.sqrt(p * (1 - p) * 10 / n)
+    assert torch.all((freq - p).abs() < tol)
+    assert 0.4 < acceptance < 0.9
+
+
+def test_effective_sample_size():
+    assert effective_sample_size(torch.zeros(100)) == pytest.approx(1.0)
+    assert effective_sample_size(torch.tensor([0.0] + [-50.0] * 99)) == pytest.approx(0.01, rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["physical", "bulk"])
+def test_hmc_reproduces_a_gaussian(method):
+    target = GaussianTarget()
+    density = random_flow(1)
+    out = run_chain(density, target, method, 32 * 120, torch.Generator().manual_seed(2), chains=32, n_leapfrog=6,
+                    step_size=0.3)
+    for key, var in (("x0sq", 0.3), ("x15sq", 3.0)):
+        est = out["observables"][key]
+        assert abs(est["mean"] - var) < 4 * est["error"], (key, est)
+        assert est["error"] < 0.15 * var
+    assert 0.5 < out["acceptance"] < 1
+    assert out["tau_int"] is not None and out["seconds_per_step"] > 0
+
+
+def test_bulk_potential_is_the_pulled_back_action():
+    """exp(-S_eff(z)) must be the density of z = G^-1 x for x ~ exp(-S): check one point exactly."""
+    density, target = random_flow(3), GaussianTarget()
+    z = torch.randn(5, 1, 4, 4, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    x, logdet = density.flow(z)
+    assert torch.allclose(bulk_potential(density, target)(z), target.action(x) - logdet)
+
+
+def test_hmc_tunes_its_step_size():
+    gen = torch.Generator().manual_seed(5)
+    v0 = torch.zeros(8, 3, dtype=torch.float64)
+    _, series, acceptance, step = hmc(lambda v: 0.5 * (v * v).sum(-1) * 100.0, v0, 50, gen, step_size=1.0,
+                                      n_leapfrog=5, adapt_steps=100, measure=lambda v: {"v": v[:, 0]})
+    assert step < 0.2 and 0.5 < acceptance < 0.95
+    assert series["v"].shape == (50, 8)
+
+
+def test_combine_chains_pools_independent_chains():
+    series = torch.randn(4000, 4, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    est = combine_chains(series)
+    assert abs(est["mean"]) < 4 * est["error"]
+    assert est["error"] == pytest.approx(1 / math.sqrt(16000), rel=0.2)
+
+
+def test_unknown_method_is_named():
+    with pytest.raises(ParameterError) as err:
+        run_chain(random_flow(7), GaussianTarget(), "gibbs", 10, torch.Generator())
+    assert err.value.name == "mcmc"
