@@ -207,3 +207,50 @@ class Job(QObject):
         self._thread.wait()  # the work has returned; the thread ends right after: join it
         self.is_done = True
         self.stopped.emit()
+
+
+class JobPanel:
+    """Mixin for a panel that runs one background job at a time: Start/Stop buttons, a progress bar.
+
+    The panel (a QWidget) creates ``start_button``, ``stop_button`` and ``progress`` and calls
+    :meth:`launch`; stopping, progress, button states and the join on close are shared here.
+    ``job`` is the last job started (kept after it ends, for its result and state).
+    """
+
+    job: Job | None = None
+
+    def launch(self, work: Callable[[JobControl], Any], name: str, *, finished: Callable, failed: Callable,
+               partial: Callable | None = None) -> Job:
+        if self.job is not None:
+            self.job.deleteLater()  # the previous job: its thread has ended
+        self.progress.setValue(0)
+        self.job = Job(work, name=name, parent=self)
+        self.job.progress.connect(self.show_progress)
+        if partial is not None:
+            self.job.partial.connect(partial)
+        self.job.finished.connect(finished)
+        self.job.failed.connect(failed)
+        self.job.stopped.connect(self.job_stopped)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        return self.job.start()
+
+    def busy(self) -> bool:
+        return self.job is not None and self.job.is_running()
+
+    def stop(self) -> None:
+        """Cancel the job; it ends at its next cancellation check."""
+        if self.job is not None:
+            self.job.cancel()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel and join the job (on close); True when no thread is left."""
+        return self.job is None or self.job.shutdown(timeout_ms)
+
+    def show_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+    def job_stopped(self) -> None:
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)

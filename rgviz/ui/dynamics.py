@@ -29,7 +29,7 @@ from engine.models.ising import IsingModel
 from engine.session import Simulation
 
 from ..figures import PALETTE
-from ..jobs import Job, JobControl
+from ..jobs import JobControl, JobPanel
 from .phase import parse_sizes
 from .plotting import draw_figure, fill_grid, grid_widget
 
@@ -121,13 +121,12 @@ def equal_parameter_tail(series: dict, params: dict) -> int:
     return start
 
 
-class DynamicsPanel(QWidget):
+class DynamicsPanel(JobPanel, QWidget):
     """Live autocorrelation functions, and a background tau_int(T, L) scan with z."""
 
     def __init__(self, device: str = "auto", parent: QWidget | None = None):
         super().__init__(parent)
         self.device = device
-        self.job: Job | None = None
         self.scan: TauScan | None = None
         self.live_tau: dict[str, tuple[float, float]] = {}
         self._last = 0.0
@@ -224,7 +223,7 @@ class DynamicsPanel(QWidget):
 
     # --- the scan -----------------------------------------------------------------------------
     def start(self) -> None:
-        if self.job is not None:
+        if self.busy():
             return
         try:
             if self.t_to.value() < self.t_from.value():
@@ -236,27 +235,9 @@ class DynamicsPanel(QWidget):
         except ParameterError as err:
             self.scan_label.setText(f"<span style='color:#c00'>{err}</span>")
             return
-        self.job = Job(work, name="rgviz-tau-scan", parent=self)
-        self.job.progress.connect(self._on_progress)
-        self.job.partial.connect(self.show_scan)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._on_failed)
-        self.job.stopped.connect(self._on_stopped)
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
         self.scan_label.setText("measuring...")
-        self.job.start()
-
-    def stop(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def shutdown(self, timeout_ms: int = 5000) -> bool:
-        return self.job is None or self.job.shutdown(timeout_ms)
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
+        self.launch(work, "rgviz-tau-scan", partial=self.show_scan, finished=self._on_finished,
+                    failed=self._on_failed)
 
     def _on_finished(self, scan: TauScan | None) -> None:
         if scan is not None and scan.tau:
@@ -264,12 +245,6 @@ class DynamicsPanel(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.scan_label.setText(f"<span style='color:#c00'>{message}</span>")
-
-    def _on_stopped(self) -> None:
-        self.job.deleteLater()  # its thread has ended
-        self.job = None
-        self.start_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
 
     def show_scan(self, scan: TauScan) -> None:
         """tau_int(T) per algorithm and L, and tau_int(Tc) against L with the fitted z."""

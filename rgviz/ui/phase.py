@@ -31,7 +31,7 @@ from engine.session import MODELS
 from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
 
 from .. import figures as figure_render
-from ..jobs import Job, JobControl
+from ..jobs import JobControl, JobPanel
 from .plotting import draw_figure, fill_grid, grid_widget
 from .widgets import int_spin
 
@@ -117,7 +117,7 @@ def exchange_text(result: SweepResult) -> str:
     return ("exchange acceptance  " + ";  ".join(parts)) if parts else ""
 
 
-class PhasePanel(QWidget):
+class PhasePanel(JobPanel, QWidget):
     """Sweep controls, a grid of live plots, the estimates table, export."""
 
     result_ready = Signal(object)  # an analysed SweepResult (partial or final): feeds the FSS panel
@@ -126,7 +126,6 @@ class PhasePanel(QWidget):
     def __init__(self, device: str = "auto", parent: QWidget | None = None):
         super().__init__(parent)
         self.device = device
-        self.job: Job | None = None
         self.result: SweepResult | None = None
         self._plot_names: list[str] = []
         self._plots = {}
@@ -227,39 +226,16 @@ class PhasePanel(QWidget):
 
     # --- running ------------------------------------------------------------------------------
     def start(self) -> None:
-        if self.job is not None and self.job.is_running():
+        if self.busy():
             return
         try:
             cfg = self.config()
         except ParameterError as err:
             self._fail(str(err))
             return
-        if self.job is not None:
-            self.job.deleteLater()  # the last sweep's job: its thread has ended
-        self.progress.setValue(0)
         self.status.setText(f"running {cfg.model} {cfg.algorithm}, L = {', '.join(map(str, cfg.sizes))}")
-        self.job = Job(sweep_work(cfg), name="rgviz-sweep", parent=self)
-        self.job.progress.connect(self._on_progress)
-        self.job.partial.connect(self.show_result)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._fail)
-        self.job.stopped.connect(self._on_stopped)
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self.job.start()
-
-    def stop(self) -> None:
-        """Cancel the sweep after the current round; what was measured is kept and shown."""
-        if self.job is not None:
-            self.job.cancel()
-
-    def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel and join the job (on close); True when no thread is left."""
-        return self.job is None or self.job.shutdown(timeout_ms)
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
+        self.launch(sweep_work(cfg), "rgviz-sweep", partial=self.show_result, finished=self._on_finished,
+                    failed=self._fail)
 
     def _on_finished(self, result: SweepResult | None) -> None:
         if result is not None:
@@ -267,10 +243,6 @@ class PhasePanel(QWidget):
             stopped = " (stopped)" if self.job is not None and self.job.cancelled else ""
             self.status.setText(f"done{stopped}: {result.sweeps_done} sweeps per T in {result.elapsed_s:.1f} s. "
                                 + exchange_text(result))
-
-    def _on_stopped(self) -> None:
-        self.start_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
 
     def _fail(self, message: str) -> None:
         self.status.setText(f"<span style='color:#c00'>{message}</span>")

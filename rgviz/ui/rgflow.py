@@ -42,7 +42,7 @@ from engine.rg.operators import DEFAULT_COUPLINGS
 from engine.rg.sampling import SamplingPlan
 
 from .. import figures as figure_render
-from ..jobs import Job, JobControl
+from ..jobs import JobControl, JobPanel
 from .plotting import draw_figure, fill_grid, grid_widget, style_plot
 from .widgets import int_spin
 
@@ -174,7 +174,7 @@ def xy_table(trajectories: list[XYTrajectory], L: int, b: int) -> tuple[list[str
 
 # --- panels ------------------------------------------------------------------------------------
 
-class FlowTab(QWidget):
+class FlowTab(JobPanel, QWidget):
     """What both tabs share: a form, Start/Stop/Export, a progress bar, one background job.
 
     Subclasses add their parameters to ``self.form``, and implement ``work()`` (the job's
@@ -185,7 +185,6 @@ class FlowTab(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.job: Job | None = None
         self.result = None
         self.start_button, self.stop_button = QPushButton("Start"), QPushButton("Stop")
         self.export_button = QPushButton("Export...")
@@ -215,38 +214,15 @@ class FlowTab(QWidget):
         return box
 
     def start(self) -> None:
-        if self.job is not None and self.job.is_running():
+        if self.busy():
             return
         try:
             work = self.work()
         except ParameterError as err:
             self._fail(str(err))
             return
-        self.progress.setValue(0)
         self.status.setText("sampling...")
-        self.job = Job(work, name="rgviz-rgflow", parent=self)
-        self.job.progress.connect(self._on_progress)
-        self.job.partial.connect(self._on_partial)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._fail)
-        self.job.stopped.connect(self._on_stopped)
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self.job.start()
-
-    def stop(self) -> None:
-        """Cancel the run at the engine's next progress report (nothing partial is kept)."""
-        if self.job is not None:
-            self.job.cancel()
-
-    def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel and join the job; True when no thread is left."""
-        return self.job is None or self.job.shutdown(timeout_ms)
-
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
+        self.launch(work, "rgviz-rgflow", partial=self._on_partial, finished=self._on_finished, failed=self._fail)
 
     @Slot(object)
     def _on_partial(self, partial) -> None:
@@ -260,11 +236,6 @@ class FlowTab(QWidget):
         self.progress.setValue(self.progress.maximum())
         self.show_result(result)
         self.export_button.setEnabled(True)
-
-    @Slot()
-    def _on_stopped(self) -> None:
-        self.start_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
 
     @Slot(str)
     def _fail(self, message: str) -> None:
@@ -381,9 +352,9 @@ class IsingFlowTab(FlowTab):
                                                   self.y_coupling.currentText()))
 
     @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
+    def show_progress(self, done: int, total: int) -> None:
         """Progress counts sweeps (all temperatures at once), then one fit per temperature and level."""
-        super()._on_progress(done, total)
+        super().show_progress(done, total)
         if done < self._sweeps:
             self.status.setText(f"sampling: sweep {done} of {self._sweeps}")
         else:

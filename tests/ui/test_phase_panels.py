@@ -275,7 +275,7 @@ def test_tau_scan_shows_critical_slowing_down(panels, qtbot, tmp_path):
     panel.sweeps.setValue(1000)
     panel.thermalize.setValue(100)
     panel.start()
-    qtbot.waitUntil(lambda: panel.job is None, timeout=90_000)
+    qtbot.waitUntil(lambda: panel.job.is_done, timeout=90_000)
     scan = panel.scan
     assert sorted(scan.tau) == [("metropolis", 8), ("metropolis", 16), ("swendsen-wang", 8), ("swendsen-wang", 16)]
     assert len(scan.T) == 3 and np.any(np.isclose(scan.T, 2.269185, atol=1e-5))
@@ -311,7 +311,7 @@ def test_tau_scan_can_be_stopped(panels, qtbot):
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=20_000)
     job = panel.job
     panel.stop()
-    qtbot.waitUntil(lambda: panel.job is None, timeout=20_000)
+    qtbot.waitUntil(lambda: job.is_done, timeout=20_000)
     assert not job.is_running() and panel.start_button.isEnabled()
 
 
