@@ -20,6 +20,10 @@ from engine.holography.sampling import bulk_report, sample_bulk
 from engine.nrg.checkpoint import load_checkpoint
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+#: below this independent-Metropolis acceptance the chain holds too few distinct states to trust
+MIN_ACCEPTANCE = 0.05
+#: a fit that explains less than this of the variance of ln|C| supports no geometry
+MIN_R2 = 0.5
 
 
 def find(tag: str) -> Path:
@@ -54,11 +58,20 @@ def main() -> int:
             print(f"  boundary G(r): power law eta = {b['eta']:.3f} +- {b['eta_error']:.3f} (R^2 {b['r2_power']:.3f}),"
                   f" exponential R^2 {b['r2_exponential']:.3f}")
     crit, dis = report["crit"], report["disord"]
-    supports = crit["fit"]["r2"] > crit["fit_boundary_distance"]["r2"]
-    verdict = (f"critical: hyperbolic R^2 {crit['fit']['r2']:.3f} vs flat {crit['fit_boundary_distance']['r2']:.3f}; "
-               f"disordered: hyperbolic R^2 {dis['fit']['r2']:.3f} vs flat {dis['fit_boundary_distance']['r2']:.3f}. "
-               + ("The hyperbolic distance explains the critical bulk correlations better than the flat one."
-                  if supports else "The data do NOT favour the hyperbolic distance over the flat one."))
+    healthy = crit["acceptance"] >= MIN_ACCEPTANCE
+    supports = healthy and crit["fit"]["r2"] >= MIN_R2 and crit["fit"]["r2"] > crit["fit_boundary_distance"]["r2"]
+    verdict = (f"critical: hyperbolic R^2 {crit['fit']['r2']:.3f} vs flat {crit['fit_boundary_distance']['r2']:.3f} "
+               f"(acceptance {crit['acceptance']:.3f}); disordered: hyperbolic R^2 {dis['fit']['r2']:.3f} vs flat "
+               f"{dis['fit_boundary_distance']['r2']:.3f} (acceptance {dis['acceptance']:.3f}). ")
+    if supports:
+        verdict += "The hyperbolic distance explains the critical bulk correlations, and better than the flat one."
+    elif not healthy:
+        verdict += (f"The data do NOT support the hyperbolic claim: independent-Metropolis acceptance is below "
+                    f"{MIN_ACCEPTANCE}, so the samples are a handful of distinct configurations and the "
+                    f"correlations are not resolved; the checkpoint needs more training first.")
+    else:
+        verdict += (f"The data do NOT support the hyperbolic claim: the hyperbolic fit explains too little "
+                    f"(R^2 < {MIN_R2}) or no more than the flat one.")
     report["verdict"] = verdict
     print(verdict)
     out = Path(args.out)
