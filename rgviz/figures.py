@@ -8,6 +8,7 @@ figures exported from the GUI look the same. Needs a QApplication (``rgviz.batch
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -50,35 +51,70 @@ def _error_bars(x: np.ndarray, y: np.ndarray, err: np.ndarray, logx: bool, logy:
     return pg.ErrorBarItem(x=ex, y=ey, top=top, bottom=bottom, beam=0.0, pen=pen)
 
 
-def plot_widget(fig: Figure) -> pg.PlotWidget:
-    """A PlotWidget (not shown) drawing ``fig``."""
-    widget = pg.PlotWidget(background="w")
-    widget.resize(*SIZE)
-    plot = widget.getPlotItem()
-    plot.setTitle(fig.title, color="k", size="13pt")
-    for side, label in (("bottom", fig.xlabel), ("left", fig.ylabel)):
+def style_plot(plot: pg.PlotItem) -> None:
+    """Black axes and text on a white background, a faint grid, a legend (once per PlotItem)."""
+    for side in ("bottom", "left"):
         axis = plot.getAxis(side)
         axis.setPen("k")
         axis.setTextPen("k")
-        plot.setLabel(side, label, color="k")
-    plot.setLogMode(x=fig.logx, y=fig.logy)
+        axis.enableAutoSIPrefix(False)  # a Binder cumulant of 0.6 is not "600 (x0.001)"
     plot.showGrid(x=True, y=True, alpha=0.15)
-    plot.layout.setContentsMargins(8, 8, 24, 8)  # room for the last tick label
-    if any(s.label for s in fig.series):
-        legend = plot.addLegend(offset=(-10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 220),
-                                pen=pg.mkPen(160, 160, 160))
-        legend.setZValue(10)
-    for i, series in enumerate(fig.series):
-        color = series.color or PALETTE[i % len(PALETTE)]
+    legend = plot.addLegend(offset=(-10, 10), labelTextColor="k", labelTextSize="8pt", verticalSpacing=-4,
+                            brush=pg.mkBrush(255, 255, 255, 170), pen=pg.mkPen(160, 160, 160))
+    legend.setZValue(10)
+    legend.setVisible(False)  # until a figure with labelled series is drawn
+
+
+def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
+    """Replace what ``plot`` shows by ``fig``: title, labels, log axes, series, errors.
+
+    Points get error bars; a line with errors (a reweighted curve) gets a translucent band,
+    which stays readable where bars every few pixels would turn into hatching. A series with
+    neither label nor colour belongs to the series before it (e.g. the reweighted curve after
+    the points of one L) and takes its colour. Text is HTML-escaped: pyqtgraph renders labels
+    as HTML, where "<|m|>" would vanish as a tag.
+    """
+    plot.clear()
+    plot.setTitle(escape(fig.title), color="k", size="10pt")
+    plot.setLabel("bottom", escape(fig.xlabel), color="k")
+    plot.setLabel("left", escape(fig.ylabel), color="k")
+    plot.setLogMode(x=fig.logx, y=fig.logy)
+    if plot.legend is not None:
+        plot.legend.setVisible(any(s.label for s in fig.series))
+    next_color, color = 0, PALETTE[0]
+    for series in fig.series:
+        if series.color is not None:
+            color = series.color
+        elif series.label or series is fig.series[0]:
+            color = PALETTE[next_color % len(PALETTE)]
+            next_color += 1
         x, y, err = _log_safe(series, fig.logx, fig.logy)
         line = series.style in ("line", "line+points", "dashed")
         style = Qt.PenStyle.DashLine if series.style == "dashed" else Qt.PenStyle.SolidLine
         points = series.style in ("points", "line+points")
         plot.plot(x, y, pen=pg.mkPen(color, width=2, style=style) if line else None,
                   symbol="o" if points else None, symbolSize=6, symbolBrush=color, symbolPen=color,
-                  name=series.label or None)
-        if err is not None and len(x):
+                  name=escape(series.label) or None)
+        if err is None or not len(x):
+            continue
+        if points:
             plot.addItem(_error_bars(x, y, err, fig.logx, fig.logy, pg.mkPen(color, width=1.5)))
+        else:
+            low = np.maximum(y - err, y * 1e-6) if fig.logy else y - err
+            edges = [plot.plot(x, v, pen=None) for v in (low, y + err)]
+            band = pg.mkColor(color)
+            band.setAlpha(50)
+            plot.addItem(pg.FillBetweenItem(*edges, brush=band), ignoreBounds=True)
+
+
+def plot_widget(fig: Figure) -> pg.PlotWidget:
+    """A PlotWidget (not shown) drawing ``fig`` exactly as the live panels draw it."""
+    widget = pg.PlotWidget(background="w")
+    widget.resize(*SIZE)
+    plot = widget.getPlotItem()
+    style_plot(plot)
+    plot.layout.setContentsMargins(8, 8, 24, 8)  # room for the last tick label
+    draw_figure(plot, fig)
     return widget
 
 
