@@ -17,10 +17,24 @@ import torch
 from PySide6.QtCore import QPointF, QSettings, Qt
 
 from engine.holography.geometry import hyperbolic_distance
-from engine.nrg import PRESETS, FlowDensity, HierarchicalFlow, load_checkpoint, make_target, save_checkpoint
+from engine.nrg import (
+    PRESETS,
+    FlowDensity,
+    HierarchicalFlow,
+    latent,
+    load_checkpoint,
+    make_target,
+    save_checkpoint,
+)
 from rgviz.ui import bulk as bulk_ui
-from rgviz.ui import neuralrg
-from rgviz.ui.bulk import FIGURES, BulkPanel, analyse_checkpoint, pair_summary, slice_nodes, slice_points
+from rgviz.ui.bulk import (
+    FIGURES,
+    BulkPanel,
+    analyse_checkpoint,
+    pair_summary,
+    slice_nodes,
+    slice_points,
+)
 from rgviz.ui.bulk3d import Bulk3DView
 from rgviz.ui.neuralrg import NeuralRGPanel
 
@@ -335,7 +349,7 @@ def test_latent_response_footprint_grows_with_level(random_panel):
     response = panel.show_latent_response()
     assert response.shape == (8, 8) and response[7, 7] > 0
     z = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(3))
-    sizes = neuralrg.footprints_by_level(panel.density.flow, z)
+    sizes = latent.footprints_by_level(panel.density.flow, z)
     assert list(sizes) == [0, 1, 2, 3]
     assert all(a <= b for a, b in zip(sizes.values(), list(sizes.values())[1:]))
     assert sizes[0] < sizes[3] == 64 and sizes[0] < 64
@@ -369,9 +383,9 @@ def test_multiscale_mixing_takes_coarse_from_a_and_fine_from_b(random_panel):
     za, zb = torch.randn(2, 1, 2, 8, 8, generator=gen)
     with torch.no_grad():
         xa, xb = flow(za)[0], flow(zb)[0]
-    torch.testing.assert_close(neuralrg.mix_latents(flow, za, zb, 0), xa)
-    torch.testing.assert_close(neuralrg.mix_latents(flow, za, zb, flow.levels + 1), xb)
-    mixed = neuralrg.mix_latents(flow, za, zb, 2)
+    torch.testing.assert_close(latent.mix_latents(flow, za, zb, 0), xa)
+    torch.testing.assert_close(latent.mix_latents(flow, za, zb, flow.levels + 1), xb)
+    mixed = latent.mix_latents(flow, za, zb, 2)
     assert not torch.allclose(mixed, xa) and not torch.allclose(mixed, xb)
     random_panel.mix_level.setValue(1)
     assert random_panel.show_mixing().shape == (2, 8, 8)
