@@ -60,7 +60,7 @@ def xy(sweeps: int, thermalize: int, seed: int) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sweeps", type=int, default=4000)
+    p.add_argument("--sweeps", type=int, default=3000)
     p.add_argument("--thermalize", type=int, default=500)
     p.add_argument("--xy-sweeps", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
