@@ -7,17 +7,11 @@
   Metropolis acceptance; pause, resume, stop, save. Checkpoints load with errors shown and the
   current flow kept.
 - Samples: flow samples as lattices (phi^4: the phase as hue).
-- Latent response: x = G(z + eps e_k) - G(z) for one latent node k; its footprint (the sites
-  it moves) grows with the node's level, the RG's notion of scale.
-- Multi-scale mixing: the coarse latents (level >= l) of one configuration with the fine ones of
-  another: large structures from the first, local texture from the second.
-- Error correction: corrupt a patch of x, then resample only the latents in the patch's causal
-  cone, exactly from the target conditioned on the others (independent Metropolis).
-- Bulk vs physical MCMC: HMC on S_eff(z) against HMC on S(x), traces and autocorrelations of the
-  order parameter.
+- Latent response, multi-scale mixing, error correction by resampling a patch's causal cone, and
+  bulk against physical MCMC: the operations of :mod:`engine.nrg.latent` (which explains each),
+  each on its own tab.
 
-The latent-space operations live in :mod:`engine.nrg.latent`. Everything heavy runs in jobs; the
-widgets draw numpy.
+Everything heavy runs in jobs; the widgets draw numpy.
 """
 
 from __future__ import annotations
