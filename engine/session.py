@@ -98,11 +98,15 @@ def _sampler_state(obj: Any, model: LatticeModel, prefix: str = "") -> dict[str,
     Samplers tune themselves (Metropolis step widths, Wolff flip counts) and keep what they
     learned in attributes. Capturing them generically means a new sampler needs no serializer
     of its own to be saved and restored exactly. The model and its parameter tensors are left
-    out: they are rebuilt from the saved parameters.
+    out: they are rebuilt from the saved parameters; so are the attributes a sampler names in
+    ``transient`` (work space).
     """
     params = [model.param(k) for k in model.param_names]
+    transient = getattr(obj, "transient", ())
     out: dict[str, Any] = {}
     for name, value in vars(obj).items():
+        if name in transient:
+            continue
         key = prefix + name
         if isinstance(value, torch.Tensor):
             if not any(value is p for p in params):

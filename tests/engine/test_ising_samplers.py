@@ -20,7 +20,7 @@ from engine.errors import ParameterError
 from engine.exact import kaufman_energy, kaufman_specific_heat
 from engine.models.ising import IsingModel
 from engine.samplers import REGISTRY, make_sampler
-from engine.samplers.checkerboard import CheckerboardSampler
+from engine.samplers.checkerboard import CheckerboardSampler, metropolis_polynomial
 from engine.samplers.clusters import (SwendsenWangSampler, WolffSampler, grow_cluster, label_clusters,
                                       sample_bonds)
 
@@ -72,6 +72,9 @@ CASES = {  # name: model keywords (4x4, one set of parameters for all replicas)
     "field": dict(T=2.5, J=1.0, h=0.2),
     "antiferro": dict(T=2.0, J=-1.0, h=0.5),
     "random-bonds": dict(T=2.0, J=1.0, h=0.2, bond_disorder=0.35, disorder_seed=4),
+    # without a field, Metropolis takes its exp-free polynomial path (see metropolis_polynomial)
+    "antiferro-no-field": dict(T=1.8, J=-1.0, h=0.0),
+    "random-bonds-no-field": dict(T=2.2, J=1.0, h=0.0, bond_disorder=0.35, disorder_seed=4),
 }
 #: sweeps between samples: several times the slowest integrated autocorrelation time measured
 #: for these cases (local moves: tau_int(M) up to ~15 sweeps; cluster moves: ~2)
@@ -117,6 +120,30 @@ def test_multi_seed_wolff_moves_match_enumeration(case):
     states, _ = run(model, "wolff", 16 * 3, seed=12, every=3, burn=12, flips_per_sweep=5, max_moves=1)
     p_value = chi_square_p_value(bond_magnetisation_key(model, states.flatten(0, 1)), keys, probs)
     assert p_value > 1e-3, f"multi-seed Wolff on {case}: chi-square p = {p_value:.2g}"
+
+
+@pytest.mark.parametrize("algorithm", ["metropolis", "heatbath"])
+def test_replicas_at_different_temperatures_match_enumeration(algorithm):
+    """Per-replica temperatures in one batch (Metropolis then needs exp, not the polynomial)."""
+    temperatures = (2.4, 3.2)
+    model = IsingModel(4, T=list(temperatures) * 750)
+    states, sampler = run(model, algorithm, 16 * 25, seed=13, every=25, burn=100)
+    if algorithm == "metropolis":
+        assert sampler.coefficients()[2] is None
+    for k, T in enumerate(temperatures):
+        keys, probs = exact_key_distribution(IsingModel(4, T=T, dtype=torch.float64))
+        sample = bond_magnetisation_key(IsingModel(4, T=T), states[:, k::2].flatten(0, 1))
+        p_value = chi_square_p_value(sample, keys, probs)
+        assert p_value > 1e-3, f"{algorithm} at T = {T} in a mixed batch: chi-square p = {p_value:.2g}"
+
+
+@pytest.mark.parametrize("a", [-3.0, -0.88, -1e-3, 0.0, 0.4, 2.5])
+def test_metropolis_polynomial_is_the_metropolis_probability(a):
+    """P(u > -(c1 z + c2 z^2)) = min(1, exp(a z)) for every z = s n a sweep can meet."""
+    c1, c2 = metropolis_polynomial(a, 1.0)
+    for z in (-4, -2, 0, 2, 4):
+        flip = min(1.0, max(0.0, 1.0 + c1 * z + c2 * z * z))  # P(u > R) for u uniform on [0, 1)
+        assert flip == pytest.approx(min(1.0, np.exp(a * z)), abs=1e-12), (a, z)
 
 
 def test_chi_square_detects_a_wrong_temperature():
