@@ -10,8 +10,15 @@ and <= 1.2 GB.
 ``ising8``: the quality validation: train L = 8 Ising at Tc and report F_q against the exact
 bound (target: within 1% after at most 15 minutes on 2 cores).
 
+``tau``: bulk against physical MCMC on a checkpoint (default: the shipped critical phi^4 one):
+HMC in latent space and HMC on the lattice field, same chains, steps and leapfrog count, each
+with its step size tuned during burn-in; tau_int of the order parameter |m|, seconds per step
+and their product per independent sample, with the bulk / physical ratios. Both chains must
+agree on the observables (printed with errors), else one of them is wrong.
+
     python benchmarks/bench_nrg.py speed --threads 1 --out out/bench_nrg.json
     python benchmarks/bench_nrg.py ising8 --steps 1000 --batch 128 --out out/bench_nrg_ising8.json
+    python benchmarks/bench_nrg.py tau --steps 400 --chains 16 --out out/bench_nrg_tau.json
 """
 
 from __future__ import annotations
@@ -112,9 +119,38 @@ def ising8(args) -> dict:
             "cpu_seconds": cpu, "threads": args.threads, **result, "loss_history": history["loss"][::10]}
 
 
+def tau(args) -> dict:
+    import torch
+
+    from engine.device import make_generator
+    from engine.nrg.checkpoint import load_checkpoint
+    from engine.nrg.mcmc import ORDER_PARAMETER, run_chain
+
+    torch.set_num_threads(args.threads)
+    ckpt = load_checkpoint(args.checkpoint, device=args.device)
+    rows = {}
+    for method in ("physical", "bulk"):
+        gen = make_generator(args.seed, args.device)
+        row = run_chain(ckpt.density, ckpt.target, method, args.steps * args.chains, gen, chains=args.chains)
+        obs = row["observables"]
+        rows[method] = row
+        print(f"{method:8s}: tau_int(|m|) {obs[ORDER_PARAMETER]['tau_int']:6.2f}, {row['seconds_per_step'] * 1e3:8.2f} "
+              f"ms/step, acceptance {row['acceptance']:.2f}; |m| {obs['abs_m']['mean']:.4f} +- {obs['abs_m']['error']:.4f}, "
+              f"energy {obs['energy']['mean']:.4f} +- {obs['energy']['error']:.4f}", flush=True)
+    bulk, phys = rows["bulk"], rows["physical"]
+    ratios = {"tau_int": bulk["tau_int"] / phys["tau_int"],
+              "seconds_per_step": bulk["seconds_per_step"] / phys["seconds_per_step"],
+              "cost_per_independent_sample": bulk["cost_per_independent_sample"] / phys["cost_per_independent_sample"]}
+    print(f"bulk / physical: tau_int x{ratios['tau_int']:.2f}, time per step x{ratios['seconds_per_step']:.0f}, "
+          f"cost per independent sample x{ratios['cost_per_independent_sample']:.0f}")
+    return {"benchmark": "nrg_tau", "checkpoint": str(args.checkpoint), "info": ckpt.info, "steps": args.steps,
+            "chains": args.chains, "threads": args.threads, "device": args.device, "physical": phys, "bulk": bulk,
+            "bulk_over_physical": ratios}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("speed", "ising8", "_one"), nargs="?", default="speed")
+    parser.add_argument("mode", choices=("speed", "ising8", "tau", "_one"), nargs="?", default="speed")
     parser.add_argument("--L", type=int, default=16)
     parser.add_argument("--batch", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None)
@@ -124,6 +160,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--mass-covering", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chains", type=int, default=16, help="tau: parallel HMC chains")
+    parser.add_argument("--checkpoint", default=str(ROOT / "resources" / "phi4_L16_crit.pt"), help="tau: the flow")
     parser.add_argument("--out", default=None, help="write the JSON here")
     args = parser.parse_args()
     if args.mode == "_one":
@@ -132,6 +170,9 @@ def main() -> None:
     if args.mode == "speed":
         args.batch, args.steps = args.batch or 512, args.steps or 5
         doc = speed(args)
+    elif args.mode == "tau":
+        args.steps = args.steps or 400
+        doc = tau(args)
     else:
         args.batch, args.steps = args.batch or 256, args.steps or 2000
         doc = ising8(args)
