@@ -103,6 +103,9 @@ class LatticeView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(True)
         self.plot.invertY(True)  # row 0 at the top, as in a matrix
+        # the range is set when the lattice size changes (show_frame); automatic ranging would
+        # recompute the image bounds in the GUI thread on every frame
+        self.plot.disableAutoRange()
         self.plot.setLabel("bottom", "x")
         self.plot.setLabel("left", "y")
         self.image = _IndexedImageItem(axisOrder="row-major")
@@ -190,8 +193,10 @@ class LatticeView(QWidget):
             if points is None or not len(points):
                 if len(item.data):  # clearing an empty item still costs a scene update
                     item.clear()
+                item.setVisible(False)  # an empty scatter item is still painted, in Python, every frame
             else:
                 item.setData(points[:, 1] + 0.5, points[:, 0] + 0.5)
+                item.setVisible(True)
 
     def _on_cmap_changed(self, name: str) -> None:
         if name:

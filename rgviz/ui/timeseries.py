@@ -37,7 +37,8 @@ class TimeSeriesView(QWidget):
             plot = self.plots.addPlot(row=row, col=0)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
-            plot.showGrid(x=True, y=True, alpha=0.2)
+            # no grid: drawn across the plot with alpha in software (Xvfb, most VMs) it made each
+            # axis repaint take 10 ms of the GUI thread (and of the GIL the engine needs)
             plot.getAxis("left").enableAutoSIPrefix(False)  # |m| ticks as 0.2, not 200 (x0.001)
             raw = plot.plot(pen=pg.mkPen((120, 120, 200), width=1))
             mean = plot.plot(pen=pg.mkPen((220, 60, 30), width=2))
