@@ -1,7 +1,7 @@
 """``rgviz-batch bulk``: the holographic bulk of a trained neural RG, measured.
 
 Draws exact samples of the checkpoint's target (flow proposals with independent-Metropolis
-correction), maps them to the latent bulk, and fits ln|C_ij| of resolved latent pairs against the
+correction, or HMC in the bulk with ``--mcmc bulk``), maps them to the latent bulk, and fits ln|C_ij| of resolved latent pairs against the
 hyperbolic distance of their nodes and, on the same pairs, against their flat distance. Writes
 ``DIR/bulk.json``, ``DIR/correlations.npz`` and the figures.
 """
@@ -20,6 +20,7 @@ from ..figures import write_figures
 from ..holography.sampling import bulk_report, sample_bulk
 from ..nrg.checkpoint import load_checkpoint
 from ..plots.bulk import bulk_figures
+from ..progress import cli_bar
 
 NAME = "bulk"
 HELP = "bulk geometry of a trained neural RG: latent correlations against hyperbolic distance"
@@ -28,10 +29,14 @@ HELP = "bulk geometry of a trained neural RG: latent correlations against hyperb
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a checkpoint from rgviz-batch train or resources/")
     parser.add_argument("--samples", type=int, default=20000)
+    parser.add_argument("--mcmc", choices=("independent", "bulk"), default="independent",
+                        help="exact sampler: flow proposals + independent Metropolis, or HMC on the latents")
+    parser.add_argument("--chains", type=int, default=16, help="parallel HMC chains (--mcmc bulk)")
     parser.add_argument("--threshold", type=float, default=3.0, help="resolved pairs: |C| > threshold * error")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, metavar="DIR")
     parser.add_argument("--json", action="store_true", help="also print bulk.json to stdout")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,9 +44,13 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("samples", f"must be >= 100, got {args.samples}")
     if args.threshold <= 0:
         raise ParameterError("threshold", f"must be > 0, got {args.threshold}")
+    if args.chains < 1:
+        raise ParameterError("chains", f"must be >= 1, got {args.chains}")
     configure_threads()
     ckpt = load_checkpoint(args.checkpoint)
-    samples = sample_bulk(ckpt, args.samples, make_generator(args.seed))
+    with cli_bar(f"bulk {args.mcmc}", args.samples, enabled=not args.no_progress) as bar:
+        samples = sample_bulk(ckpt, args.samples, make_generator(args.seed), method=args.mcmc, chains=args.chains,
+                              progress=bar)
     analysis, doc = bulk_report(samples, args.threshold)
     doc["checkpoint"] = str(args.checkpoint)
     doc["target"] = {"name": ckpt.target.name, "L": ckpt.target.L, **ckpt.target.params()}

@@ -20,19 +20,24 @@ import numpy as np
 from .geometry import flat_distance, hyperbolic_distance, node_coordinates, pairwise
 
 
+def _block_correlations(z: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block means of z_i . z_j, ``[n_blocks, m, m]``, and the block sizes."""
+    z = np.asarray(z, dtype=np.float64)
+    n = z.shape[0]
+    blocks = np.array_split(np.arange(n), max(2, min(n_blocks, n)))
+    per_block = np.stack([np.einsum("sci,scj->ij", z[b], z[b]) / len(b) for b in blocks])
+    return per_block, np.array([len(b) for b in blocks], dtype=np.float64)
+
+
 def correlation_matrix(z: np.ndarray, n_blocks: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """C_ij = <z_i . z_j> and its standard error from ``z`` of shape ``[n_samples, C, m]``.
 
     The dot product runs over the C components of each node. Errors are batch-means errors over
     ``n_blocks`` consecutive blocks, so correlated (MCMC) samples are treated honestly.
     """
-    z = np.asarray(z, dtype=np.float64)
-    n = z.shape[0]
-    nb = max(2, min(n_blocks, n))
-    blocks = np.array_split(np.arange(n), nb)
-    per_block = np.stack([np.einsum("sci,scj->ij", z[b], z[b]) / len(b) for b in blocks])
-    mean = np.einsum("sci,scj->ij", z, z) / n
-    err = per_block.std(axis=0, ddof=1) / np.sqrt(nb)
+    per_block, sizes = _block_correlations(z, n_blocks)
+    mean = np.einsum("b,bij->ij", sizes, per_block) / sizes.sum()
+    err = per_block.std(axis=0, ddof=1) / np.sqrt(len(sizes))
     return mean, err
 
 
@@ -70,10 +75,12 @@ class LinearFit:
     r2: float
     n_pairs: int
     residuals: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    r2_error: float = float("nan")  # block jackknife, set by :func:`analyse_bulk`
+    r2_jackknife: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # leave-one-block-out R^2
 
     def to_json(self) -> dict:
         return {"xi": self.xi, "xi_error": self.xi_error, "d0": self.d0, "d0_error": self.d0_error,
-                "r2": self.r2, "pairs": self.n_pairs}
+                "r2": self.r2, "r2_error": self.r2_error, "pairs": self.n_pairs}
 
 
 def fit_log_correlation(distance: np.ndarray, corr: np.ndarray, corr_err: np.ndarray) -> LinearFit:
@@ -116,6 +123,8 @@ class BulkAnalysis:
     fit_flat: LinearFit  # against flat distance, the same pairs
     fit_same_level: LinearFit | None
     fit_cross_level: LinearFit | None
+    #: R^2 (hyperbolic) - R^2 (flat) on the same pairs, and its block-jackknife error
+    r2_gap: tuple[float, float] = (float("nan"), float("nan"))
 
     def inferred_distance(self) -> np.ndarray:
         """d_ij = d0 - xi ln|C_ij| with the hyperbolic fit's parameters (NaN where C = 0)."""
@@ -125,10 +134,18 @@ class BulkAnalysis:
 
 def analyse_bulk(z: np.ndarray, positions: np.ndarray, L: int, *, threshold: float = 3.0,
                  w0: float = 1.0, n_blocks: int = 20) -> BulkAnalysis:
-    """Correlations, distances and fits for latent samples ``z`` ``[n, C, m]`` at ``positions`` ``[m, 3]``."""
+    """Correlations, distances and fits for latent samples ``z`` ``[n, C, m]`` at ``positions`` ``[m, 3]``.
+
+    Errors of R^2 (and of the hyperbolic - flat gap) come from a jackknife over the same blocks
+    as the correlation errors: each block is left out in turn, the correlations recomputed and
+    the fits redone on the same pairs with the same weights.
+    """
     positions = np.asarray(positions)
     coords = node_coordinates(positions, w0)
-    corr, err = correlation_matrix(z, n_blocks)
+    per_block, sizes = _block_correlations(z, n_blocks)
+    total = np.einsum("b,bij->ij", sizes, per_block)
+    corr = total / sizes.sum()
+    err = per_block.std(axis=0, ddof=1) / np.sqrt(len(sizes))
     d_hyp = pairwise(coords, L, hyperbolic_distance)
     d_flat = pairwise(coords, L, flat_distance)
     upper = np.triu(np.ones_like(corr, dtype=bool), k=1)
@@ -138,9 +155,23 @@ def analyse_bulk(z: np.ndarray, positions: np.ndarray, L: int, *, threshold: flo
     levels = positions[:, 2]
     same = resolved & (levels[:, None] == levels[None, :])
     cross = resolved & ~same
+    leave_out = [(total - n_b * block) / (sizes.sum() - n_b) for block, n_b in zip(per_block, sizes)]
 
     def fit(mask: np.ndarray, dist: np.ndarray) -> LinearFit | None:
-        return fit_log_correlation(dist[mask], corr[mask], err[mask]) if mask.sum() >= 3 else None
+        if mask.sum() < 3:
+            return None
+        result = fit_log_correlation(dist[mask], corr[mask], err[mask])
+        result.r2_jackknife = np.array([fit_log_correlation(dist[mask], c[mask], err[mask]).r2 for c in leave_out])
+        result.r2_error = _jackknife_error(result.r2_jackknife)
+        return result
 
-    return BulkAnalysis(coords, levels, corr, err, d_hyp, d_flat, resolved,
-                        fit(resolved, d_hyp), fit(resolved, d_flat), fit(same, d_hyp), fit(cross, d_hyp))
+    hyperbolic, flat = fit(resolved, d_hyp), fit(resolved, d_flat)
+    gap = hyperbolic.r2_jackknife - flat.r2_jackknife
+    return BulkAnalysis(coords, levels, corr, err, d_hyp, d_flat, resolved, hyperbolic, flat,
+                        fit(same, d_hyp), fit(cross, d_hyp), (hyperbolic.r2 - flat.r2, _jackknife_error(gap)))
+
+
+def _jackknife_error(values: np.ndarray) -> float:
+    """Standard error from leave-one-block-out values."""
+    n = len(values)
+    return float(np.sqrt((n - 1) / n * np.sum((values - values.mean()) ** 2)))

@@ -34,6 +34,16 @@ def test_bulk_writes_fits_correlations_and_figure_data(tmp_path, checkpoint, cap
     assert (out / "bulk_vs_hyperbolic.figure.json").exists()
 
 
+def test_bulk_hmc_sampling_reports_its_method_and_r2_errors(tmp_path, checkpoint, capsys):
+    out = tmp_path / "bulk_hmc"
+    assert main(["bulk", "--checkpoint", str(checkpoint), "--mcmc", "bulk", "--chains", "8", "--samples", "480",
+                 "--seed", "3", "--out", str(out), "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["mcmc"] == "bulk" and doc["samples"] == 480 and doc["ess"] is None
+    assert 0.3 < doc["acceptance"] <= 1.0
+    assert doc["fit"]["r2_error"] > 0 and doc["r2_gap"]["error"] > 0
+
+
 def test_bulk_refuses_a_corrupt_checkpoint(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")

@@ -103,3 +103,25 @@ def test_unresolved_data_is_refused():
     z = rng.standard_normal((50, 1, 16))
     with pytest.raises(ValueError, match="above noise"):
         analyse_bulk(z, np.array([(i, 0, 0) for i in range(16)]), 16, threshold=50)
+
+
+def test_r2_jackknife_error_matches_the_spread_of_independent_runs():
+    """The block-jackknife error of R^2 is the scatter of R^2 over independent data sets."""
+    L = 8
+    pos = np.array([(i, j, lvl) for lvl in range(2) for i in range(0, L, 2 ** lvl) for j in range(0, L, 2 ** lvl)])
+    d = pairwise(node_coordinates(pos), L)
+    cov = np.exp((0.3 - d) / 0.8)
+    np.fill_diagonal(cov, np.exp(0.3 / 0.8) + 0.5)
+    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(cov)))
+    rng = np.random.default_rng(9)
+    runs = []
+    for _ in range(8):
+        z = (chol @ rng.standard_normal((len(cov), 6000))).T[:, None, :]
+        runs.append(analyse_bulk(z, pos, L, threshold=4.0))
+    spread = np.std([r.fit.r2 for r in runs], ddof=1)
+    errors = np.array([r.fit.r2_error for r in runs])
+    assert np.all(errors > 0)
+    assert 0.4 < errors.mean() / spread < 2.5  # 8 runs: the sample std itself is uncertain by ~25%
+    for r in runs:
+        assert r.r2_gap[0] == pytest.approx(r.fit.r2 - r.fit_flat.r2)
+        assert r.r2_gap[0] > 3 * r.r2_gap[1] > 0
