@@ -58,9 +58,9 @@ def main() -> int:
         print(f"{path.name}: {args.mcmc} sampling, acceptance {doc['acceptance']:.3f}, {doc['samples']} samples, "
               f"{doc['pairs_used']}/{doc['pairs_total']} pairs resolved")
         print(f"  hyperbolic: xi = {h['xi']:.3f} +- {h['xi_error']:.3f}, d0 = {h['d0']:.3f} +- {h['d0_error']:.3f}, "
-              f"R^2 = {h['r2']:.3f} +- {h['r2_error']:.3f}")
-        print(f"  flat:       xi = {f['xi']:.3f} +- {f['xi_error']:.3f}, R^2 = {f['r2']:.3f} +- {f['r2_error']:.3f}")
-        print(f"  R^2 hyperbolic - flat = {gap['value']:.3f} +- {gap['error']:.3f}")
+              f"R^2 = {h['r2']:.4f} +- {h['r2_error']:.4f}")
+        print(f"  flat:       xi = {f['xi']:.3f} +- {f['xi_error']:.3f}, R^2 = {f['r2']:.4f} +- {f['r2_error']:.4f}")
+        print(f"  R^2 hyperbolic - flat = {gap['value']:.4f} +- {gap['error']:.4f}")
         b = doc["boundary_correlation"]
         if b:
             print(f"  boundary G(r): power law eta = {b['eta']:.3f} +- {b['eta_error']:.3f} (R^2 {b['r2_power']:.3f}),"

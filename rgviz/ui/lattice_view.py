@@ -18,6 +18,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QVBoxLayout,
@@ -106,6 +107,8 @@ class LatticeView(QWidget):
         # the range is set when the lattice size changes (show_frame); automatic ranging would
         # recompute the image bounds in the GUI thread on every frame
         self.plot.disableAutoRange()
+        for name in ("bottom", "left"):  # Qt replays a cached pixmap instead of calling paint() in Python
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.setLabel("bottom", "x")
         self.plot.setLabel("left", "y")
         self.image = _IndexedImageItem(axisOrder="row-major")

@@ -45,6 +45,7 @@ class TimeSeriesView(QWidget):
             self.curves.append((plot, raw, mean))
         self.curves[1][0].setXLink(self.curves[0][0])
         self.curves[1][0].setLabel("bottom", "sweep")
+        self.curves[0][0].hideAxis("bottom")  # shared with the plot below; one axis fewer to redraw
 
         self.window = QSpinBox()
         self.window.setRange(1, 1_000_000)
