@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,25 +78,33 @@ def boundary_image(x: np.ndarray, target: str) -> np.ndarray:
     return (lookup(x[0].ravel(), "CET-D1", -scale, scale)[:, :3] * 255).astype(np.uint8).reshape(x.shape[1:] + (3,))
 
 
-def analyse_checkpoint(path: str, n: int, seed: int, device: str = "cpu") -> BulkResult:
-    """Load, sample exactly, analyse: the work of one checkpoint (runs in a job thread)."""
+def analyse_checkpoint(path: str, n: int, seed: int, device: str = "cpu", method: str = "independent",
+                       progress: Callable[[int, int], None] | None = None) -> BulkResult:
+    """Load, sample exactly (``method``: see ``engine.holography.sampling``), analyse: one checkpoint's work."""
     ckpt = load_checkpoint(path, device=device)
     gen = make_generator(seed, next(ckpt.density.parameters()).device)
-    samples = sample_bulk(ckpt, n, gen)
+    samples = sample_bulk(ckpt, n, gen, method=method, progress=progress)
     analysis, doc = bulk_report(samples)
     x = ckpt.density.sample(1, gen)[0][0].detach().cpu().numpy()
     return BulkResult(str(path), ckpt.target.name, ckpt.flow.L, ckpt.flow.levels, analysis, doc,
                       samples.boundary_G, boundary_image(x, ckpt.target.name))
 
 
-def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu"):
-    """The job's work: every role's checkpoint in turn, a partial result after each."""
+def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu", method: str = "independent"):
+    """The job's work: every role's checkpoint in turn, a partial result after each.
+
+    Progress counts per mille of each checkpoint's sampling, so that minutes of bulk HMC move
+    the bar; the same callback notices a cancellation between two HMC steps.
+    """
     def work(control: JobControl) -> dict[str, BulkResult]:
         results: dict[str, BulkResult] = {}
         for done, (role, path) in enumerate(paths.items()):
-            control.check()
-            control.progress(done, len(paths))
-            results[role] = analyse_checkpoint(path, n, seed + done, device)
+            def step(k: int, total: int, done=done) -> None:
+                control.check()
+                control.progress(1000 * done + 1000 * k // max(total, 1), 1000 * len(paths))
+
+            step(0, 1)
+            results[role] = analyse_checkpoint(path, n, seed + done, device, method, step)
             control.partial(dict(results))
         control.progress(len(paths), len(paths))
         return results
@@ -354,6 +363,11 @@ class BulkPanel(QWidget):
         self.samples.setSingleStep(1024)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
+        self.method = QComboBox()
+        for label, method in (("independent Metropolis", "independent"), ("bulk HMC", "bulk")):
+            self.method.addItem(label, method)
+        self.method.setToolTip("Exact sampler: flow proposals with independent Metropolis (fast, needs a "
+                               "well-trained flow), or HMC on the latent variables (slower, mixes for any flow)")
         self.run_button = QPushButton("Sample and analyse")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -406,8 +420,8 @@ class BulkPanel(QWidget):
             line.addWidget(browse)
             form.addRow(label, line)
         buttons = QHBoxLayout()
-        for w in (QLabel("Samples"), self.samples, QLabel("Seed"), self.seed, self.run_button, self.cancel_button,
-                  self.progress):
+        for w in (QLabel("Samples"), self.samples, QLabel("Sampler"), self.method, QLabel("Seed"), self.seed,
+                  self.run_button, self.cancel_button, self.progress):
             buttons.addWidget(w)
         view_row = QHBoxLayout()
         for w in (self.layout_box, self.color_box, self.figure_box, export_figure_button, export_data_button):
@@ -455,7 +469,8 @@ class BulkPanel(QWidget):
         if "critical" not in paths:
             self._fail("Choose a critical checkpoint first (a .pt file written by training or rgviz-batch train).")
             return
-        self.job = Job(analysis_job(paths, self.samples.value(), self.seed.value(), self.device), name="rgviz-bulk")
+        self.job = Job(analysis_job(paths, self.samples.value(), self.seed.value(), self.device,
+                                    self.method.currentData()), name="rgviz-bulk")
         self.job.progress.connect(self._on_progress)
         self.job.partial.connect(self._show_results)
         self.job.finished.connect(self._on_finished)

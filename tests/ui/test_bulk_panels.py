@@ -108,6 +108,20 @@ def nrg_panel(qtbot):
 
 # --- Bulk panel ---------------------------------------------------------------------------------
 
+def test_bulk_hmc_analysis_reports_progress_and_its_sampler(bulk_panel, checkpoints, qtbot):
+    panel = bulk_panel()
+    panel.set_checkpoint("critical", checkpoints["critical"])
+    panel.set_checkpoint("control", "")
+    panel.samples.setValue(256)
+    panel.method.setCurrentIndex(panel.method.findData("bulk"))
+    seen = []
+    panel.start_analysis()
+    panel.job.progress.connect(lambda done, total: seen.append((done, total)))
+    qtbot.waitUntil(lambda: panel.job.is_done, timeout=120_000)
+    assert panel.results["critical"].doc["mcmc"] == "bulk"
+    assert any(0 < done < total for done, total in seen), "no progress during HMC"
+
+
 def test_analysis_job_then_picking_two_nodes_shows_both_distances(bulk_panel, checkpoints, qtbot):
     panel = bulk_panel()
     for role, path in checkpoints.items():
