@@ -212,12 +212,35 @@ class Job(QObject):
 class JobPanel:
     """Mixin for a panel that runs one background job at a time: Start/Stop buttons, a progress bar.
 
-    The panel (a QWidget) creates ``start_button``, ``stop_button`` and ``progress`` and calls
-    :meth:`launch`; stopping, progress, button states and the join on close are shared here.
+    The panel (a QWidget) creates ``start_button``, ``stop_button``, ``progress``, a ``status``
+    label and an ``error`` signal, and calls :meth:`start_job` (or :meth:`launch`); bad input,
+    failures, stopping, progress, button states and the join on close are shared here.
     ``job`` is the last job started (kept after it ends, for its result and state).
     """
 
     job: Job | None = None
+
+    def start_job(self, prepare: Callable[[], tuple[Callable[[JobControl], Any], str]], name: str, *,
+                  finished: Callable, partial: Callable | None = None) -> None:
+        """Launch the work ``prepare()`` builds, unless a job is running.
+
+        ``prepare`` reads the panel's fields and returns (work, status text while it runs); a
+        ParameterError it raises is shown as a failure and nothing starts.
+        """
+        if self.busy():
+            return
+        try:
+            work, running = prepare()
+        except ParameterError as err:
+            self.job_failed(str(err))
+            return
+        self.status.setText(running)
+        self.launch(work, name, partial=partial, finished=finished, failed=self.job_failed)
+
+    def job_failed(self, message: str) -> None:
+        """Bad input or a failed job: red in the panel's status line, and the ``error`` signal."""
+        self.status.setText(f"<span style='color:#c00'>{message}</span>")
+        self.error.emit(message)
 
     def launch(self, work: Callable[[JobControl], Any], name: str, *, finished: Callable, failed: Callable,
                partial: Callable | None = None) -> Job:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -124,6 +125,8 @@ def equal_parameter_tail(series: dict, params: dict) -> int:
 class DynamicsPanel(JobPanel, QWidget):
     """Live autocorrelation functions, and a background tau_int(T, L) scan with z."""
 
+    error = Signal(str)  # a message for the user (bad scan parameters, a failed scan)
+
     def __init__(self, device: str = "auto", parent: QWidget | None = None):
         super().__init__(parent)
         self.device = device
@@ -156,6 +159,7 @@ class DynamicsPanel(JobPanel, QWidget):
         self.progress = QProgressBar()
         self.live_label = QLabel("live: waiting for frames")
         self.scan_label = QLabel(" ")
+        self.status = self.scan_label  # the line where JobPanel shows bad input and failures
         for label in (self.live_label, self.scan_label):
             label.setWordWrap(True)
 
@@ -223,28 +227,19 @@ class DynamicsPanel(JobPanel, QWidget):
 
     # --- the scan -----------------------------------------------------------------------------
     def start(self) -> None:
-        if self.busy():
-            return
-        try:
+        def prepare():
             if self.t_to.value() < self.t_from.value():
                 raise ParameterError("T", "the range must go from a lower to a higher temperature")
             work = scan_work(parse_sizes(self.sizes.text()),
                              scan_temperatures(self.t_from.value(), self.t_to.value(), self.t_n.value()),
                              tuple(name for name, box in self.algorithms.items() if box.isChecked()),
                              self.sweeps.value(), self.thermalize.value(), device=self.device)
-        except ParameterError as err:
-            self.scan_label.setText(f"<span style='color:#c00'>{err}</span>")
-            return
-        self.scan_label.setText("measuring...")
-        self.launch(work, "rgviz-tau-scan", partial=self.show_scan, finished=self._on_finished,
-                    failed=self._on_failed)
+            return work, "measuring..."
+        self.start_job(prepare, "rgviz-tau-scan", partial=self.show_scan, finished=self._on_finished)
 
     def _on_finished(self, scan: TauScan | None) -> None:
         if scan is not None and scan.tau:
             self.show_scan(scan)
-
-    def _on_failed(self, message: str) -> None:
-        self.scan_label.setText(f"<span style='color:#c00'>{message}</span>")
 
     def show_scan(self, scan: TauScan) -> None:
         """tau_int(T) per algorithm and L, and tau_int(Tc) against L with the fitted z."""

@@ -226,16 +226,10 @@ class PhasePanel(JobPanel, QWidget):
 
     # --- running ------------------------------------------------------------------------------
     def start(self) -> None:
-        if self.busy():
-            return
-        try:
+        def prepare():
             cfg = self.config()
-        except ParameterError as err:
-            self._fail(str(err))
-            return
-        self.status.setText(f"running {cfg.model} {cfg.algorithm}, L = {', '.join(map(str, cfg.sizes))}")
-        self.launch(sweep_work(cfg), "rgviz-sweep", partial=self.show_result, finished=self._on_finished,
-                    failed=self._fail)
+            return sweep_work(cfg), f"running {cfg.model} {cfg.algorithm}, L = {', '.join(map(str, cfg.sizes))}"
+        self.start_job(prepare, "rgviz-sweep", partial=self.show_result, finished=self._on_finished)
 
     def _on_finished(self, result: SweepResult | None) -> None:
         if result is not None:
@@ -243,10 +237,6 @@ class PhasePanel(JobPanel, QWidget):
             stopped = " (stopped)" if self.job is not None and self.job.cancelled else ""
             self.status.setText(f"done{stopped}: {result.sweeps_done} sweeps per T in {result.elapsed_s:.1f} s. "
                                 + exchange_text(result))
-
-    def _fail(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#c00'>{message}</span>")
-        self.error.emit(message)
 
     # --- showing ------------------------------------------------------------------------------
     def show_result(self, result: SweepResult) -> None:
@@ -300,7 +290,7 @@ class PhasePanel(JobPanel, QWidget):
         try:
             written = self.export(folder)
         except (OSError, ValueError) as err:
-            self._fail(str(err))
+            self.job_failed(str(err))
             return
         self.status.setText(f"exported {len(written)} files to {folder}")
 
@@ -340,8 +330,8 @@ def register_phase_panels(window) -> dict[str, QWidget]:
     docks[0].raise_()
     phase, fss = panels["phase"][1], panels["fss"][1]
     phase.result_ready.connect(fss.set_result)
-    phase.error.connect(window.show_error)
-    fss.error.connect(window.show_error)
+    for panel in (phase, fss, panels["dynamics"][1]):
+        panel.error.connect(window.show_error)
     with_jobs = [phase, fss, panels["dynamics"][1]]
     window.installEventFilter(_ShutdownOnClose(with_jobs, window))
     return {key: widget for key, (_, widget) in panels.items()}

@@ -214,15 +214,8 @@ class FlowTab(JobPanel, QWidget):
         return box
 
     def start(self) -> None:
-        if self.busy():
-            return
-        try:
-            work = self.work()
-        except ParameterError as err:
-            self._fail(str(err))
-            return
-        self.status.setText("sampling...")
-        self.launch(work, "rgviz-rgflow", partial=self._on_partial, finished=self._on_finished, failed=self._fail)
+        self.start_job(lambda: (self.work(), "sampling..."), "rgviz-rgflow", partial=self._on_partial,
+                       finished=self._on_finished)
 
     @Slot(object)
     def _on_partial(self, partial) -> None:
@@ -237,11 +230,6 @@ class FlowTab(JobPanel, QWidget):
         self.show_result(result)
         self.export_button.setEnabled(True)
 
-    @Slot(str)
-    def _fail(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#c00'>{message}</span>")
-        self.error.emit(message)
-
     def _export_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export RG flow data and figures")
         if not folder:
@@ -249,7 +237,7 @@ class FlowTab(JobPanel, QWidget):
         try:
             written = self.export(folder)
         except (OSError, ValueError) as err:
-            self._fail(str(err))
+            self.job_failed(str(err))
             return
         self.status.setText(f"exported {len(written)} files to {folder}")
 

@@ -315,6 +315,15 @@ def test_tau_scan_can_be_stopped(panels, qtbot):
     assert not job.is_running() and panel.start_button.isEnabled()
 
 
+def test_tau_scan_refuses_bad_input_in_its_status_line_and_error_signal(panels, qtbot):
+    panel = panels(DynamicsPanel, device="cpu")
+    panel.sizes.setText("eight")
+    with qtbot.waitSignal(panel.error, timeout=2_000) as signal:
+        panel.start()
+    assert signal.args[0].startswith("L: sizes must be integers")
+    assert "sizes must be integers" in panel.scan_label.text() and panel.job is None
+
+
 # --- the main window --------------------------------------------------------------------------
 
 def test_register_adds_tabbed_docks_wired_together(qtbot, tmp_path, sweep_result):
