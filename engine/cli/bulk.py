@@ -17,7 +17,7 @@ import numpy as np
 from ..device import configure_threads, make_generator
 from ..errors import ParameterError
 from ..figures import write_figures
-from ..holography.sampling import bulk_report, sample_bulk
+from ..holography.sampling import METHODS, bulk_report, sample_bulk
 from ..nrg.checkpoint import load_checkpoint
 from ..plots.bulk import bulk_figures
 from ..progress import cli_bar
@@ -29,8 +29,9 @@ HELP = "bulk geometry of a trained neural RG: latent correlations against hyperb
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a checkpoint from rgviz-batch train or resources/")
     parser.add_argument("--samples", type=int, default=20000)
-    parser.add_argument("--mcmc", choices=("independent", "bulk"), default="independent",
-                        help="exact sampler: flow proposals + independent Metropolis, or HMC on the latents")
+    parser.add_argument("--mcmc", choices=METHODS, default="auto",
+                        help="exact sampler: flow proposals + independent Metropolis, HMC on the latents, or auto "
+                             "(HMC when the flow's recorded acceptance is below 0.05)")
     parser.add_argument("--chains", type=int, default=16, help="parallel HMC chains (--mcmc bulk)")
     parser.add_argument("--threshold", type=float, default=3.0, help="resolved pairs: |C| > threshold * error")
     parser.add_argument("--seed", type=int, default=0)

@@ -11,7 +11,9 @@ only of the variational approximation:
   Samples are stored step-major, so the consecutive blocks behind every error bar are windows
   in Monte Carlo time (batch means).
 
-The boundary field x of the same chain gives the boundary correlations for comparison.
+``auto`` picks bulk HMC for a flow whose recorded independent-Metropolis acceptance is below
+:data:`MIN_INDEPENDENT_ACCEPTANCE`. The boundary field x of the same chain gives the boundary
+correlations for comparison.
 """
 
 from __future__ import annotations
@@ -40,7 +42,20 @@ class BulkSamples:
     method: str = "independent"
 
 
-METHODS = ("independent", "bulk")
+METHODS = ("auto", "independent", "bulk")
+#: below this independent-Metropolis acceptance (recorded in the checkpoint at the end of training)
+#: ``auto`` samples by bulk HMC: a chain with fewer accepted moves holds too few distinct states
+MIN_INDEPENDENT_ACCEPTANCE = 0.05
+
+
+def choose_method(ckpt: Checkpoint, method: str = "auto") -> str:
+    """``method``, with ``auto`` resolved from the flow's recorded acceptance (unknown: independent)."""
+    if method not in METHODS:
+        raise ParameterError("mcmc", f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    if method != "auto":
+        return method
+    acceptance = ckpt.info.get("acceptance")
+    return "bulk" if acceptance is not None and acceptance < MIN_INDEPENDENT_ACCEPTANCE else "independent"
 
 
 @torch.no_grad()
@@ -48,8 +63,7 @@ def sample_bulk(ckpt: Checkpoint, n: int, gen: torch.Generator, batch: int = 204
                 method: str = "independent", chains: int = 16,
                 progress: Callable[[int, int], None] | None = None) -> BulkSamples:
     """``n`` exact samples of ``ckpt``'s target with their latent variables (see the module docstring)."""
-    if method not in METHODS:
-        raise ParameterError("mcmc", f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    method = choose_method(ckpt, method)
     density, target = ckpt.density, ckpt.target
     flow = density.flow
     if method == "independent":

@@ -78,7 +78,7 @@ def boundary_image(x: np.ndarray, target: str) -> np.ndarray:
     return (lookup(x[0].ravel(), "CET-D1", -scale, scale)[:, :3] * 255).astype(np.uint8).reshape(x.shape[1:] + (3,))
 
 
-def analyse_checkpoint(path: str, n: int, seed: int, device: str = "cpu", method: str = "independent",
+def analyse_checkpoint(path: str, n: int, seed: int, device: str = "cpu", method: str = "auto",
                        progress: Callable[[int, int], None] | None = None) -> BulkResult:
     """Load, sample exactly (``method``: see ``engine.holography.sampling``), analyse: one checkpoint's work."""
     ckpt = load_checkpoint(path, device=device)
@@ -90,7 +90,7 @@ def analyse_checkpoint(path: str, n: int, seed: int, device: str = "cpu", method
                       samples.boundary_G, boundary_image(x, ckpt.target.name))
 
 
-def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu", method: str = "independent"):
+def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu", method: str = "auto"):
     """The job's work: every role's checkpoint in turn, a partial result after each.
 
     Progress counts per mille of each checkpoint's sampling, so that minutes of bulk HMC move
@@ -364,10 +364,12 @@ class BulkPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.method = QComboBox()
-        for label, method in (("independent Metropolis", "independent"), ("bulk HMC", "bulk")):
+        for label, method in (("automatic", "auto"), ("independent Metropolis", "independent"),
+                              ("bulk HMC", "bulk")):
             self.method.addItem(label, method)
         self.method.setToolTip("Exact sampler: flow proposals with independent Metropolis (fast, needs a "
-                               "well-trained flow), or HMC on the latent variables (slower, mixes for any flow)")
+                               "well-trained flow), HMC on the latent variables (slower, mixes for any flow), "
+                               "or automatic: HMC when the flow's recorded acceptance is below 0.05")
         self.run_button = QPushButton("Sample and analyse")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)

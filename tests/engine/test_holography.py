@@ -125,3 +125,20 @@ def test_r2_jackknife_error_matches_the_spread_of_independent_runs():
     for r in runs:
         assert r.r2_gap[0] == pytest.approx(r.fit.r2 - r.fit_flat.r2)
         assert r.r2_gap[0] > 3 * r.r2_gap[1] > 0
+
+
+def test_auto_sampler_follows_the_flows_recorded_acceptance():
+    from types import SimpleNamespace
+
+    from engine.errors import ParameterError
+    from engine.holography.sampling import MIN_INDEPENDENT_ACCEPTANCE, choose_method
+
+    def ckpt(**info):
+        return SimpleNamespace(info=info)
+
+    assert choose_method(ckpt(acceptance=0.007)) == "bulk"
+    assert choose_method(ckpt(acceptance=MIN_INDEPENDENT_ACCEPTANCE)) == "independent"
+    assert choose_method(ckpt()) == "independent"  # unknown: the cheap sampler
+    assert choose_method(ckpt(acceptance=0.007), "independent") == "independent"
+    with pytest.raises(ParameterError, match="mcmc: unknown method 'gibbs'"):
+        choose_method(ckpt(), "gibbs")
