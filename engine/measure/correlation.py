@@ -94,8 +94,9 @@ def fourier_moments(field) -> tuple[torch.Tensor, torch.Tensor]:
     def power_kmin(profile: torch.Tensor) -> torch.Tensor:                     # profile: [B, C, L]
         return ((profile @ waves) ** 2).sum(dim=(-2, -1))
 
-    s0 = (s.sum(dim=(-2, -1)) ** 2).sum(dim=-1)
-    sk = 0.5 * (power_kmin(s.sum(dim=-2)) + power_kmin(s.sum(dim=-1)))
+    rows, columns = s.sum(dim=-1), s.sum(dim=-2)  # the lattice is read twice; the total comes from the rows
+    s0 = (rows.sum(dim=-1) ** 2).sum(dim=-1)
+    sk = 0.5 * (power_kmin(columns) + power_kmin(rows))
     return s0 / (L * L), sk / (L * L)
 
 
