@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import QFileDialog
 
 from engine.device import configure_threads
 from engine.errors import ParameterError
@@ -214,7 +215,8 @@ class JobPanel:
 
     The panel (a QWidget) creates ``start_button``, ``stop_button``, ``progress``, a ``status``
     label and an ``error`` signal, and calls :meth:`start_job` (or :meth:`launch`); bad input,
-    failures, stopping, progress, button states and the join on close are shared here.
+    failures, stopping, progress, button states, the join on close and, for panels with an
+    ``export(folder)``, the export dialog are shared here.
     ``job`` is the last job started (kept after it ends, for its result and state).
     """
 
@@ -241,6 +243,18 @@ class JobPanel:
         """Bad input or a failed job: red in the panel's status line, and the ``error`` signal."""
         self.status.setText(f"<span style='color:#c00'>{message}</span>")
         self.error.emit(message)
+
+    def export_dialog(self, title: str) -> None:
+        """Ask for a folder and write the panel's ``export(folder)`` there; a failure is shown, not raised."""
+        folder = QFileDialog.getExistingDirectory(self, title)
+        if not folder:
+            return
+        try:
+            written = self.export(folder)
+        except (OSError, ValueError) as err:
+            self.job_failed(str(err))
+            return
+        self.status.setText(f"exported {len(written)} files to {folder}")
 
     def launch(self, work: Callable[[JobControl], Any], name: str, *, finished: Callable, failed: Callable,
                partial: Callable | None = None) -> Job:

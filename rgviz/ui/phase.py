@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -155,7 +155,7 @@ class PhasePanel(JobPanel, QWidget):
         self._model_changed(self.model.currentText())
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
-        self.export_button.clicked.connect(self._export_dialog)
+        self.export_button.clicked.connect(lambda: self.export_dialog("Export sweep results and figures"))
         self.stop_button.setEnabled(False)
         self.export_button.setEnabled(False)
 
@@ -282,17 +282,6 @@ class PhasePanel(JobPanel, QWidget):
         for fig in sweep_figures(self.result, estimates):
             written.extend(figure_render.render(fig, out))
         return written
-
-    def _export_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export sweep results and figures")
-        if not folder:
-            return
-        try:
-            written = self.export(folder)
-        except (OSError, ValueError) as err:
-            self.job_failed(str(err))
-            return
-        self.status.setText(f"exported {len(written)} files to {folder}")
 
 
 class _ShutdownOnClose(QObject):

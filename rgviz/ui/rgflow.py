@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -194,7 +194,7 @@ class FlowTab(JobPanel, QWidget):
         self.status.setWordWrap(True)
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
-        self.export_button.clicked.connect(self._export_dialog)
+        self.export_button.clicked.connect(lambda: self.export_dialog("Export RG flow data and figures"))
         self.stop_button.setEnabled(False)
         self.export_button.setEnabled(False)
         self.form = QFormLayout()
@@ -229,17 +229,6 @@ class FlowTab(JobPanel, QWidget):
         self.progress.setValue(self.progress.maximum())
         self.show_result(result)
         self.export_button.setEnabled(True)
-
-    def _export_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export RG flow data and figures")
-        if not folder:
-            return
-        try:
-            written = self.export(folder)
-        except (OSError, ValueError) as err:
-            self.job_failed(str(err))
-            return
-        self.status.setText(f"exported {len(written)} files to {folder}")
 
     def _write(self, folder: str | Path, doc: dict, table: tuple[list[str], list[list]],
                figures: list[Figure]) -> list[Path]:

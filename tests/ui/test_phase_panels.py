@@ -170,6 +170,19 @@ def test_export_writes_what_the_cli_writes(panels, sweep_result, tmp_path):
     assert {p.suffix for p in written if p.stem == "binder"} == {".png", ".svg", ".pdf"}
 
 
+def test_export_dialog_writes_or_shows_why_not(panels, sweep_result, tmp_path, monkeypatch, qtbot):
+    import rgviz.jobs
+
+    panel = panels(PhasePanel, device="cpu")
+    monkeypatch.setattr(rgviz.jobs.QFileDialog, "getExistingDirectory", lambda *args: str(tmp_path))
+    with qtbot.waitSignal(panel.error, timeout=2_000) as signal:
+        panel.export_dialog("Export")
+    assert "nothing to export yet" in signal.args[0] and "nothing to export yet" in panel.status.text()
+    panel.show_result(sweep_result)
+    panel.export_dialog("Export")
+    assert panel.status.text().startswith("exported ") and (tmp_path / "results.csv").exists()
+
+
 # --- FSS panel --------------------------------------------------------------------------------
 
 def test_fss_sliders_change_the_quality_and_auto_fit_finds_a_collapse(panels, sweep_result, qtbot, tmp_path):
