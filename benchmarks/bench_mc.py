@@ -7,6 +7,11 @@ CPU time (on a shared machine wall time mostly measures the neighbours); on CUDA
 Each rate is the best of ``--repeats`` rounds, torch and numpy interleaved. On CUDA the rate
 is also given in flips per nanosecond.
 
+torch is measured two ways: one ``sweep`` call per sweep, each returning a new ``[B, L, L]``
+lattice (what a run that measures after every sweep does), and ``run_sweeps`` of
+``--per-call`` sweeps (thermalisation, measuring every k-th sweep), where the spins stay
+packed in between. The textbook numpy sweep updates its array in place.
+
     python -m benchmarks.bench_mc                      # CPU, L = 256 and 1024, B = 1 and 16
     python -m benchmarks.bench_mc --device cuda --out benchmarks/results/bench_mc_cuda.json
 """
@@ -24,7 +29,7 @@ import torch
 
 from engine.device import configure_threads, device_label, make_generator, resolve_device
 from engine.models.ising import IsingModel
-from engine.samplers import make_sampler
+from engine.samplers import make_sampler, run_sweeps
 
 T = 2.269185314213022
 
@@ -47,7 +52,7 @@ def rate(step, sites: int, sweeps: int, clock, sync=lambda: None) -> float:
     return sweeps * sites / (clock() - t0)
 
 
-def measure(L: int, B: int, device: torch.device, repeats: int, seconds: float) -> dict:
+def measure(L: int, B: int, device: torch.device, repeats: int, seconds: float, per_call: int) -> dict:
     model = IsingModel(L, T=[T] * B, device=device)
     gen = make_generator(0, device)
     sampler = make_sampler(model, "metropolis")
@@ -56,6 +61,9 @@ def measure(L: int, B: int, device: torch.device, repeats: int, seconds: float) 
 
     def torch_step():
         state["s"] = sampler.sweep(state["s"], gen)
+
+    def torch_steps():
+        state["s"] = run_sweeps(sampler, state["s"], gen, per_call)
 
     rng = np.random.default_rng(0)
     spins = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(B, L, L))
@@ -67,19 +75,24 @@ def measure(L: int, B: int, device: torch.device, repeats: int, seconds: float) 
 
     sites = B * L * L
     clock = time.perf_counter if device.type == "cuda" else time.process_time
-    torch_step(), numpy_step(), sync()  # warm-up
-    # sweeps per round: about `seconds` of work for torch, a quarter of that for numpy's sweeps
-    sweeps = max(1, int(seconds * rate(torch_step, sites, 3, clock, sync) / sites))
+    torch_step(), torch_steps(), numpy_step(), sync()  # warm-up
+    # calls per round: about `seconds` of work for each
+    calls = {step: max(1, int(seconds * rate(step, sites * n, 2, clock, sync) / (sites * n)))
+             for step, n in ((torch_step, 1), (torch_steps, per_call))}
     np_sweeps = max(1, int(seconds * rate(numpy_step, sites, 1, time.process_time) / sites))
-    torch_rates, numpy_rates = [], []
+    rates: dict[str, list[float]] = {"single": [], "batched": [], "numpy": []}
     for _ in range(repeats):
-        torch_rates.append(rate(torch_step, sites, sweeps, clock, sync))
-        numpy_rates.append(rate(numpy_step, sites, np_sweeps, time.process_time))
-    best, base = max(torch_rates), max(numpy_rates)
-    out = {"L": L, "B": B, "flips_per_s": best, "numpy_flips_per_s": base, "ratio": best / base,
-           "sweeps_per_round": sweeps, "acceptance": float(sampler.stats["acceptance"].mean())}
+        rates["single"].append(rate(torch_step, sites, calls[torch_step], clock, sync))
+        rates["batched"].append(rate(torch_steps, sites * per_call, calls[torch_steps], clock, sync))
+        rates["numpy"].append(rate(numpy_step, sites, np_sweeps, time.process_time))
+    best = {k: max(v) for k, v in rates.items()}
+    out = {"L": L, "B": B, "flips_per_s": best["single"], "flips_per_s_run_sweeps": best["batched"],
+           "sweeps_per_call": per_call, "numpy_flips_per_s": best["numpy"],
+           "ratio": best["single"] / best["numpy"], "ratio_run_sweeps": best["batched"] / best["numpy"],
+           "acceptance": float(sampler.stats["acceptance"].mean())}
     if device.type == "cuda":
-        out["flips_per_ns"] = best * 1e-9
+        out["flips_per_ns"] = best["single"] * 1e-9
+        out["flips_per_ns_run_sweeps"] = best["batched"] * 1e-9
     return out
 
 
@@ -90,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=1.0, help="approximate length of one timing round")
+    parser.add_argument("--per-call", type=int, default=10, help="sweeps per run_sweeps call (default 10)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--out", default="benchmarks/results/bench_mc.json")
     args = parser.parse_args(argv)
@@ -98,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for L in args.sizes:
         for B in args.batches:
-            row = measure(L, B, device, args.repeats, args.seconds)
+            row = measure(L, B, device, args.repeats, args.seconds, args.per_call)
             rows.append(row)
-            extra = f"  {row['flips_per_ns']:.3f} flips/ns" if "flips_per_ns" in row else ""
-            print(f"L={L:5d} B={B:3d}  torch {row['flips_per_s'] / 1e6:8.1f} M/s"
-                  f"  numpy {row['numpy_flips_per_s'] / 1e6:6.1f} M/s  ratio {row['ratio']:6.2f}{extra}", flush=True)
+            ns = (f"  {row['flips_per_ns']:.3f} / {row['flips_per_ns_run_sweeps']:.3f} flips/ns"
+                  if "flips_per_ns" in row else "")
+            print(f"L={L:5d} B={B:3d}  numpy {row['numpy_flips_per_s'] / 1e6:6.1f} M/s"
+                  f"  torch sweep {row['flips_per_s'] / 1e6:7.1f} M/s (x{row['ratio']:.2f})"
+                  f"  run_sweeps({args.per_call}) {row['flips_per_s_run_sweeps'] / 1e6:7.1f} M/s"
+                  f" (x{row['ratio_run_sweeps']:.2f}){ns}", flush=True)
     result = {"benchmark": "ising checkerboard metropolis, attempted flips", "T": T, "device": device_label(device),
               "clock": "wall" if device.type == "cuda" else "process CPU time",
               "threads": threads, "torch": torch.__version__, "numpy": np.__version__,

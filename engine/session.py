@@ -34,7 +34,7 @@ from .models.ising import IsingModel
 from .models.phi4 import Phi4Model
 from .models.xy import XYModel
 from .progress import Progress
-from .samplers import make_sampler
+from .samplers import make_sampler, run_sweeps
 
 FORMAT = "rgviz-session"
 VERSION = 1
@@ -234,9 +234,16 @@ class Simulation:
         records: list[dict[str, torch.Tensor]] = []
         measured_at: list[int] = []
         t0 = time.perf_counter()
-        for k in range(1, n_sweeps + 1):
-            self.state = self.sampler.sweep(self.state, self.gen)
-            self.sweep += 1
+        k = 0
+        while k < n_sweeps:
+            # one call up to the next measurement, progress report or the end
+            stop = n_sweeps
+            for every in (measure_every, report_every if progress is not None else 0):
+                if every:
+                    stop = min(stop, (k // every + 1) * every)
+            self.state = run_sweeps(self.sampler, self.state, self.gen, stop - k)
+            self.sweep += stop - k
+            k = stop
             if measure_every and k % measure_every == 0:
                 records.append(self._measure())
                 measured_at.append(self.sweep)

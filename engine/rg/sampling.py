@@ -15,7 +15,7 @@ import torch
 from ..errors import ParameterError
 from ..models.base import LatticeModel
 from ..progress import Progress
-from ..samplers import Sampler
+from ..samplers import Sampler, run_sweeps
 from .blocking import BlockMap, block_levels, block_map, check_levels
 
 
@@ -57,8 +57,7 @@ def blocked_stream(sampler: Sampler, state: torch.Tensor, gen: torch.Generator, 
         if progress is not None:
             progress(done, total)
     for _ in range(plan.n_samples):
-        for _ in range(plan.sweeps_between):
-            state = sampler.sweep(state, gen)
+        state = run_sweeps(sampler, state, gen, plan.sweeps_between)
         done += plan.sweeps_between
         if progress is not None:
             progress(done, total)

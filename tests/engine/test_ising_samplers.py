@@ -19,7 +19,7 @@ from engine.device import make_generator
 from engine.errors import ParameterError
 from engine.exact import kaufman_energy, kaufman_specific_heat
 from engine.models.ising import IsingModel
-from engine.samplers import REGISTRY, make_sampler
+from engine.samplers import REGISTRY, make_sampler, run_sweeps
 from engine.samplers.checkerboard import CheckerboardSampler, metropolis_polynomial
 from engine.samplers.clusters import (SwendsenWangSampler, WolffSampler, grow_cluster, label_clusters,
                                       sample_bonds)
@@ -321,3 +321,25 @@ def test_checkerboard_packed_cache_follows_the_state(edit):
     gen.set_state(saved)
     fresh = make_sampler(model, "metropolis").sweep(state.clone(), gen)
     assert torch.equal(cached, fresh)
+
+
+@pytest.mark.parametrize("algorithm", ["metropolis", "heatbath", "wolff"])
+@pytest.mark.parametrize("params", [{"T": [2.0, 2.5], "h": [0.0, 0.3]}, {"T": [2.2, 2.2]}])  # exp / polynomial
+def test_run_sweeps_equals_single_sweeps(algorithm, params):
+    """n sweeps in one call (packed throughout, for the checkerboard) give the same lattice and stats as n calls."""
+    model = IsingModel(8, **params)
+    states, stats = [], []
+    for many in (False, True):
+        gen = make_generator(3, torch.device("cpu"))
+        sampler = make_sampler(model, algorithm)
+        state = model.hot_state(gen)
+        if many:
+            state = run_sweeps(sampler, state, gen, 7)
+        else:
+            for _ in range(7):
+                state = sampler.sweep(state, gen)
+        states.append(state)
+        stats.append(sampler.stats)
+    assert torch.equal(states[0], states[1])
+    for name in stats[0]:
+        assert torch.equal(stats[0][name], stats[1][name])
