@@ -1,8 +1,14 @@
 """Time-series panel: energy per site and |m| (XY: vortex density) against sweeps.
 
-Each observable is drawn raw (thin) with its running mean over a trailing window (thick), so
+Each observable is drawn raw (pale) with its running mean over a trailing window (red), so
 that thermalisation and the effect of a parameter change are visible at a glance. pyqtgraph
 down-samples and clips long series, which keeps redraws cheap after millions of sweeps.
+
+The axis ranges follow the data in steps (:func:`held_range`) instead of pyqtgraph's
+auto-range, which moves them on every update: each move makes every axis regenerate its ticks
+in Python, and that, with auto-range's own bookkeeping, was most of the GUI thread's time in
+a live run (and of the GIL that the engine thread needs between its torch calls). Zooming or
+panning by hand stops the following; the plot's "A" button starts it again.
 """
 
 from __future__ import annotations
@@ -17,6 +23,32 @@ OBSERVABLES = {
     "xy": (("energy", "E / N"), ("vortex_density", "vortex density")),
     "phi4": (("energy", "S / N"), ("abs_m", "|phi|")),
 }
+
+
+def nice_ceil(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is >= ``x`` (> 0)."""
+    power = 10.0 ** np.floor(np.log10(x))
+    return next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= x * (1 - 1e-12))
+
+
+def held_range(current: tuple[float, float], lo: float, hi: float, grow: bool) -> tuple[float, float] | None:
+    """A new view range for data spanning [lo, hi], or None when ``current`` may stay.
+
+    It changes only when the data leave it or fill less than a third of it. ``grow`` (the
+    sweep axis, which only grows) starts at ``lo`` and leaves room up to a round span of 1.25 times
+    the data's, so the range moves a few times per decade of sweeps; otherwise the data are padded by
+    5% on either side.
+    """
+    span = hi - lo
+    if not span > 0:  # one point, or constant data
+        span = 1.0 if grow else max(abs(hi), 1.0) * 1e-3
+        lo, hi = (lo, lo + span) if grow else (lo - span / 2, hi + span / 2)
+    a, b = current
+    if a <= lo and hi <= b and (b - a) <= 3 * span:
+        return None
+    if grow:
+        return lo, lo + nice_ceil(1.25 * span)
+    return lo - 0.05 * span, hi + 0.05 * span
 
 
 def running_mean(y: np.ndarray, window: int) -> np.ndarray:
@@ -41,17 +73,22 @@ class TimeSeriesView(QWidget):
             # axis repaint take 10 ms of the GUI thread (and of the GIL the engine needs)
             plot.getAxis("left").enableAutoSIPrefix(False)  # |m| ticks as 0.2, not 200 (x0.001)
             raw = plot.plot(pen=pg.mkPen((120, 120, 200), width=1))
-            mean = plot.plot(pen=pg.mkPen((220, 60, 30), width=2))
+            # width 1: Qt strokes wider lines in software, 2.5 ms more per repaint of the panel
+            mean = plot.plot(pen=pg.mkPen((230, 50, 20), width=1))
+            plot.disableAutoRange()  # ranges follow the data in steps instead, see the module docstring
+            plot.getViewBox().sigRangeChangedManually.connect(lambda _, p=plot: self._follow.update({p: False}))
             self.curves.append((plot, raw, mean))
         self.curves[1][0].setXLink(self.curves[0][0])
         self.curves[1][0].setLabel("bottom", "sweep")
         self.curves[0][0].hideAxis("bottom")  # shared with the plot below; one axis fewer to redraw
+        #: plot -> whether its ranges follow the data (see the module docstring)
+        self._follow = {plot: True for plot, _, _ in self.curves}
 
         self.window = QSpinBox()
         self.window.setRange(1, 1_000_000)
         self.window.setValue(100)
         self.window.setSuffix(" sweeps")
-        self.window.setToolTip("Window of the running mean (thick line)")
+        self.window.setToolTip("Window of the running mean (red line)")
         self.readout = QLabel(" ")
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Running mean over"))
@@ -85,5 +122,25 @@ class TimeSeriesView(QWidget):
             avg = running_mean(y[:n], self.window.value())
             raw.setData(x[:n], y[:n], skipFiniteCheck=True)
             mean.setData(x[:n], avg, skipFiniteCheck=True)
+            self._follow_data(plot, x[:n], y[:n])
             text.append(f"{label} = {avg[-1]:.4f}")
         self.readout.setText("   ".join(text) or " ")
+
+    def _follow_data(self, plot: pg.PlotItem, x: np.ndarray, y: np.ndarray) -> None:
+        """Move the plot's ranges in steps to hold the data, unless the user took over (see module docstring)."""
+        box = plot.getViewBox()
+        if any(box.autoRangeEnabled()):  # pyqtgraph's "A" button or "View all": follow again
+            box.disableAutoRange()
+            self._follow[plot] = True
+        if not self._follow[plot]:
+            return
+        finite = y[np.isfinite(y)]
+        (x_range, y_range) = box.viewRange()
+        if plot is self.curves[0][0]:  # the lower plot's x axis is linked to this one
+            new_x = held_range(tuple(x_range), float(x[0]), float(x[-1]), grow=True)
+            if new_x is not None:
+                box.setXRange(*new_x, padding=0)
+        if finite.size:
+            new_y = held_range(tuple(y_range), float(finite.min()), float(finite.max()), grow=False)
+            if new_y is not None:
+                box.setYRange(*new_y, padding=0)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF
 from engine.exact import T_KT_XY, TC_ISING
 from rgviz.ui.controls import ControlPanel
 from rgviz.ui.lattice_view import COLORMAPS, LatticeView, lookup_table
-from rgviz.ui.timeseries import TimeSeriesView, running_mean
+from rgviz.ui.timeseries import TimeSeriesView, held_range, nice_ceil, running_mean
 
 
 def snapshot(model: str, lattice: np.ndarray, **extra) -> dict:
@@ -125,6 +125,44 @@ def test_timeseries_plots_the_models_observables(qtbot):
     assert plot.getAxis("left").labelText == "vortex density"
     np.testing.assert_array_equal(raw.yData, series["vortex_density"])
     assert "E / N = -1.5" in view.readout.text()  # mean of the last 10 (window 100)
+
+
+def test_held_range_moves_in_steps():
+    assert [nice_ceil(v) for v in (0.7, 1.0, 1.1, 2.2, 3.0, 7.0, 12.0)] == [1.0, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0]
+    current, moves = (0.0, 1.0), 0
+    for n in range(1, 100_001):  # a growing sweep axis moves a few times per decade
+        new = held_range(current, 1.0, float(n), grow=True)
+        if new is not None:
+            current, moves = new, moves + 1
+            assert current[0] == 1.0 and current[1] >= n
+    assert moves <= 20
+    assert held_range((-2.0, -0.6), -1.5, -1.0, grow=False) is None  # data inside, filling over a third: kept
+    assert held_range((-5.0, 0.0), -1.5, -1.0, grow=False) == pytest.approx((-1.525, -0.975))  # too loose
+    assert held_range((-1.2, -0.9), -1.5, -1.0, grow=False) == pytest.approx((-1.525, -0.975))  # data left it
+    assert held_range((0.0, 1.0), 0.5, 0.5, grow=False) is not None  # constant data get a small span
+
+
+def test_timeseries_ranges_follow_until_the_user_zooms(qtbot):
+    view = TimeSeriesView()
+    qtbot.addWidget(view)
+    plot = view.curves[0][0]
+    box = plot.getViewBox()
+
+    def show(n):
+        x = np.arange(1, n + 1.0)
+        view.show_frame(snapshot("ising", np.zeros((4, 4)), series={"sweep": x, "energy": -1 - 1 / x, "abs_m": 0 * x}))
+        return box.viewRange()
+
+    x_range, y_range = show(50)
+    assert not any(box.autoRangeEnabled())
+    assert x_range[0] == 1 and x_range[1] >= 50 and y_range[0] <= -2 and y_range[1] >= -1.02
+    assert show(51) == [x_range, y_range]  # one more point inside the range: nothing moves
+    assert show(5000)[0][1] >= 5000
+    box.setXRange(10, 20, padding=0)
+    box.sigRangeChangedManually.emit(box.state["mouseEnabled"])  # what a mouse zoom emits
+    assert show(6000)[0] == pytest.approx([10, 20])  # the user's zoom is kept
+    plot.autoBtnClicked()  # the "A" button
+    assert show(7000)[0][1] >= 7000
 
 
 def test_2048_lattice_is_shown_pixel_for_pixel(view):
