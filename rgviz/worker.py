@@ -63,7 +63,13 @@ class EngineWorker(QObject):
     notice = Signal(str)  # something finished that the user asked for (e.g. a session saved)
     finished = Signal()
 
-    def __init__(self, max_fps: float = 60.0, **simulation_kwargs):
+    #: Frames per second at most. 40 looks continuous, and every frame costs the engine thread
+    #: more than the GUI's drawing time: the two threads hand the GIL back and forth for each
+    #: Python call on the GUI side (benchmarks/bench_gui.py: a cap of 60 gave 47 frames/s and
+    #: about 0.65 of the headless rate, 40 gave 34 frames/s and about 0.8).
+    MAX_FPS = 40.0
+
+    def __init__(self, max_fps: float = MAX_FPS, **simulation_kwargs):
         super().__init__()
         self.simulation_kwargs = simulation_kwargs
         self.min_interval = 1.0 / max_fps
