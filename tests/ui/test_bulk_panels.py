@@ -108,7 +108,8 @@ def nrg_panel(qtbot):
 
 # --- Bulk panel ---------------------------------------------------------------------------------
 
-def test_bulk_hmc_analysis_reports_progress_and_its_sampler(bulk_panel, checkpoints, qtbot):
+def test_bulk_hmc_analysis_reports_progress_and_its_sampler(bulk_panel, checkpoints, qtbot, monkeypatch):
+    monkeypatch.setattr("rgviz.jobs.PROGRESS_INTERVAL", 0.0)  # every report reaches the GUI, however fast the run
     panel = bulk_panel()
     panel.set_checkpoint("critical", checkpoints["critical"])
     panel.set_checkpoint("control", "")
