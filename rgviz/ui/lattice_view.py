@@ -18,12 +18,13 @@ from PySide6.QtGui import QImage, qRgb
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QVBoxLayout,
     QWidget,
 )
+
+from .plotting import cache_axes
 
 #: Colour maps offered per model; the first is the default. Angles need cyclic maps.
 COLORMAPS = {
@@ -90,7 +91,7 @@ class _IndexedImageItem(pg.ImageItem):
     """
 
     _table_source: np.ndarray | None = None
-    _qt_table: list[int] = []
+    _qt_table: list[int]  # built with _table_source
 
     def render(self):
         image, lut = self.image, self.lut
@@ -130,8 +131,7 @@ class LatticeView(QWidget):
         # the range is set when the lattice size changes (show_frame); automatic ranging would
         # recompute the image bounds in the GUI thread on every frame
         self.plot.disableAutoRange()
-        for name in ("bottom", "left"):  # Qt replays a cached pixmap instead of calling paint() in Python
-            self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        cache_axes(self.plot.getPlotItem())
         self.plot.setLabel("bottom", "x")
         self.plot.setLabel("left", "y")
         self.image = _IndexedImageItem(axisOrder="row-major")
