@@ -43,7 +43,7 @@ class Sampler(Protocol):
 def run_sweeps(sampler: Sampler, state: torch.Tensor, gen: torch.Generator, n: int) -> torch.Tensor:
     """``n`` sweeps from ``state``: through the sampler's ``sweeps`` where it has one, else one by one."""
     many = getattr(sampler, "sweeps", None)
-    if many is not None:
+    if many is not None and n > 0:
         return many(state, gen, n)
     for _ in range(n):
         state = sampler.sweep(state, gen)

@@ -13,6 +13,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 import scipy.stats
 import torch
+from chains import chain
 from enumeration import bond_magnetisation_key, exact_key_distribution
 
 from engine.device import make_generator
@@ -30,17 +31,9 @@ TC = 2.269185314213022
 
 def run(model, algorithm, sweeps, seed, *, start="hot", every=1, burn=0, observe=None, **options):
     """``observe(state)`` (default: the state) every ``every`` sweeps after ``burn`` sweeps, stacked."""
-    gen = make_generator(seed, model.device)
     sampler = make_sampler(model, algorithm, **options)
-    state = model.hot_state(gen) if start == "hot" else model.cold_state()
-    for _ in range(burn):
-        state = sampler.sweep(state, gen)
-    states = []
-    for i in range(sweeps):
-        state = sampler.sweep(state, gen)
-        if i % every == every - 1:
-            states.append(state if observe is None else observe(state))
-    return torch.stack(states), sampler
+    states = chain(model, sampler, seed, sweeps // every, every=every, burn=burn, start=start)
+    return torch.stack([s if observe is None else observe(s) for s in states]), sampler
 
 
 # --- registry --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import scipy.special
 import torch
+from chains import chain
 
 from engine.device import make_generator
 from engine.errors import ParameterError
@@ -35,13 +36,8 @@ ALGORITHMS = XYModel.algorithms
 def run(model, sampler, sweeps, seed, *, burn=0, start="hot"):
     """``model.measure`` after each of ``sweeps`` sweeps (after ``burn``): ``{name: [sweeps, B] float64}``
     plus the final state under ``"state"``."""
-    gen = make_generator(seed, model.device)
-    state = model.hot_state(gen) if start == "hot" else model.cold_state()
-    for _ in range(burn):
-        state = sampler.sweep(state, gen)
     rows = []
-    for _ in range(sweeps):
-        state = sampler.sweep(state, gen)
+    for state in chain(model, sampler, seed, sweeps, burn=burn, start=start):
         rows.append({k: v.double() for k, v in model.measure(state).items()})
     out = {k: torch.stack([r[k] for r in rows]).cpu().numpy() for k in rows[0]}
     out["state"] = state
