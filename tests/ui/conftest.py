@@ -1,4 +1,5 @@
-"""UI-test fixtures: start EngineWorkers (always stopped and joined at teardown) and collect frames."""
+"""UI-test fixtures: start EngineWorkers (always stopped and joined at teardown) and collect frames;
+build panels whose background jobs are always shut down and joined at teardown."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import QObject, QSettings, Slot
 
+from rgviz.jobs import Job
 from rgviz.worker import EngineWorker, WorkerThread
 
 
@@ -15,6 +17,26 @@ def private_settings(tmp_path):
     """Windows save their layout in QSettings: keep tests away from the user's configuration."""
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+
+
+@pytest.fixture
+def panels(qtbot):
+    """``panels(cls, **kwargs)`` builds a shown panel; all its jobs are shut down and joined at teardown."""
+    made = []
+
+    def make(cls, **kwargs):
+        panel = cls(**kwargs)
+        qtbot.addWidget(panel)
+        panel.resize(1000, 700)
+        panel.show()
+        made.append(panel)
+        return panel
+
+    yield make
+    for panel in made:
+        if hasattr(panel, "shutdown"):
+            assert panel.shutdown(10_000), f"{type(panel).__name__}: a job did not stop"
+            assert not any(job.is_running() for job in vars(panel).values() if isinstance(job, Job))
 
 
 class FrameSink(QObject):

@@ -71,39 +71,13 @@ def results(checkpoints):
 
 
 @pytest.fixture
-def bulk_panel(qtbot):
-    panels = []
-
-    def make() -> BulkPanel:
-        panel = BulkPanel()
-        qtbot.addWidget(panel)
-        panel.resize(900, 700)
-        panel.show()
-        panels.append(panel)
-        return panel
-
-    yield make
-    for panel in panels:
-        assert panel.shutdown(10_000), "bulk job did not stop"
-        assert panel.job is None or not panel.job.is_running()
+def bulk_panel(panels):
+    return lambda: panels(BulkPanel)
 
 
 @pytest.fixture
-def nrg_panel(qtbot):
-    panels = []
-
-    def make() -> NeuralRGPanel:
-        panel = NeuralRGPanel()
-        qtbot.addWidget(panel)
-        panel.resize(900, 700)
-        panel.show()
-        panels.append(panel)
-        return panel
-
-    yield make
-    for panel in panels:
-        assert panel.shutdown(10_000), "neural-RG job did not stop"
-        assert all(job is None or not job.is_running() for job in (panel.job, panel.mcmc_job))
+def nrg_panel(panels):
+    return lambda: panels(NeuralRGPanel)
 
 
 # --- Bulk panel ---------------------------------------------------------------------------------

@@ -36,26 +36,6 @@ def sweep_result():
     return result
 
 
-@pytest.fixture
-def panels(qtbot):
-    """``panels(cls, **kwargs)`` builds a shown panel; all its jobs are shut down and joined at teardown."""
-    made = []
-
-    def make(cls, **kwargs):
-        panel = cls(**kwargs)
-        qtbot.addWidget(panel)
-        panel.resize(1000, 700)
-        panel.show()
-        made.append(panel)
-        return panel
-
-    yield make
-    for panel in made:
-        if hasattr(panel, "shutdown"):
-            assert panel.shutdown(5000)
-            assert panel.job is None or not panel.job.is_running()
-
-
 def legend_labels(plot) -> list[str]:
     return [label.text for _, label in plot.legend.items]
 
