@@ -20,11 +20,12 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QRectF, QTimer, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 
 from engine.rg.blocking import block_levels
 
 from .lattice_view import COLORMAPS, colorize, lookup_table
+from .widgets import view_with_bar
 
 MAX_RATE = 4.0  # blockings per second at most
 GAP = 0.08  # space between two levels, in units of the (common) level size
@@ -92,16 +93,8 @@ class HierarchyPanel(QWidget):
         self.graphics.setBackground("w")
         self.view = self.graphics.addViewBox(lockAspect=True, enableMouse=False)
         self.view.invertY(True)  # row 0 at the top, as in the lattice panel
-        bar = QHBoxLayout()
-        for widget in (QLabel("Rule:"), self.rule_box, QLabel("Levels:"), self.levels_box,
-                       QLabel("Colours:"), self.cmap_box):
-            bar.addWidget(widget)
-        bar.addStretch(1)
-        bar.addWidget(self.note)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.graphics, 1)
-        layout.addLayout(bar)
+        view_with_bar(self, self.graphics, ["Rule:", self.rule_box, "Levels:", self.levels_box,
+                                            "Colours:", self.cmap_box], self.note)
         self.set_model("ising")
 
     # --- settings -------------------------------------------------------------------------------

@@ -15,16 +15,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, qRgb
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from .plotting import cache_axes
+from .widgets import view_with_bar
 
 #: Colour maps offered per model; the first is the default. Angles need cyclic maps.
 COLORMAPS = {
@@ -153,16 +147,7 @@ class LatticeView(QWidget):
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Colours:"))
-        bar.addWidget(self.cmap_box)
-        bar.addWidget(self.vortex_box)
-        bar.addStretch(1)
-        bar.addWidget(self.readout)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.plot, 1)
-        layout.addLayout(bar)
+        view_with_bar(self, self.plot, ["Colours:", self.cmap_box, self.vortex_box], self.readout)
 
     def set_model(self, model: str) -> None:
         """Offer the model's colour maps and show or hide the vortex option."""

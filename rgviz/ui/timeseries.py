@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
 from .plotting import cache_axes
+from .widgets import view_with_bar
 
 #: (series key, axis label) of the two plots per model.
 OBSERVABLES = {
@@ -93,15 +94,7 @@ class TimeSeriesView(QWidget):
         self.window.setSuffix(" sweeps")
         self.window.setToolTip("Window of the running mean (red line)")
         self.readout = QLabel(" ")
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Running mean over"))
-        bar.addWidget(self.window)
-        bar.addStretch(1)
-        bar.addWidget(self.readout)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.plots, 1)
-        layout.addLayout(bar)
+        view_with_bar(self, self.plots, ["Running mean over", self.window], self.readout)
 
     def figure_widget(self) -> QWidget:
         return self.plots

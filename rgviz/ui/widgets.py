@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QSpinBox
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 
 def int_spin(lo: int, hi: int, value: int, step: int = 1, prefix: str = "") -> QSpinBox:
@@ -14,3 +14,17 @@ def int_spin(lo: int, hi: int, value: int, step: int = 1, prefix: str = "") -> Q
     if prefix:
         box.setPrefix(prefix)
     return box
+
+
+def view_with_bar(owner: QWidget, view: QWidget, tools: list[QWidget | str], status: QWidget) -> None:
+    """Lay ``owner`` out as ``view`` filling it above one row: ``tools`` (strings become labels)
+    from the left, ``status`` (a readout or note) at the right end."""
+    bar = QHBoxLayout()
+    for tool in tools:
+        bar.addWidget(QLabel(tool) if isinstance(tool, str) else tool)
+    bar.addStretch(1)
+    bar.addWidget(status)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(2, 2, 2, 2)
+    layout.addWidget(view, 1)
+    layout.addLayout(bar)
