@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from engine.cli.sweep import figures as sweep_figures
 from engine.cli.sweep import summarise, write_results
@@ -33,7 +33,7 @@ from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
 from .. import figures as figure_render
 from ..jobs import JobControl, JobPanel
 from .plotting import draw_figure, fill_grid, grid_widget
-from .widgets import int_spin
+from .widgets import estimate_table, int_spin
 
 #: Default temperature grid (from, to, points) per model: around Tc (Ising) or T_KT (XY).
 T_DEFAULTS = {"ising": (2.0, 2.6, 13), "xy": (0.7, 1.2, 11)}
@@ -178,10 +178,7 @@ class PhasePanel(JobPanel, QWidget):
         form.addRow(self.progress)
         form.addRow(self.status)
 
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["estimate", "value", "error", "exact / ref."])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setVisible(False)
+        self.table = estimate_table("exact / ref.")
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QSplitter, QTableWidgetItem,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from engine.cli.rgflow import ISING_FAN, XY_FAN, write_csv
@@ -44,7 +44,7 @@ from engine.rg.sampling import SamplingPlan
 from .. import figures as figure_render
 from ..jobs import JobControl, JobPanel
 from .plotting import draw_figure, fill_grid, grid_widget, style_plot
-from .widgets import int_spin
+from .widgets import estimate_table, int_spin
 
 CRITICAL_COLOR = "#d62728"
 TRAJECTORY_COLORS = tuple(c for c in PALETTE if c != CRITICAL_COLOR)
@@ -275,10 +275,7 @@ class IsingFlowTab(FlowTab):
             axes.addWidget(w)
         self.form.addRow("Projection", axes)
 
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["estimate", "value", "error", "exact"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setVisible(False)
+        self.table = estimate_table("exact")
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def int_spin(lo: int, hi: int, value: int, step: int = 1, prefix: str = "") -> QSpinBox:
@@ -28,3 +36,13 @@ def view_with_bar(owner: QWidget, view: QWidget, tools: list[QWidget | str], sta
     layout.setContentsMargins(2, 2, 2, 2)
     layout.addWidget(view, 1)
     layout.addLayout(bar)
+
+
+def estimate_table(reference: str) -> QTableWidget:
+    """An empty results table with the columns estimate, value, error and ``reference`` (the exact
+    or reference value it is compared with), sized to its contents."""
+    table = QTableWidget(0, 4)
+    table.setHorizontalHeaderLabels(["estimate", "value", "error", reference])
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.verticalHeader().setVisible(False)
+    return table
