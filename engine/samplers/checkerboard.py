@@ -60,18 +60,22 @@ def pack(x: torch.Tensor) -> torch.Tensor:
     return _packed_view(x).contiguous().view(4, B, L // 2, L // 2)
 
 
-def unpack(packed: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`pack`: ``[4, B, L/2, L/2]`` -> a new ``[B, L, L]`` tensor.
+def unpacker(packed: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """``unpack()``: a new ``[B, L, L]`` tensor from ``packed`` ``[4, B, L/2, L/2]`` (inverse of :func:`pack`).
 
     Interleaving the columns of sub-lattices (py, 0) and (py, 1) is what ``torch.complex``
     does when it builds real + i imag pairs: writing through a complex view of the output runs
-    about twice as fast as a strided copy, and this runs every sweep.
+    about twice as fast as a strided copy, and this runs every sweep (so the views of
+    ``packed`` are taken once, here).
     """
     _, B, half, _ = packed.shape
-    out = torch.empty((B, 2 * half, 2 * half), device=packed.device, dtype=packed.dtype)
-    by_column = packed.view(2, 2, B, half, half).permute(1, 2, 3, 0, 4)  # (px, b, i, py, j)
-    torch.complex(by_column[0], by_column[1], out=torch.view_as_complex(out.view(B, half, 2, half, 2)))
-    return out
+    real, imag = packed.view(2, 2, B, half, half).permute(1, 2, 3, 0, 4)  # (px, b, i, py, j)
+
+    def unpack() -> torch.Tensor:
+        out = torch.empty((B, 2 * half, 2 * half), device=packed.device, dtype=packed.dtype)
+        torch.complex(real, imag, out=torch.view_as_complex(out.view(B, half, 2, half, 2)))
+        return out
+    return unpack
 
 
 def _shifted(t: torch.Tensor, dim: int, step: int) -> list[tuple[slice, slice]]:
@@ -157,6 +161,8 @@ class CheckerboardSampler:
             "uniforms": torch.empty((2, B, half, half), **like),
             "steps": [neighbour_sum_steps(packed, field, colour, packed_signs) for colour in COLOURS],
             "one": torch.ones((), **like),
+            "half": torch.full((), 0.5, **like),
+            "unpack": unpacker(packed),
             "log_scale": torch.tensor(source.log_scale, **like),
         }
         # (returned state, its version counter): lets the next sweep skip packing when it is
@@ -216,8 +222,9 @@ class CheckerboardSampler:
         a, c, poly = self.coefficients()
         for k in range(n):
             kept = self._sweep_packed(packed, gen, a, c, poly, count=k == n - 1)
-        self.stats = {"acceptance": 0.5 * (1.0 - kept / self.model.N)}
-        out = unpack(packed)
+        # acceptance = (1 - kept / N) / 2, in one operation
+        self.stats = {"acceptance": torch.add(self._work["half"], kept, alpha=-0.5 / self.model.N)}
+        out = self._work["unpack"]()
         self._cache = (out, out._version)
         return out
 
@@ -227,7 +234,7 @@ class CheckerboardSampler:
         work = self._work
         x, u = work["field"], work["uniforms"]
         fill = work["source"].stream(gen)
-        kept = 0.0 if count else None
+        kept = None
         for part, steps in zip(COLOUR_SLICES, work["steps"]):
             s = packed[part]
             for step in steps:
@@ -250,7 +257,7 @@ class CheckerboardSampler:
             # +1 where the spin keeps its value, -1 where it changes
             torch.copysign(work["one"], d, out=x)
             if count:
-                kept = kept + x.sum(dim=(0, -2, -1))
+                kept = x.sum(dim=(0, -2, -1)) if kept is None else kept.add_(x.sum(dim=(0, -2, -1)))
             s.mul_(x)
         return kept
 
