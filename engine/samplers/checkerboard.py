@@ -19,7 +19,8 @@ over memory and per-call overhead are what cost):
   (threshold - u) s (heat bath), copysign(1, d) is +1 where the spin keeps its value and -1
   where it changes, so multiplying the spins by it applies the update and its sum counts the
   changes. Float arithmetic is vectorised in torch on the CPU, comparisons and bool tensors are
-  not (measured 3-4x slower).
+  not (measured 3-4x slower). The exp-free Metropolis of :func:`metropolis_polynomial` goes one
+  step further: its new spins are the sign of one expression, written into place.
 
 The thresholds are built from the integer bond-weighted neighbour sum n in {-4..4} (bonds are
 +-J, see :mod:`engine.models.ising`) as x = 2 beta (J n + h) per replica, so random bonds and a
@@ -184,8 +185,8 @@ class CheckerboardSampler:
         """x = a n + c per replica (``[B, 1, 1]``; ``c`` None without a field) and the Metropolis polynomial.
 
         x is 2 beta (J n + h), negated for Metropolis, which needs exp(-s x). Without a field
-        and with one a for all replicas, Metropolis uses :func:`metropolis_polynomial` instead
-        of exp (returned here, else None). Recomputed only when a parameter tensor was
+        and with one a != 0 for all replicas, Metropolis uses :func:`metropolis_polynomial`
+        instead of exp (returned here, else None). Recomputed only when a parameter tensor was
         replaced or changed in place, so that a sweep does not pay for a handful of tiny
         tensor operations (and, on CUDA, synchronisations) every time.
         """
@@ -198,7 +199,7 @@ class CheckerboardSampler:
         a = ((-2.0 if metropolis else 2.0) * J / T).view(-1, 1, 1)
         c = ((-2.0 if metropolis else 2.0) * h / T).view(-1, 1, 1) if bool((h != 0).any()) else None
         poly = None
-        if metropolis and c is None and bool((a == a[0]).all()):
+        if metropolis and c is None and bool((a == a[0]).all()) and float(a[0]) != 0.0:
             poly = metropolis_polynomial(float(a[0]), self._work["source"].scale)
         self._coefficients = ([(p, p._version) for p in params], (a, c, poly))
         return a, c, poly
@@ -239,26 +240,29 @@ class CheckerboardSampler:
             s = packed[part]
             for step in steps:
                 step()
-            if poly is not None:  # flip iff u > R(s n), R = -(c1 z + c2 z^2); d = R - u
-                fill(u, negative=True)
-                d = u.addcmul_(x, x, value=-poly[1]).addcmul_(x, s, value=-poly[0])
-            elif self.rule == "metropolis":  # flip iff u < scale exp(-s x); d = u - threshold
-                fill(u)
+            fill(u)
+            if poly is not None:
+                # flip iff e = u + c1 z + c2 z^2 > 0 (z = s n). The new spin is sign(-s e) =
+                # sign(-(c1 n + s t)) with t = u + c2 n^2: sign(g), g = n + s t / c1, for c1 < 0
+                # (ferromagnet), -sign(g) for c1 > 0. Written straight into s: no multiplier.
+                t = u.addcmul_(x, x, value=poly[1])
+                new = torch.copysign(work["one"], torch.addcmul(x, s, t, value=1.0 / poly[0], out=u), out=x)
+                if poly[0] > 0:
+                    new.neg_()
+                change = torch.mul(new, s, out=u) if count else None
+                s.copy_(new)
+            else:
                 x.mul_(a)
                 if c is not None:
                     x.add_(c)
-                d = torch.sub(u, torch.addcmul(work["log_scale"], x, s, out=x).exp_(), out=x)
-            else:  # s = +1 iff u < scale sigmoid(x); d = (threshold - u) s
-                fill(u)
-                x.mul_(a)
-                if c is not None:
-                    x.add_(c)
-                d = x.sigmoid_().mul_(work["source"].scale).sub_(u).mul_(s)
-            # +1 where the spin keeps its value, -1 where it changes
-            torch.copysign(work["one"], d, out=x)
-            if count:
-                kept = x.sum(dim=(0, -2, -1)) if kept is None else kept.add_(x.sum(dim=(0, -2, -1)))
-            s.mul_(x)
+                if self.rule == "metropolis":  # flip iff u < scale exp(-s x); d = u - threshold
+                    d = torch.sub(u, torch.addcmul(work["log_scale"], x, s, out=x).exp_(), out=x)
+                else:  # s = +1 iff u < scale sigmoid(x); d = (threshold - u) s
+                    d = x.sigmoid_().mul_(work["source"].scale).sub_(u).mul_(s)
+                change = torch.copysign(work["one"], d, out=x)
+                s.mul_(change)
+            if count:  # change: +1 where the spin kept its value, -1 where it changed
+                kept = change.sum(dim=(0, -2, -1)) if kept is None else kept.add_(change.sum(dim=(0, -2, -1)))
         return kept
 
 

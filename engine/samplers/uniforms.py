@@ -59,22 +59,21 @@ class UniformSource:
         return self._bits
 
     def stream(self, gen: torch.Generator) -> Callable[..., torch.Tensor]:
-        """``fill(out, negative=False)``: overwrite a contiguous tensor with the next uniforms of a new stream.
+        """``fill(out)``: overwrite a contiguous tensor with the next uniforms of a new stream.
 
         The stream is keyed by draws from ``gen`` now; filling buffers one at a time, just
-        before they are used, keeps them in cache. ``negative`` gives -u (uniform on [-scale, 0]
-        up to the end points) at no extra cost: the sign is applied in the conversion.
+        before they are used, keeps them in cache. The conversion is a plain copy (a multiply,
+        for a scale or a sign, costs three times as much with a freshly generated source).
         """
         if not self.bits:
-            return lambda out, negative=False: out.uniform_(-1.0, 0.0) if negative else out.uniform_()
+            return lambda out: out.uniform_()
         bits = self._reseed(gen)
 
-        def fill(out: torch.Tensor, negative: bool = False) -> torch.Tensor:
+        def fill(out: torch.Tensor) -> torch.Tensor:
             flat = out.view(-1)
             n = flat.numel()
             for start in range(0, n, 2 * _CHUNK_WORDS):
                 count = min(2 * _CHUNK_WORDS, n - start)
-                words = torch.from_numpy(bits.random_raw((count + 1) // 2).view(np.uint32)[:count])
-                torch.mul(words, -1.0 if negative else 1.0, out=flat[start:start + count])
+                flat[start:start + count].copy_(torch.from_numpy(bits.random_raw((count + 1) // 2).view(np.uint32)[:count]))
             return out
         return fill

@@ -11,9 +11,9 @@ from engine.samplers import uniforms
 from engine.samplers.uniforms import UniformSource
 
 
-def draw(seed: int, n: int, dtype=torch.float32, negative: bool = False) -> torch.Tensor:
+def draw(seed: int, n: int, dtype=torch.float32) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
-    return UniformSource(torch.device("cpu")).stream(gen)(torch.empty(n, dtype=dtype), negative=negative)
+    return UniformSource(torch.device("cpu")).stream(gen)(torch.empty(n, dtype=dtype))
 
 
 def test_uniform_on_the_scale_and_independent_of_neighbours():
@@ -22,10 +22,6 @@ def test_uniform_on_the_scale_and_independent_of_neighbours():
     assert scipy.stats.kstest(u.numpy(), "uniform").pvalue > 1e-3
     lag = np.corrcoef(u[:-1].numpy(), u[1:].numpy())[0, 1]
     assert abs(lag) < 4.0 / np.sqrt(len(u))
-
-
-def test_negative_is_minus_the_same_numbers():
-    assert torch.equal(draw(3, 1000, negative=True), -draw(3, 1000))
 
 
 def test_the_torch_generator_is_the_only_state():
