@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median of {args.rounds} rounds: displayed {result['frames_per_s']:.1f} frames/s; engine in the GUI = "
           f"{result['gui_over_headless']:.2f} of headless ({result['headless_flips_per_s'] / 1e6:.1f} M/s), "
           f"{result['gui_over_headless_probed']:.2f} while probing; 5 ms timer lateness p50 "
-          f"{result['timer_lateness_ms_p50']:.1f} ms, p99 {result['timer_lateness_ms_p99']:.1f} ms ({result['device']})")
+          f"{result['timer_lateness_ms_p50']:.1f} ms, p99 {result['timer_lateness_ms_p99']:.1f} ms "
+          f"({result['device']})")
     return 0
 
 

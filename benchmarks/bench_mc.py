@@ -96,7 +96,8 @@ def measure(L: int, B: int, device: torch.device, repeats: int, seconds: float, 
            "sweeps_per_call": per_call, "numpy_flips_per_s": best["numpy"],
            "ratio": _median_ratio(rates["single"], rates["numpy"]),
            "ratio_run_sweeps": _median_ratio(rates["batched"], rates["numpy"]),
-           "ratio_of_bests": best["single"] / best["numpy"], "ratio_of_bests_run_sweeps": best["batched"] / best["numpy"],
+           "ratio_of_bests": best["single"] / best["numpy"],
+           "ratio_of_bests_run_sweeps": best["batched"] / best["numpy"],
            "rounds": rates,
            "acceptance": float(sampler.stats["acceptance"].mean())}
     if device.type == "cuda":

@@ -74,6 +74,7 @@ class UniformSource:
             n = flat.numel()
             for start in range(0, n, 2 * _CHUNK_WORDS):
                 count = min(2 * _CHUNK_WORDS, n - start)
-                flat[start:start + count].copy_(torch.from_numpy(bits.random_raw((count + 1) // 2).view(np.uint32)[:count]))
+                words = bits.random_raw((count + 1) // 2).view(np.uint32)[:count]
+                flat[start:start + count].copy_(torch.from_numpy(words))
             return out
         return fill
