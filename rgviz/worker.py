@@ -65,8 +65,8 @@ class EngineWorker(QObject):
 
     #: Frames per second at most. 40 looks continuous, and every frame costs the engine thread
     #: more than the GUI's drawing time: the two threads hand the GIL back and forth for each
-    #: Python call on the GUI side (benchmarks/bench_gui.py: a cap of 60 gave 47 frames/s and
-    #: about 0.65 of the headless rate, 40 gave 34 frames/s and about 0.8).
+    #: Python call on the GUI side (benchmarks/bench_gui.py, 3 rounds each on 2 cores: a cap of 60
+    #: gave 47 frames/s and 0.64 of the headless rate, a cap of 40 gave 34 frames/s and 0.79).
     MAX_FPS = 40.0
 
     def __init__(self, max_fps: float = MAX_FPS, **simulation_kwargs):
