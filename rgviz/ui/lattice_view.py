@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, qRgb
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
+from PySide6.QtGui import QImage, QPixmap, qRgb
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsPixmapItem, QLabel, QWidget
 
-from .plotting import cache_axes
+from .plotting import PlotWidget, cache_axes
 from .widgets import view_with_bar
 
 #: Colour maps offered per model; the first is the default. Angles need cyclic maps.
@@ -44,7 +44,7 @@ def color_indices(lattice: np.ndarray, model: str) -> np.ndarray:
 
 def model_table(model: str, lut: np.ndarray) -> np.ndarray:
     """The 256-entry colour table for :func:`color_indices`; Ising uses the map's two end colours
-    (index 0: s = -1, every other index: +1; pyqtgraph wants full 8-bit tables)."""
+    (index 0: s = -1, every other index: +1)."""
     if model != "ising":
         return lut
     table = np.repeat(lut[255:], 256, axis=0)
@@ -74,40 +74,6 @@ def site_value(lattice: np.ndarray, model: str, x: int, y: int) -> str:
     return f"|phi| = {np.hypot(re, im):.3f}, arg = {np.arctan2(im, re):+.3f}"
 
 
-class _IndexedImageItem(pg.ImageItem):
-    """An ImageItem that draws 8-bit indices through a 256-entry table as an RGB32 image.
-
-    Why: Qt draws a scaled indexed image about ten times slower than RGB32 (measured 2.2 ms
-    against 0.2 ms plus 0.2 ms for the conversion at 512 x 512), and pyqtgraph's general path
-    rebuilds the Qt colour table from the lookup table in Python on every frame (another
-    0.4 ms). All of it runs in the GUI thread holding the GIL that the engine thread needs, once
-    per frame; here the colour table is built once per lookup table.
-    """
-
-    _table_source: np.ndarray | None = None
-    _qt_table: list[int]  # built with _table_source
-
-    def render(self):
-        image, lut = self.image, self.lut
-        if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 2 and image.size
-                and isinstance(lut, np.ndarray) and lut.shape[0] == 256 and self.axisOrder == "row-major"
-                and not self.autoDownsample):
-            super().render()
-            if self.qimage is not None and self.qimage.format() == QImage.Format.Format_Indexed8:
-                self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
-            return
-        if self._table_source is not lut:
-            self._qt_table = [qRgb(int(r), int(g), int(b)) for r, g, b in lut[:, :3]]
-            self._table_source = lut
-        data = np.ascontiguousarray(image)
-        rows, cols = data.shape
-        indexed = QImage(data.data, cols, rows, cols, QImage.Format.Format_Indexed8)
-        indexed.setColorTable(self._qt_table)
-        self.qimage = indexed.convertToFormat(QImage.Format.Format_RGB32)  # a copy: ``data`` may go
-        self._renderRequired = False
-        self._unrenderable = False
-
-
 class LatticeView(QWidget):
     """Shows the latest snapshot's lattice; ``rgb`` holds the image as displayed."""
 
@@ -117,9 +83,10 @@ class LatticeView(QWidget):
         self.lattice: np.ndarray | None = None
         self._rgb: np.ndarray | None = None
         self._lut = self._table = None
+        self._qt_table: list[int] = []  # self._table as Qt colours, for indexed images
         self._vortices = None
 
-        self.plot = pg.PlotWidget()
+        self.plot = PlotWidget()
         self.plot.setAspectLocked(True)
         self.plot.invertY(True)  # row 0 at the top, as in a matrix
         # the range is set when the lattice size changes (show_frame); automatic ranging would
@@ -128,7 +95,9 @@ class LatticeView(QWidget):
         cache_axes(self.plot.getPlotItem())
         self.plot.setLabel("bottom", "x")
         self.plot.setLabel("left", "y")
-        self.image = _IndexedImageItem(axisOrder="row-major")
+        # a C++ item, painted with the GIL released (pyqtgraph's ImageItem paints in Python: the
+        # scaled image was drawn holding the GIL that the engine thread needs, every frame)
+        self.image = QGraphicsPixmapItem()
         self.plot.addItem(self.image)
         self.vortex_items = {
             "vortex": pg.ScatterPlotItem(symbol="o", size=7, pen=pg.mkPen("w", width=1.5), brush=None),
@@ -192,9 +161,13 @@ class LatticeView(QWidget):
             return
         self._rgb = None
         if self.model == "phi4":
-            self.image.setImage(self.rgb, autoLevels=False, levels=(0, 255), lut=None)
+            data = np.ascontiguousarray(self.rgb)
+            image = QImage(data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_RGB888)
         else:
-            self.image.setImage(color_indices(self.lattice, self.model), autoLevels=False, levels=None, lut=self._table)
+            data = np.ascontiguousarray(color_indices(self.lattice, self.model))
+            image = QImage(data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_Indexed8)
+            image.setColorTable(self._qt_table)
+        self.image.setPixmap(QPixmap.fromImage(image))  # a copy: ``data`` may go
 
     def _set_vortices(self, vortices: dict | None) -> None:
         """Markers from (y, x) plaquette centres in site units; pixel (y, x) spans [x, x+1]."""
@@ -212,6 +185,7 @@ class LatticeView(QWidget):
         """The colour map's table, and the model's 256-entry table built from it once (not per frame)."""
         self._lut = lut
         self._table = model_table(self.model, lut)
+        self._qt_table = [qRgb(int(r), int(g), int(b)) for r, g, b in self._table]
 
     def _on_cmap_changed(self, name: str) -> None:
         if name:

@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
-from .plotting import cache_axes
+from .plotting import GraphicsLayoutWidget, cache_axes
 from .widgets import view_with_bar
 
 #: (series key, axis label) of the two plots per model.
@@ -66,7 +66,7 @@ class TimeSeriesView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = ""
-        self.plots = pg.GraphicsLayoutWidget()
+        self.plots = GraphicsLayoutWidget()
         self.curves = []
         for row in range(2):
             plot = self.plots.addPlot(row=row, col=0)

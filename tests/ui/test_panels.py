@@ -18,8 +18,7 @@ def snapshot(model: str, lattice: np.ndarray, **extra) -> dict:
 
 def displayed(view: LatticeView) -> np.ndarray:
     """The RGB pixels of the image item as Qt will draw them."""
-    view.image.render()
-    q = view.image.qimage
+    q = view.image.pixmap().toImage()
     return np.array([[[(q.pixel(x, y) >> s) & 255 for s in (16, 8, 0)] for x in range(q.width())]
                      for y in range(q.height())], dtype=np.uint8)
 
@@ -61,12 +60,14 @@ def test_xy_angle_is_cyclic_and_vortices_marked(view):
 
 
 def test_phi4_phase_hue_amplitude_brightness(view):
-    field = np.zeros((2, 4, 4), np.float32)
+    field = np.zeros((2, 5, 5), np.float32)  # rows of 15 bytes: Qt reads them at the given stride
     field[0] = 1.0          # phase 0, amplitude 1
     field[:, 0, 0] = 0.0    # amplitude 0: black
+    field[:, 4, 3] = (0.0, -0.5)
     view.show_frame(snapshot("phi4", field))
     assert view.rgb[0, 0].tolist() == [0, 0, 0]
     np.testing.assert_array_equal(view.rgb[1, 1], lookup_table(COLORMAPS["phi4"][0])[128])
+    np.testing.assert_array_equal(displayed(view), view.rgb)
     assert not view.vortex_box.isVisibleTo(view)
 
 
@@ -168,8 +169,7 @@ def test_timeseries_ranges_follow_until_the_user_zooms(qtbot):
 def test_2048_lattice_is_shown_pixel_for_pixel(view):
     spins = np.where(np.random.default_rng(2).random((2048, 2048)) > 0.5, 1.0, -1.0).astype(np.float32)
     view.show_frame(snapshot("ising", spins))
-    view.image.render()
-    q = view.image.qimage
+    q = view.image.pixmap().toImage()
     assert (q.width(), q.height()) == (2048, 2048)
     lut = lookup_table(COLORMAPS["ising"][0])
     for y, x in [(0, 0), (7, 2047), (2047, 5), (1234, 999)]:
