@@ -86,6 +86,8 @@ class LinearFit:
 def fit_log_correlation(distance: np.ndarray, corr: np.ndarray, corr_err: np.ndarray) -> LinearFit:
     """Weighted fit of ln|C| against distance; R^2 is the weighted coefficient of determination."""
     d = np.asarray(distance, float)
+    if not np.ptp(d) > 0:
+        raise ValueError("every pair is at the same distance: a slope cannot be fitted")
     y = np.log(np.abs(corr))
     sigma = np.maximum(np.asarray(corr_err, float) / np.abs(corr), 1e-12)
     w = 1.0 / sigma**2
@@ -158,7 +160,8 @@ def analyse_bulk(z: np.ndarray, positions: np.ndarray, L: int, *, threshold: flo
     leave_out = [(total - n_b * block) / (sizes.sum() - n_b) for block, n_b in zip(per_block, sizes)]
 
     def fit(mask: np.ndarray, dist: np.ndarray) -> LinearFit | None:
-        if mask.sum() < 3:
+        """None for fewer than 3 pairs, or pairs all at one distance (no slope)."""
+        if mask.sum() < 3 or not np.ptp(dist[mask]) > 0:
             return None
         result = fit_log_correlation(dist[mask], corr[mask], err[mask])
         result.r2_jackknife = np.array([fit_log_correlation(dist[mask], c[mask], err[mask]).r2 for c in leave_out])
@@ -166,6 +169,9 @@ def analyse_bulk(z: np.ndarray, positions: np.ndarray, L: int, *, threshold: flo
         return result
 
     hyperbolic, flat = fit(resolved, d_hyp), fit(resolved, d_flat)
+    if hyperbolic is None or flat is None:
+        raise ValueError(f"the {int(resolved.sum())} latent pairs correlated above noise are all at one distance; "
+                         "draw more samples")
     gap = hyperbolic.r2_jackknife - flat.r2_jackknife
     return BulkAnalysis(coords, levels, corr, err, d_hyp, d_flat, resolved, hyperbolic, flat,
                         fit(same, d_hyp), fit(cross, d_hyp), (hyperbolic.r2 - flat.r2, _jackknife_error(gap)))

@@ -105,6 +105,19 @@ def test_unresolved_data_is_refused():
         analyse_bulk(z, np.array([(i, 0, 0) for i in range(16)]), 16, threshold=50)
 
 
+def test_pairs_at_one_distance_are_refused_or_left_unfitted():
+    """A line through one abscissa has no slope: the fit says so instead of inverting a singular matrix."""
+    with pytest.raises(ValueError, match="same distance"):
+        fit_log_correlation(np.ones(5), np.full(5, 0.3), np.full(5, 0.01))
+    # four nodes on a periodic ring, only neighbours correlated: every resolved pair at distance 1
+    n, rho = 4, 0.4
+    pos = np.array([(2 * i, 0, 0) for i in range(n)])  # L = 8: neighbours at one distance, 2 apart at another
+    cov = np.eye(n) + rho * (np.eye(n, k=1) + np.eye(n, k=-1) + np.eye(n, k=n - 1) + np.eye(n, k=1 - n))
+    z = (np.linalg.cholesky(cov) @ np.random.default_rng(6).standard_normal((n, 40_000))).T[:, None, :]
+    with pytest.raises(ValueError, match="all at one distance"):
+        analyse_bulk(z, pos, 8, threshold=4.0)
+
+
 def test_r2_jackknife_error_matches_the_spread_of_independent_runs():
     """The block-jackknife error of R^2 is the scatter of R^2 over independent data sets."""
     L = 8
