@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap, qRgb
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsPixmapItem, QLabel, QWidget
 
-from .plotting import PlotWidget, cache_axes
+from .plotting import PlotWidget, prepare_live_plot
 from .widgets import view_with_bar
 
 #: Colour maps offered per model; the first is the default. Angles need cyclic maps.
@@ -92,7 +92,7 @@ class LatticeView(QWidget):
         # the range is set when the lattice size changes (show_frame); automatic ranging would
         # recompute the image bounds in the GUI thread on every frame
         self.plot.disableAutoRange()
-        cache_axes(self.plot.getPlotItem())
+        prepare_live_plot(self.plot.getPlotItem())
         self.plot.setLabel("bottom", "x")
         self.plot.setLabel("left", "y")
         # a C++ item, painted with the GIL released (pyqtgraph's ImageItem paints in Python: the

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
 from ..figures import draw_figure, style_plot
 
-__all__ = ["GraphicsLayoutWidget", "PlotWidget", "cache_axes", "draw_figure", "fill_grid", "grid_widget", "style_plot"]
+__all__ = ["GraphicsLayoutWidget", "PlotWidget", "draw_figure", "fill_grid", "grid_widget", "prepare_live_plot", "style_plot"]
 
 
 class _ScenePreparer(QObject):
@@ -72,11 +72,18 @@ def fill_grid(widget: pg.GraphicsLayoutWidget, n: int, columns: int = 3) -> list
     return plots
 
 
-def cache_axes(plot: pg.PlotItem) -> None:
-    """Draw the plot's axes from cached pixmaps, redrawn only when an axis changes.
+def prepare_live_plot(plot: pg.PlotItem) -> None:
+    """Make a live plot cheap to repaint: its axes are drawn from cached pixmaps, redrawn only when
+    an axis changes, and the plot and its view box, which draw nothing themselves (the view box's
+    background and border are child items), are flagged as such.
 
     Why: for a live plot Qt repaints the axes with the data, and each AxisItem repaint runs
-    Python (about 1 ms) in the GUI thread, holding the GIL that the engine thread needs.
+    Python (about 1 ms) in the GUI thread, holding the GIL that the engine thread needs. Qt calls
+    the Python ``paint`` and ``boundingRect`` of every item it repaints, and each such call takes
+    the GIL from the engine thread; flagged items are skipped (the lattice view: 11 -> 6 calls
+    per frame).
     """
     for name in ("left", "bottom"):
         plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    for item in (plot, plot.getViewBox()):
+        item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)

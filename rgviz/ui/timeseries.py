@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
-from .plotting import GraphicsLayoutWidget, cache_axes
+from .plotting import GraphicsLayoutWidget, prepare_live_plot
 from .widgets import view_with_bar
 
 #: (series key, axis label) of the two plots per model.
@@ -75,7 +75,7 @@ class TimeSeriesView(QWidget):
             # no grid: drawn across the plot with alpha in software (Xvfb, most VMs) it made each
             # axis repaint take 10 ms of the GUI thread (and of the GIL the engine needs)
             plot.getAxis("left").enableAutoSIPrefix(False)  # |m| ticks as 0.2, not 200 (x0.001)
-            cache_axes(plot)
+            prepare_live_plot(plot)
             raw = plot.plot(pen=pg.mkPen((120, 120, 200), width=1))
             # width 1: Qt strokes wider lines in software, 2.5 ms more per repaint of the panel
             mean = plot.plot(pen=pg.mkPen((230, 50, 20), width=1))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from engine.exact import T_KT_XY, TC_ISING
 from rgviz.ui.controls import ControlPanel
@@ -83,6 +86,32 @@ def test_cursor_readout(view, qtbot):
     assert view.readout.text() == "site (5, 2): s = +1"
     view._on_mouse_moved(vb.mapViewToScene(QPointF(-3.0, 2.5)))
     assert view.readout.text().strip() == ""
+
+
+def test_zoom_pan_and_readout_by_mouse(view, qtbot):
+    """Real mouse events on the view: the wheel zooms, a drag pans, hovering reads a site out."""
+    spins = -np.ones((64, 64), np.float32)
+    view.show_frame(snapshot("ising", spins))
+    view.resize(500, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    box, viewport = view.plot.getViewBox(), view.plot.viewport()
+    centre = viewport.rect().center()
+    (x0, x1), _ = box.viewRange()
+    QApplication.sendEvent(viewport, QWheelEvent(
+        QPointF(centre), QPointF(viewport.mapToGlobal(centre)), QPoint(0, 0), QPoint(0, 120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
+    (z0, z1), _ = box.viewRange()
+    assert z1 - z0 < 0.9 * (x1 - x0)  # zoomed in
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+    for k in range(1, 6):
+        QTest.mouseMove(viewport, centre + QPoint(10 * k, 0))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre + QPoint(50, 0))
+    (p0, p1), _ = box.viewRange()
+    assert p0 < z0 and p1 - p0 == pytest.approx(z1 - z0)  # dragged right: the view moved left, same zoom
+    site = box.mapViewToScene(QPointF(20.5, 30.5))
+    QTest.mouseMove(viewport, view.plot.mapFromScene(site))
+    qtbot.waitUntil(lambda: view.readout.text().startswith("site (20, 30)"))
 
 
 def test_controls_offer_only_valid_choices(qtbot):
