@@ -1,21 +1,24 @@
 """Time-series panel: energy per site and |m| (XY: vortex density) against sweeps.
 
 Each observable is drawn raw (pale) with its running mean over a trailing window (red), so
-that thermalisation and the effect of a parameter change are visible at a glance. pyqtgraph
-down-samples and clips long series, which keeps redraws cheap after millions of sweeps.
+that thermalisation and the effect of a parameter change are visible at a glance. The panel
+shows the snapshot's tail of each series (a few thousand samples).
 
-The axis ranges follow the data in steps (:func:`held_range`) instead of pyqtgraph's
-auto-range, which moves them on every update: each move makes every axis regenerate its ticks
-in Python, and that, with auto-range's own bookkeeping, was most of the GUI thread's time in
-a live run (and of the GIL that the engine thread needs between its torch calls). Zooming or
-panning by hand stops the following; the plot's "A" button starts it again.
+The curves are plain Qt path items, painted by Qt in C++ without the GIL (pyqtgraph's curves
+paint in Python, holding the GIL that the engine thread needs between its torch calls, as their
+data processing does on every update). The axis ranges follow the data in steps
+(:func:`held_range`) instead of pyqtgraph's auto-range, which moves them on every update: each
+move makes every axis regenerate its ticks in Python, and that, with auto-range's own
+bookkeeping, was most of the GUI thread's time in a live run. Zooming or panning by hand stops
+the following; the plot's "A" button starts it again.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QSpinBox, QWidget
 
 from .plotting import GraphicsLayoutWidget, prepare_live_plot
 from .widgets import view_with_bar
@@ -62,6 +65,18 @@ def running_mean(y: np.ndarray, window: int) -> np.ndarray:
     return (c[n] - c[lo]) / (n - lo)
 
 
+def curve(plot: pg.PlotItem, colour: tuple[int, int, int]) -> QGraphicsPathItem:
+    """An empty curve in ``plot``: a Qt path item drawn with a one-pixel line.
+
+    Width 0 is Qt's one-pixel line at any zoom, and keeps the item's bounds those of its data
+    (the "A" button ranges on them); wider lines Qt strokes in software, 2.5 ms more per repaint.
+    """
+    item = QGraphicsPathItem()
+    item.setPen(pg.mkPen(colour, width=0))
+    plot.addItem(item)
+    return item
+
+
 class TimeSeriesView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -70,15 +85,11 @@ class TimeSeriesView(QWidget):
         self.curves = []
         for row in range(2):
             plot = self.plots.addPlot(row=row, col=0)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
             # no grid: drawn across the plot with alpha in software (Xvfb, most VMs) it made each
             # axis repaint take 10 ms of the GUI thread (and of the GIL the engine needs)
             plot.getAxis("left").enableAutoSIPrefix(False)  # |m| ticks as 0.2, not 200 (x0.001)
             prepare_live_plot(plot)
-            raw = plot.plot(pen=pg.mkPen((120, 120, 200), width=1))
-            # width 1: Qt strokes wider lines in software, 2.5 ms more per repaint of the panel
-            mean = plot.plot(pen=pg.mkPen((230, 50, 20), width=1))
+            raw, mean = curve(plot, (120, 120, 200)), curve(plot, (230, 50, 20))
             plot.disableAutoRange()  # ranges follow the data in steps instead, see the module docstring
             plot.getViewBox().sigRangeChangedManually.connect(lambda _, p=plot: self._follow.update({p: False}))
             self.curves.append((plot, raw, mean))
@@ -112,12 +123,12 @@ class TimeSeriesView(QWidget):
             y = np.asarray(series.get(key, ()))
             n = min(len(x), len(y))
             if n == 0:
-                raw.setData([], [])
-                mean.setData([], [])
+                raw.setPath(QPainterPath())
+                mean.setPath(QPainterPath())
                 continue
             avg = running_mean(y[:n], self.window.value())
-            raw.setData(x[:n], y[:n], skipFiniteCheck=True)
-            mean.setData(x[:n], avg, skipFiniteCheck=True)
+            raw.setPath(pg.arrayToQPath(x[:n], y[:n], connect="finite"))
+            mean.setPath(pg.arrayToQPath(x[:n], avg, connect="finite"))
             self._follow_data(plot, x[:n], y[:n])
             text.append(f"{label} = {avg[-1]:.4f}")
         self.readout.setText("   ".join(text) or " ")
