@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
 from ..figures import draw_figure, style_plot
 
-__all__ = ["GraphicsLayoutWidget", "PlotWidget", "draw_figure", "fill_grid", "grid_widget", "prepare_live_plot", "style_plot"]
+__all__ = ["GraphicsLayoutWidget", "PlotWidget", "draw_figure", "fill_grid", "grid_widget", "prepare_live_plot",
+           "style_plot"]
 
 
 class _ScenePreparer(QObject):
