@@ -117,7 +117,9 @@ class LiveWindow:
         def mark() -> None:
             marks.append((time.perf_counter(), self.window.last_snapshot["sweep"], self.window.frames_shown))
 
-        loop = QEventLoop()  # not app.exec(): quitting the application would close the window
+        # a loop of its own per segment: once quit, the application's loop did not run the window's worker
+        # again (a second app.exec() measured 0 flips/s)
+        loop = QEventLoop()
         mark()
         QTimer.singleShot(int(seconds * 500), lambda: (mark(), probe.start(5)))
         QTimer.singleShot(int(seconds * 1000), lambda: (mark(), loop.quit()))
