@@ -8,8 +8,10 @@ and everything else in loss units: beta F, total over the lattice. For the Ising
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -25,13 +27,15 @@ from ..nrg.checkpoint import load_checkpoint, save_checkpoint
 from ..nrg.density import SYMMETRIES, FlowDensity
 from ..nrg.flow import HierarchicalFlow
 from ..nrg.targets import PRESETS, TARGETS, make_target
-from ..nrg.train import evaluate, new_history, train_reverse_kl
+from ..nrg.train import HISTORY_KEYS, evaluate, new_history, train_reverse_kl
 from ..progress import cli_bar
 
 NAME = "train"
 HELP = "train a hierarchical normalizing flow (neural RG) on phi^4 or Ising; prints F_q as JSON"
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# What a new plan uses where the command line is silent; a continued plan keeps its own.
+PLAN_DEFAULTS = {"steps": 1000, "batch": 256, "lr": 3e-3, "clip": 10.0, "mass_covering": 0.0}
 
 
 def _hidden(token: str) -> tuple[int, ...]:
@@ -49,16 +53,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--T", type=float, default=None, help="Ising temperature (J = 1)")
     parser.add_argument("--a", type=float, default=None, help="Ising HS shift (default 4/T + 0.1)")
     parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
-                        help="phi^4 parameter set: critical (t=0.8) or disordered (t=0.3), mu=-2, lam=1")
+                        help="phi^4 parameter set: critical (t=0.44, near KT) or disordered (t=0.3), mu=-2, lam=1")
     parser.add_argument("--t", type=float, default=None, help="phi^4 hopping")
     parser.add_argument("--mu", type=float, default=None, help="phi^4 mass term")
     parser.add_argument("--lam", type=float, default=None, help="phi^4 quartic coupling")
-    parser.add_argument("--steps", type=int, default=1000, help="training steps")
-    parser.add_argument("--batch", type=int, default=256, help="samples per training step")
-    parser.add_argument("--lr", type=float, default=3e-3, help="initial learning rate (cosine decay)")
-    parser.add_argument("--clip", type=float, default=10.0, help="gradient-norm clip")
-    parser.add_argument("--mass-covering", type=float, default=0.0, metavar="W",
-                        help="add W x the importance-weighted forward KL (fattens q's tails)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps of a new cosine schedule (default 1000; with --resume: continue "
+                             "the checkpoint's unfinished schedule)")
+    parser.add_argument("--batch", type=int, default=None, help="samples per training step (default 256)")
+    parser.add_argument("--lr", type=float, default=None, help="initial learning rate, cosine decay (default 3e-3)")
+    parser.add_argument("--clip", type=float, default=None, help="gradient-norm clip (default 10)")
+    parser.add_argument("--mass-covering", type=float, default=None, metavar="W",
+                        help="add W x the importance-weighted forward KL (fattens q's tails; default 0)")
+    parser.add_argument("--save-every", type=int, default=25, metavar="K",
+                        help="with --out: rewrite the checkpoint every K steps, resumable (0: only at the end)")
+    parser.add_argument("--log", default=None, metavar="FILE.csv",
+                        help="append every step's record (loss, ESS, acceptance, lr, CPU seconds) to this CSV")
     parser.add_argument("--levels", type=int, default=None, help="RG levels (default log2 L)")
     parser.add_argument("--couplings", type=int, default=10, help="affine couplings per bijector block")
     parser.add_argument("--hidden", type=_hidden, default=(10, 10, 10), help="hidden widths, e.g. 10,10,10")
@@ -89,34 +99,103 @@ def _target(args: argparse.Namespace):
     return make_target("phi4", args.L, **params)
 
 
+def _plan(args: argparse.Namespace, training: dict | None, first_step: int) -> tuple[dict, int]:
+    """The schedule this run follows and how many of its steps are already done.
+
+    ``--resume`` without ``--steps`` continues the checkpoint's plan if it is unfinished; anything
+    else starts a new plan at ``first_step`` from the command line and the defaults.
+    """
+    prev = (training or {}).get("plan")
+    if args.resume and args.steps is None and isinstance(prev, dict) and first_step - prev["start"] < prev["steps"]:
+        for key in ("batch", "lr", "clip", "mass_covering"):
+            value = getattr(args, key)
+            if value is not None and value != prev[key]:
+                raise ParameterError(key.replace("_", "-"), f"is {prev[key]} in the unfinished schedule being "
+                                     "continued; give --steps to start a new schedule with another value")
+        return prev, first_step - prev["start"]
+    plan = {key: PLAN_DEFAULTS[key] if getattr(args, key) is None else getattr(args, key) for key in PLAN_DEFAULTS}
+    if plan["steps"] < 1:
+        raise ParameterError("steps", f"must be >= 1, got {plan['steps']}")
+    return {"start": first_step, **plan}, 0
+
+
+class _StepLog:
+    """Appends each step's record to a CSV as training goes (a header when the file is new)."""
+
+    def __init__(self, path: str | None):
+        self.fh = None
+        if path:
+            new = not Path(path).exists() or Path(path).stat().st_size == 0
+            self.fh = open(path, "a", newline="")  # noqa: SIM115 (closed in close())
+            self.writer = csv.DictWriter(self.fh, fieldnames=HISTORY_KEYS, extrasaction="ignore")
+            if new:
+                self.writer.writeheader()
+
+    def __call__(self, record: dict) -> None:
+        if self.fh is not None:
+            self.writer.writerow(record)
+            self.fh.flush()
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ParameterError("seed", f"must be >= 0, got {args.seed}")
+    if args.save_every < 0:
+        raise ParameterError("save-every", f"must be >= 0, got {args.save_every}")
     configure_threads()
     device, dtype = resolve_device(args.device), DTYPES[args.dtype]
     gen = make_generator(args.seed, device)
+    training = None
     if args.resume:
         ckpt = load_checkpoint(args.resume, target=args.target, L=args.L, device=device, dtype=dtype)
-        density, target, history = ckpt.density, ckpt.target, ckpt.history
+        density, target, history, training = ckpt.density, ckpt.target, ckpt.history, ckpt.training
     else:
         target = _target(args)
-        flow = HierarchicalFlow(args.L, target.channels, args.levels, args.couplings, args.hidden)
+        with torch.random.fork_rng(devices=[]):  # the initial weights follow --seed too
+            torch.manual_seed(args.seed)
+            flow = HierarchicalFlow(args.L, target.channels, args.levels, args.couplings, args.hidden)
         density = FlowDensity(flow, args.symmetry or target.symmetry).to(device=device, dtype=dtype)
         history = new_history()
+    first_step = int(history["step"][-1]) + 1 if history.get("step") else 0
+    plan, done = _plan(args, training, first_step)
+    resume = {"schedule": (done, plan["steps"])}
+    if done:  # continuing: the optimiser's moments and the random stream pick up where they stopped
+        resume["optimizer_state"] = training["optimizer"]
+        state = training.get("generator")
+        if isinstance(state, torch.Tensor) and device.type == "cpu":
+            gen.set_state(state)
+    steps = plan["steps"] - done
+    command = "rgviz-batch train " + " ".join(_replay(args))
+    earlier = ckpt.info.get("commands", [ckpt.info["command"]] if "command" in ckpt.info else []) if args.resume else []
+    info = {"seed": args.seed, "device": device_label(device), "command": command, "commands": [*earlier, command]}
+    state = {}
+    if args.out:
+        def save(optimizer_state: dict) -> None:
+            state.update(optimizer=optimizer_state, generator=gen.get_state(), plan=plan)
+            save_checkpoint(args.out, density, target, history, info, state)
+        resume.update(save_every=args.save_every, on_save=save)
+    log = _StepLog(args.log)
     start = time.perf_counter()
-    with cli_bar(f"train {target.name} L={target.L}", args.steps, enabled=not args.no_progress) as bar:
-        history = train_reverse_kl(density, target, steps=args.steps, batch=args.batch, gen=gen, lr=args.lr,
-                                   clip=args.clip, mass_covering=args.mass_covering, history=history, progress=bar)
+    try:
+        with cli_bar(f"train {target.name} L={target.L}", steps, enabled=not args.no_progress) as bar:
+            history = train_reverse_kl(density, target, steps=steps, batch=plan["batch"], gen=gen, lr=plan["lr"],
+                                       clip=plan["clip"], mass_covering=plan["mass_covering"], history=history,
+                                       progress=bar, on_step=log, **resume)
+    finally:
+        log.close()
     seconds = time.perf_counter() - start
     doc = {"target": target.name, "L": target.L, "params": target.params(),
            "flow": density.flow.hyperparameters(), "symmetry": density.symmetry,
            **evaluate(density, target, args.eval, gen),
-           "steps": args.steps, "batch": args.batch, "seed": args.seed, "seconds": seconds,
-           "seconds_per_step": seconds / args.steps, "device": device_label(device)}
+           "steps": steps, "total_steps": len(history["step"]), "batch": plan["batch"], "seed": args.seed,
+           "seconds": seconds, "seconds_per_step": seconds / steps, "device": device_label(device)}
     if args.out:
-        info = {k: doc[k] for k in ("free_energy", "ess", "acceptance", "seed", "seconds", "device")}
-        info["command"] = "rgviz-batch train " + " ".join(_replay(args))
-        doc["checkpoint"] = str(save_checkpoint(args.out, density, target, history, info))
+        info.update({k: doc[k] for k in ("free_energy", "ess", "acceptance", "seconds")})
+        doc["checkpoint"] = str(save_checkpoint(args.out, density, target, history, info, state))
     if args.json:
         print(json.dumps(doc, allow_nan=False))
     else:
@@ -127,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> list[str]:
     """The options of this run, to store with the checkpoint (a resumed run keeps its flow's shape)."""
     keys = ["target", "L", "T", "a", "preset", "t", "mu", "lam", "steps", "batch", "lr", "clip", "mass_covering",
-            "resume", "seed", "device", "dtype"]
+            "resume", "seed", "device", "dtype", "save_every"]
     if not args.resume:
         keys += ["levels", "couplings", "symmetry", "hidden"]
     out = []

@@ -5,6 +5,11 @@ loading uses ``torch.load(weights_only=True)``, which refuses to unpickle anythi
 checkpoint can never run code. Every way a file can be unusable (not a checkpoint, corrupt,
 another format version, another target or lattice size than expected) raises
 :class:`CheckpointError`, a ValueError, with a message saying which.
+
+A checkpoint written during training also holds ``training``: the optimiser's state, the random
+generator's state and the plan (schedule length, learning rate, batch, ...) that
+``rgviz-batch train --resume`` needs to continue an interrupted run exactly. Files are written
+atomically (:func:`engine.io.atomic_write`), so a run stopped mid-save keeps its last good file.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from ..io import atomic_write
 from .density import FlowDensity
 from .flow import HierarchicalFlow
 from .targets import make_target
@@ -37,6 +43,7 @@ class Checkpoint:
     target: object
     history: dict[str, list[float]]
     info: dict
+    training: dict | None = None
 
     @property
     def flow(self) -> HierarchicalFlow:
@@ -44,7 +51,7 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | Path, density: FlowDensity, target, history: dict | None = None,
-                    info: dict | None = None) -> Path:
+                    info: dict | None = None, training: dict | None = None) -> Path:
     """Write a checkpoint (weights stored as float32 on the CPU, whatever they were trained in)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,8 +64,9 @@ def save_checkpoint(path: str | Path, density: FlowDensity, target, history: dic
         "history": {k: [float(x) for x in v] for k, v in (history or {}).items()},
         "info": dict(info or {}),
     }
-    torch.save(data, path)
-    return path
+    if training is not None:
+        data["training"] = training
+    return atomic_write(path, lambda tmp: torch.save(data, tmp))
 
 
 def _read(path: Path) -> dict:
@@ -104,7 +112,8 @@ def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | Non
         raise CheckpointError(f"{path}: checkpoint weights are not finite")
     history = {k: [float(x) for x in v] for k, v in data.get("history", {}).items()}
     density = density.to(device=device, dtype=dtype)
-    return Checkpoint(density, tgt, history, dict(data.get("info", {})))
+    training = data.get("training")
+    return Checkpoint(density, tgt, history, dict(data.get("info", {})), training if isinstance(training, dict) else None)
 
 
 def summary(ckpt: Checkpoint) -> dict:

@@ -8,12 +8,17 @@ Guard rails: a step whose loss, gradient or updated weights are not finite is un
 and optimiser state roll back to the last good step) and the learning rate is halved; too many
 failures in a row raise :class:`TrainingDiverged`. Gradients are clipped by norm, and the
 learning rate follows a cosine schedule. Every step appends to a plain-data history (lists of
-floats) that a checkpoint stores and the GUI plots.
+floats, with the cumulative CPU time of training) that a checkpoint stores and the GUI plots.
+
+Serious flows train for hours, so a run must survive being stopped: ``on_save`` receives the
+optimiser's state every ``save_every`` steps, and a later call given that state and its place in
+the schedule (``schedule``) continues exactly where the run stopped.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import torch
@@ -22,7 +27,7 @@ from ..errors import ParameterError
 from .density import FlowDensity
 from .sampling import draw, effective_sample_size, metropolis_chain
 
-HISTORY_KEYS = ("step", "loss", "loss_error", "ess", "acceptance", "lr")
+HISTORY_KEYS = ("step", "loss", "loss_error", "ess", "acceptance", "lr", "cpu_seconds")
 
 
 class TrainingDiverged(RuntimeError):
@@ -43,6 +48,17 @@ def _positive_float(name: str, value) -> float:
 
 def new_history() -> dict[str, list[float]]:
     return {k: [] for k in HISTORY_KEYS}
+
+
+def _complete(history: dict) -> dict:
+    """Give a history from an older checkpoint every key, NaN where it kept none."""
+    n = len(history.get("step", []))
+    return {**history, **{k: [math.nan] * n for k in HISTORY_KEYS if len(history.get(k, [])) != n}}
+
+
+def cosine_lr(lr: float, i: int, steps: int) -> float:
+    """The learning rate at step ``i`` of a cosine schedule of ``steps`` steps, from lr down to 5% of it."""
+    return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps)))
 
 
 def _all_finite(tensors) -> bool:
@@ -69,17 +85,28 @@ def _restore(params: list[torch.Tensor], opt: torch.optim.Optimizer, saved: list
 
 
 def _optimise(density: FlowDensity, batch_loss: Callable[[], tuple[torch.Tensor, torch.Tensor, dict]], steps: int,
-              lr: float, clip: float, history: dict | None, progress, on_step, max_failures: int) -> dict:
+              lr: float, clip: float, history: dict | None, progress, on_step, max_failures: int,
+              schedule: tuple[int, int] | None = None, optimizer_state: dict | None = None, save_every: int = 0,
+              on_save: Callable[[dict], None] | None = None) -> dict:
     """Adam on ``batch_loss``, which returns the per-sample losses ``[B]`` to report, the scalar
-    objective to minimise and extra record fields."""
-    history = history if history is not None else new_history()
+    objective to minimise and extra record fields.
+
+    ``schedule = (done, total)``: this call's first step is step ``done`` of a cosine schedule of
+    ``total`` steps (default: a schedule of its own, ``(0, steps)``).
+    """
+    history = _complete(history) if history is not None else new_history()
+    done, total = schedule if schedule is not None else (0, steps)
     params = [p for p in density.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
+    if optimizer_state is not None:
+        opt.load_state_dict(optimizer_state)
     good = _snapshot(params, opt)
     backoff, failures = 1.0, 0
     first = int(history["step"][-1]) + 1 if history["step"] else 0
+    cpu = history["cpu_seconds"][-1] if history["cpu_seconds"] and math.isfinite(history["cpu_seconds"][-1]) else 0.0
+    clock = time.process_time()
     for i in range(steps):
-        lr_now = lr * backoff * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * i / steps)))
+        lr_now = backoff * cosine_lr(lr, done + i, total)
         for group in opt.param_groups:
             group["lr"] = lr_now
         losses, objective, extra = batch_loss()
@@ -103,21 +130,29 @@ def _optimise(density: FlowDensity, batch_loss: Callable[[], tuple[torch.Tensor,
             continue
         failures = 0
         good = _snapshot(params, opt)
+        now = time.process_time()
+        cpu, clock = cpu + now - clock, now
         record = {"step": first + i, "loss": loss.item(),
-                  "loss_error": losses.detach().std().item() / math.sqrt(len(losses)), "lr": lr_now, **extra}
+                  "loss_error": losses.detach().std().item() / math.sqrt(len(losses)), "lr": lr_now,
+                  "cpu_seconds": cpu, **extra}
         for k in HISTORY_KEYS:
             history[k].append(float(record.get(k, math.nan)))
         if on_step is not None:
             on_step({**record, "total": first + steps})
         if progress is not None:
             progress(i + 1, steps)
+        if on_save is not None and save_every and (i + 1) % save_every == 0 and i + 1 < steps:
+            on_save(opt.state_dict())
+    if on_save is not None:
+        on_save(opt.state_dict())
     return history
 
 
 def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, gen: torch.Generator,
                      lr: float = 3e-3, clip: float = 10.0, mass_covering: float = 0.0, history: dict | None = None,
                      progress: Callable[[int, int], None] | None = None,
-                     on_step: Callable[[dict], None] | None = None, max_failures: int = 10) -> dict:
+                     on_step: Callable[[dict], None] | None = None, max_failures: int = 10,
+                     **resume) -> dict:
     """Minimise F_q = E_q[ln q + S] with x ~ q drawn afresh each step; returns the history.
 
     Reverse KL is mode-seeking: q ends up with slightly light tails, and the rare configurations
@@ -127,7 +162,8 @@ def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, ge
     q toward those configurations.
 
     ``on_step`` receives a record per step: step, total, loss (the batch's F_q), loss_error,
-    ess (fraction) and acceptance (of an independent-Metropolis pass over the batch).
+    ess (fraction) and acceptance (of an independent-Metropolis pass over the batch). ``resume``
+    takes :func:`_optimise`'s schedule, optimizer_state, save_every and on_save.
     """
     steps, batch = _positive_int("steps", steps), _positive_int("batch", batch)
     lr, clip = _positive_float("lr", lr), _positive_float("clip", clip)
@@ -147,7 +183,7 @@ def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, ge
         return losses, objective, {"ess": effective_sample_size(log_w),
                                    "acceptance": metropolis_chain(log_w, gen)[1]}
 
-    return _optimise(density, batch_loss, steps, lr, clip, history, progress, on_step, max_failures)
+    return _optimise(density, batch_loss, steps, lr, clip, history, progress, on_step, max_failures, **resume)
 
 
 def train_forward_kl(density: FlowDensity, samples: torch.Tensor, *, steps: int, batch: int,

@@ -45,11 +45,65 @@ def test_resume_continues_the_history(ising_ckpt, tmp_path, capsys):
     assert "ising target, not phi4" in capsys.readouterr().err
 
 
+def test_an_interrupted_run_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
+    """A run killed after its step-4 save, resumed, ends with the same weights and history as one
+    that was never interrupted: same schedule, optimiser moments and random stream."""
+    from engine.cli import train as train_cli
+
+    args = ["--target", "phi4", "--preset", "critical", "--L", "4", "--steps", "7", "--batch", "8", "--couplings",
+            "2", "--hidden", "8", "--eval", "16", "--device", "cpu", "--no-progress", "--save-every", "2"]
+    whole, cut = tmp_path / "whole.pt", tmp_path / "cut.pt"
+    assert main(["train", *args, "--out", str(whole)]) == 0
+
+    calls = []
+    real = train_cli._StepLog.__call__
+
+    def dies_after_five_steps(self, record):
+        calls.append(record["step"])
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        real(self, record)
+
+    monkeypatch.setattr(train_cli._StepLog, "__call__", dies_after_five_steps)
+    assert main(["train", *args, "--out", str(cut), "--log", str(tmp_path / "cut.csv")]) == 130
+    monkeypatch.undo()
+    assert load_checkpoint(cut).history["step"] == [0, 1, 2, 3]  # the last save before the interrupt
+    assert main(["train", "--resume", str(cut), "--out", str(cut), "--device", "cpu", "--no-progress",
+                 "--eval", "16", "--log", str(tmp_path / "cut.csv")]) == 0
+
+    a, b = load_checkpoint(whole), load_checkpoint(cut)
+    assert b.history["step"] == list(range(7))
+    assert b.history["loss"] == pytest.approx(a.history["loss"], rel=1e-5)
+    assert b.history["lr"] == pytest.approx(a.history["lr"], rel=1e-12)
+    for key, value in a.density.state_dict().items():
+        torch.testing.assert_close(b.density.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+    lines = (tmp_path / "cut.csv").read_text().splitlines()
+    assert lines[0].startswith("step,loss") and len(lines) == 1 + 5 + 3  # steps 0-4, then 4-6 again after resume
+    assert len(b.info["commands"]) == 2
+
+
+def test_continuing_a_schedule_refuses_a_changed_learning_rate(ising_ckpt, tmp_path, capsys):
+    out = tmp_path / "half.pt"
+    assert main(["train", "--target", "ising", "--T", "2.5", "--L", "4", "--steps", "6", "--batch", "8",
+                 "--couplings", "2", "--hidden", "8", "--eval", "16", "--device", "cpu", "--no-progress",
+                 "--out", str(out)]) == 0
+    ckpt = load_checkpoint(out)
+    plan = ckpt.training["plan"]
+    assert plan["steps"] == 6 and plan["start"] == 0 and "optimizer" in ckpt.training
+    # Pretend the run stopped after its first 3 steps: continuing then may not change the rate.
+    from engine.nrg.checkpoint import save_checkpoint
+    history = {k: v[:3] for k, v in ckpt.history.items()}
+    save_checkpoint(out, ckpt.density, ckpt.target, history, ckpt.info, ckpt.training)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--lr", "0.1", "--device", "cpu", "--no-progress"]) == 2
+    assert "lr" in capsys.readouterr().err
+
+
 def test_train_phi4_preset_with_override(tmp_path, capsys):
     assert main(["train", "--target", "phi4", "--preset", "critical", "--lam", "2.0",
                  "--out", str(tmp_path / "p.pt"), *TINY]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["params"] == {"t": 0.8, "mu": -2.0, "lam": 2.0} and "exact_free_energy" not in doc
+    assert doc["params"] == {"t": 0.44, "mu": -2.0, "lam": 2.0} and "exact_free_energy" not in doc
     assert doc["symmetry"] == "u1"
 
 

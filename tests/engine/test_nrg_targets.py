@@ -100,7 +100,7 @@ def test_fields_given_spins_are_gaussian_with_mean_Ms_and_covariance_M():
 def test_phi4_target_uses_the_model_action():
     target = make_target("phi4", 8, **PRESETS["critical"])
     x = torch.randn(3, 2, 8, 8, generator=torch.Generator().manual_seed(4))
-    assert torch.equal(target.action(x), phi4_action(x, 0.8, -2.0, 1.0))
+    assert torch.equal(target.action(x), phi4_action(x, 0.44, -2.0, 1.0))
     obs = target.observables(x)
     assert set(obs) >= {"energy", "abs_m", "m2"} and obs["energy"].shape == (3,)
 
