@@ -17,6 +17,7 @@ import math
 import numpy as np
 import torch
 
+from ..device import make_generator
 from ..errors import ParameterError
 from ..measure.stats import jackknife
 
@@ -82,7 +83,12 @@ def fbm(n: int, hurst: float, gen: torch.Generator, *, batch: int = 1,
     return path.to(dtype)
 
 
-def structure_function(paths: torch.Tensor, lags: np.ndarray) -> np.ndarray:
+def fbm_path(n: int, hurst: float, seed: int) -> np.ndarray:
+    """One path of :func:`fbm`, ``[n + 1]`` as numpy, drawn with a CPU generator seeded with ``seed``."""
+    return fbm(n, hurst, make_generator(seed))[0].numpy()
+
+
+def structure_function(paths: torch.Tensor | np.ndarray, lags: np.ndarray) -> np.ndarray:
     """<|f(t + tau) - f(t)|^2> over time and paths, for each lag tau, from ``[batch, n]`` paths."""
     return np.array([float(((paths[:, lag:] - paths[:, :-lag]) ** 2).mean()) for lag in lags])
 
