@@ -19,6 +19,7 @@ import torch
 
 from ..device import make_generator
 from ..errors import ParameterError
+from ..measure.linefit import line_fit
 from ..measure.stats import jackknife
 
 
@@ -102,7 +103,7 @@ def hurst_from_paths(paths: torch.Tensor, lags: np.ndarray | None = None) -> tup
         lags = np.unique(np.geomspace(1, max(2, n // 8), 12).astype(int))
 
     def slope(p: np.ndarray) -> float:
-        return np.polyfit(np.log(lags), np.log(structure_function(torch.as_tensor(p), lags)), 1)[0] / 2
+        return line_fit(np.log(lags), np.log(structure_function(p, lags))).slope / 2
 
     est = jackknife(slope, paths.cpu().numpy(), n_blocks=min(10, paths.shape[0]))
     return float(np.asarray(est.mean)), float(np.asarray(est.error))
