@@ -8,6 +8,7 @@ figures exported from the GUI look the same. Needs a QApplication (``rgviz.batch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
@@ -134,3 +135,8 @@ def render(fig: Figure, out_dir: Path) -> list[Path]:
                 for suffix in FORMATS]
     finally:
         widget.deleteLater()
+
+
+def render_all(figures: Sequence[Figure], out_dir: Path) -> list[Path]:
+    """Every figure as PNG, SVG and PDF (no figure data): what the panels' exports write."""
+    return [path for fig in figures for path in render(fig, out_dir)]

@@ -14,7 +14,7 @@ import sys
 from ..errors import ParameterError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("simulate", "sweep", "rgflow", "train", "sample", "bulk")
+SUBCOMMANDS = ("simulate", "sweep", "rgflow", "dynamics", "train", "sample", "bulk")
 
 
 class _Parser(argparse.ArgumentParser):

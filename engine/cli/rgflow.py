@@ -10,7 +10,6 @@ the application's renderer is installed). A short summary goes to stdout as JSON
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -19,18 +18,16 @@ from ..device import DEVICE_CHOICES, configure_threads
 from ..errors import ParameterError
 from ..figures import write_figures
 from ..progress import cli_bar
-from ..exact import T_KT_XY, TC_ISING
 from ..rg.ising_flow import RGFlowConfig, run_ising_rgflow
-from ..rg.kosterlitz import X_STAR, kt_figures, run_xy_rgflow
+from ..rg.kosterlitz import kt_figures, run_xy_rgflow
 from ..rg.mcrg import MCRG_EVEN, MCRG_ODD, default_mcrg_operators
 from ..rg.operators import DEFAULT_COUPLINGS, OPERATORS
 from ..rg.sampling import SamplingPlan
+from ..studies.files import Table
+from ..studies.rgflow import ISING_FAN, XY_FAN, write_rgflow, xy_document, xy_table
 
 NAME = "rgflow"
 HELP = "real-space RG: block-spin trajectories, separatrix Kc and MCRG exponents; XY Kosterlitz flow"
-
-ISING_FAN = (2.0, 2.2, TC_ISING, 2.35, 2.6)
-XY_FAN = (0.6, 0.8, T_KT_XY, 1.0, 1.3)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,20 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
-def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-
-
-def _write(out: Path, doc: dict, table: tuple[list[str], list[list]], figures: list, t0: float) -> dict:
+def _write(out: Path, doc: dict, table: Table, figures: list, t0: float) -> dict:
     doc["seconds"] = time.perf_counter() - t0
-    (out / "rgflow.json").write_text(json.dumps(doc, indent=1))
-    write_csv(out / "trajectories.csv", *table)
-    written = write_figures(figures, out)
-    return {"files": [str(out / "rgflow.json"), str(out / "trajectories.csv")] + [str(p) for p in written],
-            "seconds": doc["seconds"]}
+    written = write_rgflow(out, doc, table, figures, write_figures)
+    return {"files": [str(p) for p in written], "seconds": doc["seconds"]}
 
 
 def _run_ising(args: argparse.Namespace, out: Path, t0: float) -> dict:
@@ -98,12 +85,9 @@ def _run_xy(args: argparse.Namespace, out: Path, t0: float) -> dict:
     with cli_bar(f"rgflow xy L={args.L}", 1, enabled=not args.no_progress) as bar:
         trajectories = run_xy_rgflow(args.L, args.T or XY_FAN, plan, levels=args.levels, b=args.b, seed=args.seed,
                                      algorithm=args.algorithm or "overrelax", device=args.device, progress=bar)
-    doc = {"model": "xy", "L": args.L, "T_KT": T_KT_XY, "K_star": 1 / X_STAR,
-           "trajectories": [t.to_dict() for t in trajectories]}
-    header = ["T", "level", "L_level", "inv_K", "inv_K_err", "y", "y_err"]
-    rows = [[t.T, n, args.L // args.b ** n, t.x[n], t.x_err[n], t.y[n], t.y_err[n]]
-            for t in trajectories for n in range(len(t.x))]
-    return {"trajectories": doc["trajectories"], **_write(out, doc, (header, rows), kt_figures(trajectories), t0)}
+    doc = xy_document(trajectories, args.L, args.b)
+    table = xy_table(trajectories, args.L, args.b)
+    return {"trajectories": doc["trajectories"], **_write(out, doc, table, kt_figures(trajectories), t0)}
 
 
 def run(args: argparse.Namespace) -> int:

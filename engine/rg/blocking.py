@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from ..errors import ParameterError
@@ -116,3 +117,20 @@ def block_levels(x: torch.Tensor, levels: int, *, b: int = 2, rule: str | BlockM
     for _ in range(levels):
         out.append(fn(out[-1], b, gen))
     return out
+
+
+def possible_levels(L: int, b: int, wanted: int) -> int:
+    """How many of ``wanted`` blockings by b an L x L lattice allows (b^n must divide L)."""
+    n = 0
+    while n < wanted and L % b ** (n + 1) == 0:
+        n += 1
+    return n
+
+
+def coarse_levels(lattice: np.ndarray, rule: str, b: int, levels: int,
+                  gen: torch.Generator | None = None) -> list[np.ndarray]:
+    """A snapshot lattice and up to ``levels`` blockings of it, numpy in and out (fewer if b^n does
+    not divide L): what a viewer of the live lattice shows."""
+    x = torch.as_tensor(np.asarray(lattice), dtype=torch.float32)
+    n = possible_levels(x.shape[-1], b, levels)
+    return [level.numpy() for level in block_levels(x, n, b=b, rule=rule, gen=gen)]

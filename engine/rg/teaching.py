@@ -17,7 +17,9 @@ import math
 import numpy as np
 import torch
 
+from ..device import make_generator
 from ..errors import ParameterError
+from ..measure.linefit import line_fit
 from ..measure.stats import jackknife
 
 
@@ -82,7 +84,12 @@ def fbm(n: int, hurst: float, gen: torch.Generator, *, batch: int = 1,
     return path.to(dtype)
 
 
-def structure_function(paths: torch.Tensor, lags: np.ndarray) -> np.ndarray:
+def fbm_path(n: int, hurst: float, seed: int) -> np.ndarray:
+    """One path of :func:`fbm`, ``[n + 1]`` as numpy, drawn with a CPU generator seeded with ``seed``."""
+    return fbm(n, hurst, make_generator(seed))[0].numpy()
+
+
+def structure_function(paths: torch.Tensor | np.ndarray, lags: np.ndarray) -> np.ndarray:
     """<|f(t + tau) - f(t)|^2> over time and paths, for each lag tau, from ``[batch, n]`` paths."""
     return np.array([float(((paths[:, lag:] - paths[:, :-lag]) ** 2).mean()) for lag in lags])
 
@@ -96,7 +103,7 @@ def hurst_from_paths(paths: torch.Tensor, lags: np.ndarray | None = None) -> tup
         lags = np.unique(np.geomspace(1, max(2, n // 8), 12).astype(int))
 
     def slope(p: np.ndarray) -> float:
-        return np.polyfit(np.log(lags), np.log(structure_function(torch.as_tensor(p), lags)), 1)[0] / 2
+        return line_fit(np.log(lags), np.log(structure_function(p, lags))).slope / 2
 
     est = jackknife(slope, paths.cpu().numpy(), n_blocks=min(10, paths.shape[0]))
     return float(np.asarray(est.mean)), float(np.asarray(est.error))

@@ -6,7 +6,7 @@ scale. Each level is drawn on the same on-screen square (every image stretched t
 side by side in one view), so a coarse site is drawn b^n times larger and the eye compares
 structures, not sizes. Colours are the lattice panel's (:func:`rgviz.ui.lattice_view.colorize`).
 
-Blocking uses the engine's maps (:mod:`engine.rg.blocking`) on a copy of the snapshot. It is
+Blocking uses the engine (:func:`engine.rg.blocking.coarse_levels`) on a copy of the snapshot. It is
 cheap, but frames arrive up to 60 times a second: the panel blocks the newest frame at most
 :data:`MAX_RATE` times a second, and less often when blocking and drawing take more than
 :data:`GUI_SHARE` of the time (a 1024^2 lattice on a loaded machine); frames in between are dropped.
@@ -18,11 +18,11 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import QRectF, QTimer, Slot
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 
-from engine.rg.blocking import block_levels
+from engine.device import make_generator
+from engine.rg.blocking import coarse_levels
 
 from .lattice_view import COLORMAPS, colorize, lookup_table
 from .widgets import view_with_bar
@@ -42,21 +42,6 @@ RULES = {
 }
 
 
-def possible_levels(L: int, b: int, wanted: int) -> int:
-    """How many of ``wanted`` blockings by b an L x L lattice allows (b^n must divide L)."""
-    n = 0
-    while n < wanted and L % b ** (n + 1) == 0:
-        n += 1
-    return n
-
-
-def coarse_levels(lattice: np.ndarray, rule: str, b: int, levels: int, gen: torch.Generator) -> list[np.ndarray]:
-    """The lattice and up to ``levels`` blockings of it, as numpy arrays (fewer if b^n does not divide L)."""
-    x = torch.as_tensor(np.asarray(lattice), dtype=torch.float32)
-    n = possible_levels(x.shape[-1], b, levels)
-    return [level.numpy() for level in block_levels(x, n, b=b, rule=rule, gen=gen)]
-
-
 class HierarchyPanel(QWidget):
     """The live lattice and its blocked levels side by side; ``levels`` holds what is drawn."""
 
@@ -67,7 +52,7 @@ class HierarchyPanel(QWidget):
         self._snapshot: dict | None = None  # newest frame, not yet blocked
         self._last_frame: dict | None = None  # the frame that ``levels`` show
         self._next_block = -np.inf  # time.monotonic() from which the next frame may be blocked
-        self._gen = torch.Generator().manual_seed(seed)  # tie-breaks of the majority rule
+        self._gen = make_generator(seed)  # tie-breaks of the majority rule
         self._lut = None
         self.images: list[pg.ImageItem] = []
         self.labels: list[pg.TextItem] = []

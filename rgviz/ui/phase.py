@@ -12,7 +12,6 @@ correlations, dynamics) to the main window.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -22,16 +21,18 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from engine.cli.sweep import figures as sweep_figures
-from engine.cli.sweep import summarise, write_results
 from engine.errors import ParameterError
-from engine.exact import T_KT_XY, TC_ISING
 from engine.plots.sweep import observable_figures
 from engine.session import MODELS
+from engine.studies.sweep import estimate_rows, summarise, write_sweep
 from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
 
-from .. import figures as figure_render
+from ..figures import render_all
 from ..jobs import JobControl, JobPanel
+from .correlation import CorrelationPanel
+from .dynamics import DynamicsPanel
+from .fss import FssPanel
+from .parsing import parse_sizes
 from .plotting import draw_figure, fill_grid, grid_widget
 from .widgets import estimate_table, int_spin
 
@@ -41,17 +42,6 @@ T_DEFAULTS = {"ising": (2.0, 2.6, 13), "xy": (0.7, 1.2, 11)}
 MIN_ANALYSIS_SAMPLES = 20
 #: The analysis may take at most this fraction of the job's time (it runs between rounds).
 ANALYSIS_SHARE = 0.25
-
-
-def parse_sizes(text: str) -> tuple[int, ...]:
-    """Lattice sizes from text like ``"8 16, 32"``."""
-    try:
-        sizes = tuple(int(tok) for tok in text.replace(",", " ").split())
-    except ValueError:
-        raise ParameterError("L", f"sizes must be integers separated by spaces, got {text!r}") from None
-    if not sizes or min(sizes) < 2:
-        raise ParameterError("L", f"needs one or more sizes >= 2, got {text!r}")
-    return sizes
 
 
 def sweep_work(config: SweepConfig):
@@ -82,32 +72,6 @@ def analyse(result: SweepResult) -> None:
     if result.sweeps_done >= MIN_ANALYSIS_SAMPLES:
         with np.errstate(all="ignore"):
             result.analyse()
-
-
-def estimate_rows(result: SweepResult) -> list[tuple[str, float, float, float | None]]:
-    """(quantity, value, error, exact or reference value) for the estimates table."""
-    est = result.analysis.estimates if result.analysis else {}
-    ising = result.config.model == "ising"
-    rows = []
-
-    def add(label, value, reference=None):
-        rows.append((label, value["mean"], value["error"], reference))
-
-    if "binder_crossing_Tc" in est:
-        add("Tc (Binder crossings, weighted)", est["binder_crossing_Tc"], TC_ISING if ising else None)
-    for pair, v in est.get("binder_crossings", {}).items():
-        add(f"Binder crossing L={pair}", v, TC_ISING if ising else None)
-    if "one_over_nu" in est:
-        add("1/nu (dU4/dT at Tc)", est["one_over_nu"], 1.0 if ising else None)
-    if "gamma_over_nu" in est:
-        add("gamma/nu (chi peak)", est["gamma_over_nu"], 1.75 if ising else None)
-    for key, name in (("C_peak", "C"), ("chi_peak", "chi")):
-        for L, v in est.get(key, {}).items():
-            add(f"{name} peak T, L={L}", v["T"])
-            add(f"{name} peak height, L={L}", v["height"])
-    for L, v in est.get("T_KT", {}).items():
-        add(f"T_KT(L={L}) (Upsilon = 2T/pi)", v, T_KT_XY)
-    return rows
 
 
 def exchange_text(result: SweepResult) -> str:
@@ -270,15 +234,7 @@ class PhasePanel(JobPanel, QWidget):
         """What ``rgviz-batch sweep --out folder`` writes: results.csv/.npz, estimates.json, figures."""
         if self.result is None:
             raise ParameterError("export", "nothing to export yet: run a sweep first")
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        estimates = summarise(self.result)
-        write_results(self.result, out)
-        (out / "estimates.json").write_text(json.dumps(estimates, indent=2))
-        written = [out / "results.csv", out / "results.npz", out / "estimates.json"]
-        for fig in sweep_figures(self.result, estimates):
-            written.extend(figure_render.render(fig, out))
-        return written
+        return write_sweep(self.result, summarise(self.result), Path(folder), render_all)
 
 
 class _ShutdownOnClose(QObject):
@@ -301,11 +257,6 @@ def register_phase_panels(window) -> dict[str, QWidget]:
     They share one tabbed dock group in the bottom area; the Phase panel's results feed the FSS
     panel, errors go to the window's error dialog, and closing the window stops their jobs.
     """
-    # The companion panels import this module (parse_sizes), so they are imported here.
-    from .correlation import CorrelationPanel
-    from .dynamics import DynamicsPanel
-    from .fss import FssPanel
-
     device = getattr(window, "device", "auto")
     panels = {"phase": ("Phase transitions", PhasePanel(device)), "fss": ("Finite-size scaling", FssPanel()),
               "correlation": ("Correlations", CorrelationPanel()), "dynamics": ("Dynamics", DynamicsPanel(device))}

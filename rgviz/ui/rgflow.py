@@ -14,52 +14,41 @@ XY tab: the Kosterlitz flow in the (1/K, y) plane, theory flow lines and separat
 (:func:`engine.rg.kosterlitz.kt_figures`), with trajectories measured by
 :func:`engine.rg.kosterlitz.run_xy_rgflow` drawn over them.
 
-Every plot is an :class:`engine.figures.Figure` spec first, so the panel, its export and the
-batch CLI's figures look alike. :func:`register_rg_panels` adds this panel, the Hierarchy panel
+Every plot is an :class:`engine.figures.Figure` spec built in :mod:`engine.plots.rgflow`, and the
+table and files come from :mod:`engine.studies.rgflow`, so the panel, its export and the batch
+CLI's output look alike. :func:`register_rg_panels` adds this panel, the Hierarchy panel
 and the teaching panels to the main window.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSplitter, QTableWidgetItem,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from engine.cli.rgflow import ISING_FAN, XY_FAN, write_csv
 from engine.errors import ParameterError
-from engine.exact import KC_ISING, TC_ISING, T_KT_XY
-from engine.figures import Figure, Series
-from engine.rg.ising_flow import (PALETTE, Y_H_EXACT, Y_T_EXACT, RGFlowConfig, RGFlowResult, arrow_segments, flow_figures,
-                                  run_ising_rgflow)
-from engine.rg.kosterlitz import X_STAR, XYTrajectory, kt_figures, run_xy_rgflow
+from engine.exact import T_KT_XY
+from engine.figures import Figure
+from engine.plots.rgflow import ising_figures, projection_figure, xy_figure
+from engine.rg.ising_flow import RGFlowConfig, RGFlowResult, run_ising_rgflow
+from engine.rg.kosterlitz import XYTrajectory, run_xy_rgflow
 from engine.rg.operators import DEFAULT_COUPLINGS
 from engine.rg.sampling import SamplingPlan
+from engine.studies.files import Table
+from engine.studies.rgflow import ISING_FAN, XY_FAN, estimate_rows, write_rgflow, xy_document, xy_table
 
-from .. import figures as figure_render
+from ..figures import render_all
 from ..jobs import JobControl, JobPanel
+from .hierarchy import HierarchyPanel
+from .parsing import parse_temperatures
 from .plotting import draw_figure, fill_grid, grid_widget, style_plot
+from .teaching import TeachingPanel
 from .widgets import estimate_table, int_spin
 
-CRITICAL_COLOR = "#d62728"
-TRAJECTORY_COLORS = tuple(c for c in PALETTE if c != CRITICAL_COLOR)
 XY_X_RANGE = (0.4, 3.0)  # 1/K shown in the Kosterlitz diagram (zoom out for hotter trajectories)
-
-
-def parse_temperatures(text: str) -> tuple[float, ...]:
-    """Starting temperatures from text like ``"2.0 2.2, 2.4"``."""
-    try:
-        values = tuple(float(tok) for tok in text.replace(",", " ").split())
-    except ValueError:
-        raise ParameterError("T", f"temperatures must be numbers separated by spaces, got {text!r}") from None
-    if not values or min(values) <= 0:
-        raise ParameterError("T", f"needs one or more temperatures > 0, got {text!r}")
-    return values
 
 
 def cancellable(control: JobControl):
@@ -73,103 +62,6 @@ def cancellable(control: JobControl):
         control.progress(done, total)
 
     return progress
-
-
-# --- Ising: figures and table ----------------------------------------------------------------
-
-def critical_index(result: RGFlowResult) -> int:
-    """The trajectory that starts closest to the separatrix (to the exact Kc without an estimate)."""
-    kc = result.separatrix.Kc if result.separatrix is not None else KC_ISING * result.config.J
-    return int(np.argmin([abs(t.K0 - kc) for t in result.trajectories]))
-
-
-def projection_figure(result: RGFlowResult, x_name: str = "nn", y_name: str = "nnn") -> Figure:
-    """Trajectories in the (K_x, K_y) plane with arrows per blocking step and the fixed points marked.
-
-    Levels with unidentifiable couplings (fully ordered blocked lattices, K infinite) are left out.
-    """
-    names = list(result.config.couplings)
-    for name in (x_name, y_name):
-        if name not in names:
-            raise ParameterError("projection", f"coupling {name!r} was not fitted; fitted: {', '.join(names)}")
-    i, j = names.index(x_name), names.index(y_name)
-    fig = Figure(f"rg_plane_{x_name}_{y_name}", "RG trajectories (arrows: one blocking step each)",
-                 f"K_{x_name}", f"K_{y_name}")
-    crit = critical_index(result)
-    x_max = 0.0
-    for k, t in enumerate(result.trajectories):
-        K = t.K[np.isfinite(t.K).all(axis=1)]
-        if not len(K):
-            continue
-        x_max = max(x_max, float(K[:, i].max()))
-        color = CRITICAL_COLOR if k == crit else TRAJECTORY_COLORS[k % len(TRAJECTORY_COLORS)]
-        role = "critical, " if k == crit else ""
-        fig.series.append(Series(K[:, i], K[:, j], label=f"T = {t.T:.4g} ({role}{t.fate})", style="line+points",
-                                 color=color))
-        for a in range(len(K) - 1):
-            for xs, ys in arrow_segments(K[a, i], K[a, j], K[a + 1, i], K[a + 1, j]):
-                fig.series.append(Series(xs, ys, color=color))
-    fig.series.append(Series([0.0], [0.0], label="K = 0: high-T fixed point (stable)", style="points", color="k"))
-    if x_max > 0:
-        fig.series.append(Series([x_max, 1.2 * x_max], [0.0, 0.0], label="towards K = inf: low-T fixed point",
-                                 style="dashed", color="gray"))
-    K_end = result.trajectories[crit].K
-    K_end = K_end[np.isfinite(K_end).all(axis=1)]
-    if len(K_end) > 1:
-        fig.series.append(Series([K_end[-1, i]], [K_end[-1, j]], label="near K*: end of the critical trajectory",
-                                 style="points", color="#ff7f0e"))
-    sep = result.separatrix
-    if sep is not None and x_name == "nn":  # the starts are (K0, 0, 0, ...): Kc lies on the K_nn axis
-        fig.series.append(Series([sep.Kc - sep.error, sep.Kc + sep.error], [0.0, 0.0], style="line",
-                                 color=CRITICAL_COLOR))
-        fig.series.append(Series([sep.Kc], [0.0], label=f"separatrix Kc = {sep.Kc:.4f} +- {sep.error:.2g}",
-                                 style="points", color=CRITICAL_COLOR))
-    return fig
-
-
-def ising_figures(result: RGFlowResult, x_name: str, y_name: str) -> list[Figure]:
-    """The chosen projection and the engine's other flow figures (its fixed K_nn-K_nnn plane left out)."""
-    return [projection_figure(result, x_name, y_name)] + [f for f in flow_figures(result)
-                                                          if f.name != "rg_trajectories"]
-
-
-def estimate_rows(result: RGFlowResult) -> list[tuple[str, float, float, float]]:
-    """(quantity, value, error, exact) for the table: Kc and Tc from the separatrix, MCRG y_t and y_h."""
-    rows = []
-    J = result.config.J
-    if result.separatrix is not None:
-        kc, err = result.separatrix.Kc, result.separatrix.error
-        rows.append(("Kc = J/Tc (separatrix)", kc, err, KC_ISING))  # K0 = J/T: Kc is the same for every J
-        rows.append(("Tc = J/Kc", J / kc, J * err / kc ** 2, TC_ISING * J))
-    ex = result.exponents()
-    for key, exact in (("y_t", Y_T_EXACT), ("y_h", Y_H_EXACT)):
-        if key in ex:
-            step = ex["step"]
-            rows.append((f"{key} (MCRG, T = {ex['T']:.4g}, {step} -> {step + 1})",
-                         _nan(ex[key]["mean"]), _nan(ex[key]["error"]), exact))
-    return rows
-
-
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-# --- XY ----------------------------------------------------------------------------------------
-
-def xy_figure(trajectories: list[XYTrajectory] = ()) -> Figure:
-    """The engine's Kosterlitz flow diagram with the line of fixed points y = 0, 1/K < pi/2 added."""
-    fig = kt_figures(trajectories)[0]
-    fig.series.insert(0, Series([0.5, X_STAR], [0.0, 0.0], label="fixed line (y = 0, 1/K < pi/2)", color="k"))
-    fig.series.append(Series([X_STAR], [0.0], label="KT fixed point (1/K = pi/2)", style="points", color="k"))
-    return fig
-
-
-def xy_table(trajectories: list[XYTrajectory], L: int, b: int) -> tuple[list[str], list[list[float]]]:
-    """CSV header and rows, one per (temperature, level), as ``rgviz-batch rgflow --model xy`` writes."""
-    header = ["T", "level", "L_level", "inv_K", "inv_K_err", "y", "y_err"]
-    rows = [[t.T, n, L // b ** n, t.x[n], t.x_err[n], t.y[n], t.y_err[n]]
-            for t in trajectories for n in range(len(t.x))]
-    return header, rows
 
 
 # --- panels ------------------------------------------------------------------------------------
@@ -230,17 +122,9 @@ class FlowTab(JobPanel, QWidget):
         self.show_result(result)
         self.export_button.setEnabled(True)
 
-    def _write(self, folder: str | Path, doc: dict, table: tuple[list[str], list[list]],
-               figures: list[Figure]) -> list[Path]:
+    def _write(self, folder: str | Path, doc: dict, table: Table, figures: list[Figure]) -> list[Path]:
         """``rgflow.json``, ``trajectories.csv`` and each figure as PNG, SVG and PDF in ``folder``."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "rgflow.json").write_text(json.dumps(doc, indent=1))
-        write_csv(out / "trajectories.csv", *table)
-        written = [out / "rgflow.json", out / "trajectories.csv"]
-        for fig in figures:
-            written.extend(figure_render.render(fig, out))
-        return written
+        return write_rgflow(Path(folder), doc, table, figures, render_all)
 
 
 class IsingFlowTab(FlowTab):
@@ -429,9 +313,8 @@ class XYFlowTab(FlowTab):
         """``rgflow.json`` and ``trajectories.csv`` as the batch CLI writes them, and the flow diagram."""
         if self.result is None:
             raise ParameterError("export", "nothing to export yet: run an XY flow first")
-        doc = {"model": "xy", **self._params, "T_KT": T_KT_XY, "K_star": 1 / X_STAR,
-               "trajectories": [t.to_dict() for t in self.result]}
-        return self._write(folder, doc, xy_table(self.result, **self._params), [xy_figure(self.result)])
+        return self._write(folder, xy_document(self.result, **self._params), xy_table(self.result, **self._params),
+                           [xy_figure(self.result)])
 
 
 class RGFlowPanel(QTabWidget):
@@ -461,9 +344,6 @@ class RGFlowPanel(QTabWidget):
 
 def register_rg_panels(window) -> dict[str, QWidget]:
     """Add the Hierarchy, RG flow and RG teaching docks to ``window``, tabified together."""
-    from .hierarchy import HierarchyPanel
-    from .teaching import TeachingPanel
-
     hierarchy, rgflow, teaching = HierarchyPanel(), RGFlowPanel(getattr(window, "device", "auto")), TeachingPanel()
     area = Qt.DockWidgetArea.BottomDockWidgetArea
     docks = [window.add_panel("hierarchy", "Hierarchy", hierarchy, area),

@@ -18,11 +18,10 @@ from html import escape
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout, QWidget
 
-from engine.rg.teaching import decimation_1d, fbm, flow_1d, structure_function, toy_flow
+from engine.rg.teaching import decimation_1d, fbm_path, flow_1d, structure_function, toy_flow
 
 from .plotting import grid_widget, style_plot
 from .widgets import int_spin
@@ -183,9 +182,7 @@ class FBMTab(TeachingTab):
 
     def redraw(self) -> None:
         h, sigma = self.hurst.value(), self.sigma.value()
-        gen = torch.Generator().manual_seed(self.seed.value())
-        path = fbm(self.N, h, gen)
-        self.path = path[0].numpy()
+        self.path = fbm_path(self.N, h, self.seed.value())
         n = self.N // sigma
         t = np.arange(n + 1)
         copy = self.path[::sigma][: n + 1] * float(sigma) ** -h
@@ -195,8 +192,8 @@ class FBMTab(TeachingTab):
         lags = np.unique(np.geomspace(1, self.N // 8, 16).astype(int))
         sf = _titled(self.plots[1], "Structure function <|f(t + tau) - f(t)|^2>", "tau", "S(tau)")
         sf.setLogMode(x=True, y=True)
-        sf.plot(lags, structure_function(path, lags), pen=None, symbol="o", symbolSize=6, symbolBrush="#1f77b4",
-                name="measured (this path)")
+        sf.plot(lags, structure_function(self.path[None], lags), pen=None, symbol="o", symbolSize=6,
+                symbolBrush="#1f77b4", name="measured (this path)")
         sf.plot(lags, lags.astype(float) ** (2 * h), pen=PEN["diagonal"], name="tau^(2h)")
         self.note.setText(f"Self-similar: f({sigma} t) has the law of {sigma}^h f(t), so the red copy "
                           "looks like the blue path; roughness grows as h decreases (h = 1/2: Brownian motion).")

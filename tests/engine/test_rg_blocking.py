@@ -2,12 +2,13 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from engine.device import make_generator
 from engine.errors import ParameterError
-from engine.rg.blocking import block_levels, decimate, majority, phi4_block, xy_block
+from engine.rg.blocking import block_levels, coarse_levels, decimate, majority, phi4_block, xy_block
 from engine.rg.operators import OPERATORS, operator_values, operators
 
 torch.set_num_threads(1)
@@ -103,3 +104,12 @@ def test_operator_values_of_ordered_state_and_symmetry():
         operators(["nn", "bogus"])
     with pytest.raises(ParameterError, match="levels"):
         operator_values(torch.ones(1, 2, 2), operators(["d2"]))
+
+
+def test_coarse_levels_of_a_snapshot_stop_where_b_no_longer_divides_L():
+    """numpy in and out, for viewers; 20 = 4 * 5 allows only two blockings by 2."""
+    lattice = np.random.default_rng(0).choice([-1, 1], (20, 20)).astype(np.int8)
+    levels = coarse_levels(lattice, "decimation", 2, 4)
+    assert [lv.shape for lv in levels] == [(20, 20), (10, 10), (5, 5)]
+    assert all(isinstance(lv, np.ndarray) for lv in levels)
+    assert np.array_equal(levels[2], lattice[::4, ::4])

@@ -8,7 +8,8 @@ import torch
 
 from engine.device import make_generator
 from engine.errors import ParameterError
-from engine.rg.teaching import decimation_1d, fbm, flow_1d, hurst_from_paths, toy_flow, toy_map
+from engine.rg.teaching import (decimation_1d, fbm, fbm_path, flow_1d, hurst_from_paths, structure_function,
+                                 toy_flow, toy_map)
 
 torch.set_num_threads(1)
 
@@ -54,3 +55,11 @@ def test_fbm_variance_is_exact_and_seeded():
     assert var == pytest.approx(64 ** 1.4, rel=4 * math.sqrt(2 / 4000))
     with pytest.raises(ParameterError, match="hurst"):
         fbm(64, 1.0, make_generator(0))
+
+
+def test_fbm_path_is_the_seeded_torch_path_and_its_structure_function_reads_numpy():
+    path = fbm_path(256, 0.3, seed=5)
+    paths = fbm(256, 0.3, make_generator(5))
+    assert isinstance(path, np.ndarray) and np.array_equal(path, paths[0].numpy())
+    lags = np.array([1, 2, 4, 8])
+    np.testing.assert_allclose(structure_function(path[None], lags), structure_function(paths, lags), rtol=1e-12)

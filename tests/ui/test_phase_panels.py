@@ -18,10 +18,11 @@ from PySide6.QtGui import QImage
 from engine.measure.fss import power_law
 from engine.measure.stats import tau_int
 from engine.session import Simulation
+from engine.studies.dynamics import equal_parameter_tail
 from engine.sweep import SweepConfig, SweepRunner
 from rgviz import export
-from rgviz.ui.correlation import CorrelationPanel, lattice_correlation
-from rgviz.ui.dynamics import DynamicsPanel, equal_parameter_tail
+from rgviz.ui.correlation import CorrelationPanel
+from rgviz.ui.dynamics import DynamicsPanel
 from rgviz.ui.fss import FssPanel
 from rgviz.ui.phase import PhasePanel, parse_sizes, register_phase_panels
 
@@ -194,21 +195,6 @@ def test_fss_sliders_change_the_quality_and_auto_fit_finds_a_collapse(panels, sw
 
 
 # --- Correlation panel ------------------------------------------------------------------------
-
-@pytest.mark.parametrize("model", ["ising", "xy"])
-def test_lattice_correlation_matches_a_direct_sum(model):
-    rng = np.random.default_rng(0)
-    L = 8
-    lattice = rng.choice([-1.0, 1.0], (L, L)) if model == "ising" else rng.uniform(0, 2 * np.pi, (L, L))
-    G = lattice_correlation(lattice, model)
-    for r in range(L // 2 + 1):
-        pairs = []
-        for axis in (0, 1):
-            for shift in (r, -r):
-                other = np.roll(lattice, shift, axis=axis)
-                pairs.append(np.mean(lattice * other if model == "ising" else np.cos(lattice - other)))
-        assert G[r] == pytest.approx(np.mean(pairs), abs=1e-12)
-
 
 def test_correlation_panel_draws_and_fits_from_snapshots(panels, qtbot, tmp_path):
     panel = panels(CorrelationPanel)
