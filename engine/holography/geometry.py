@@ -88,3 +88,27 @@ def disk_geodesic(p: np.ndarray, q: np.ndarray, n: int = 32) -> np.ndarray:
     seg = t * bb
     back = (seg + a) / (1 + np.conj(a) * seg)
     return np.stack([back.real, back.imag], axis=1)
+
+
+def slice_points(L: int, levels: int, row: int) -> dict[tuple[int, int], np.ndarray]:
+    """Disc position of every (level, column block) above ``row``: one point per block of latents."""
+    keys, positions = [], []
+    for level in range(levels + 1):
+        s = 2 ** (level + 1)
+        for block in range(max(L // s, 1)):
+            keys.append((level, block))
+            positions.append((row, block * s, level))
+    coords = node_coordinates(np.array(positions))
+    disc = poincare_disk(coords[:, 1], coords[:, 2], L)
+    return dict(zip(keys, disc))
+
+
+def slice_nodes(node_levels: np.ndarray, L: int, row: int) -> dict[tuple[int, int], list[int]]:
+    """The nodes above ``row`` (their block covers it), grouped by (level, column block)."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for k, level in enumerate(node_levels):
+        i, j = divmod(k, L)
+        s = 2 ** (int(level) + 1)
+        if i // s == row // s:
+            groups.setdefault((int(level), j // s), []).append(k)
+    return groups
