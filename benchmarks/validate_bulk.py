@@ -68,10 +68,10 @@ def print_analysis(doc: dict) -> None:
         print(f"  (a) collapse over levels {c['levels']} ({c['dof']} dof): chi^2/dof = {pm(c, 'quality')}, "
               f"relative spread = {pm(c, 'relative_spread')}")
     w0 = doc["w0"]
-    rows = ", ".join(f"{r['w0']:.2g}: {r['r2']:.3f}" for r in w0["scan"])
-    print(f"  (d) w0 scan (w0: R^2 hyperbolic) {rows}; best w0 = {w0['best']:.3g}, R^2 range "
-          f"{w0['r2_range'][0]:.3f}-{w0['r2_range'][1]:.3f}, xi range "
-          + ("n/a" if w0["xi_range"] is None else f"{w0['xi_range'][0]:.3g}-{w0['xi_range'][1]:.3g}"))
+    rows = ", ".join(f"{r['w0']:.2g}: {pm(r, 'r2', 3)}" for r in w0["scan"])
+    span = lambda pair, fmt: "n/a" if pair is None else f"{pair[0]:{fmt}}-{pair[1]:{fmt}}"  # noqa: E731
+    print(f"  (d) w0 scan (w0: R^2 hyperbolic) {rows}; best w0 = {w0['best']}, R^2 range "
+          f"{span(w0['r2_range'], '.3f')}, xi range {span(w0['xi_range'], '.3g')}")
 
 
 def free_field(estimator: str) -> dict:

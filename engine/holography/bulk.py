@@ -168,9 +168,9 @@ class BulkAnalysis:
 
     def to_json(self) -> dict:
         optional = lambda fit: None if fit is None else fit.to_json()  # noqa: E731
-        best = max(self.w0_scan, key=lambda row: row["r2"])
-        r2 = [row["r2"] for row in self.w0_scan]
-        xi = [row["xi"] for row in self.w0_scan if row["xi"] is not None]
+        fitted = [row for row in self.w0_scan if row["r2"] is not None]
+        r2 = [row["r2"] for row in fitted]
+        xi = [row["xi"] for row in fitted if row["xi"] is not None]
         return {
             "estimator": self.stats.estimator,
             "fit": self.fit.to_json(),
@@ -181,8 +181,9 @@ class BulkAnalysis:
             "r2_gap": {"value": self.r2_gap[0], "error": self.r2_gap[1]},
             "collapse": (self.collapse.to_json() if self.collapse else
                          {"result": f"needs same-level pairs at >= {COLLAPSE_LEVELS} levels (L >= 16)"}),
-            "w0": {"value": self.w0, "scan": self.w0_scan, "best": best["w0"],
-                   "r2_range": [min(r2), max(r2)], "xi_range": [min(xi), max(xi)] if xi else None},
+            "w0": {"value": self.w0, "scan": self.w0_scan,
+                   "best": max(fitted, key=lambda row: row["r2"])["w0"] if fitted else None,
+                   "r2_range": [min(r2), max(r2)] if r2 else None, "xi_range": [min(xi), max(xi)] if xi else None},
             "pairs_used": int(len(self.classes.a)),
             "pairs_total": int(len(self.positions) * (len(self.positions) - 1) // 2),
             "classes_used": int(len(self.classes.count)),
@@ -217,6 +218,9 @@ def analyse_bulk(stats: PairStatistics, positions: np.ndarray, L: int, *, w0: fl
     y = classes.average(stats.q)
     replicas = None if stats.q_replicas is None else classes.average(stats.q_replicas)
     error = None if replicas is None else np.array([jackknife_error(r) for r in replicas.T])
+    if not np.all(np.isfinite(y)) or (error is not None and not np.any(error > 0)):
+        raise ValueError("the latent samples hold too few distinct configurations for correlations with errors "
+                         "(a flow with a very low acceptance): draw more samples or sample by bulk HMC")
     everything = np.ones(len(y), dtype=bool)
 
     def fits(w: float) -> tuple[np.ndarray, np.ndarray, DecayFit, DecayFit]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
 from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS
 from engine.holography.geometry import disk_geodesic, poincare_disk, slice_nodes, slice_points
@@ -87,11 +88,12 @@ def node_label(result: BulkRun, k: int) -> str:
 
 
 def verdict_html(role: str, result: BulkRun) -> str:
-    """The verdict line of one checkpoint; the weak-flow warning in bold red."""
-    text = f"<b>{role}</b> ({Path(result.path).name}): {result.verdict}"
-    if not result.doc["flow_quality"]["meets_targets"]:
-        return f"<span style='color:#b00'><b>Warning: too weak for a geometric reading.</b> {text}</span>"
-    return text
+    """The verdict line of one checkpoint; for a weak flow, the warning in bold red with what is missing."""
+    quality = result.doc["flow_quality"]
+    if not quality["meets_targets"]:
+        return (f"<span style='color:#b00'><b>Warning: {role} flow too weak for a geometric reading</b> "
+                f"({escape('; '.join(quality['weak']))})</span>")
+    return f"<b>{role}</b>: {escape(result.verdict)}"
 
 
 # --- views -------------------------------------------------------------------------------------
@@ -268,8 +270,8 @@ class BulkPanel(QWidget):
                                "well-trained flow), HMC on the latent variables (slower, mixes for any flow), "
                                "or automatic: HMC when the flow's recorded acceptance is below 0.05")
         self.estimator = QComboBox()
-        for estimator in ESTIMATORS:
-            self.estimator.addItem(DESCRIPTIONS[estimator], estimator)
+        for label, estimator in zip(("connected", "mutual information", "raw (diagnostic)"), ESTIMATORS):
+            self.estimator.addItem(label, estimator)
         self.estimator.setToolTip("Pair correlation the fits use: the connected normalised correlation (means "
                                   "and node scales removed), the Gaussian mutual information of the two nodes, "
                                   "or the raw second moment (a diagnostic: keeps the distance-free nuisance)")
@@ -283,6 +285,7 @@ class BulkPanel(QWidget):
         self.status.setWordWrap(True)
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
+        self.verdict.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout = QLabel("Pick two nodes (click in the 3D view or the level maps).")
         self.readout.setWordWrap(True)
