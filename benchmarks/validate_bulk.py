@@ -1,12 +1,16 @@
-"""Does the neural RG's bulk look hyperbolic? (issue: holographic bulk geometry)
+"""Does the neural RG's bulk look hyperbolic? Every number of the bulk analysis, with errors, and a verdict.
 
-For the shipped critical and disordered phi^4 checkpoints: exact samples (bulk HMC by default,
-or independent Metropolis), latent correlations, and the fit of ln|C_ij| against the hyperbolic
-distance of the nodes and, on the same resolved pairs, against their flat distance. Prints both
-R^2 (block-jackknife errors) and their difference, the fitted xi and d0 (with errors) for each
-checkpoint, and a plain verdict.
+For the shipped critical and disordered phi^4 checkpoints (or the ones given): exact samples (bulk HMC or
+independent Metropolis), the flow's quality (independent-Metropolis acceptance, ESS, per-level latent
+variance against the prior's 1), then on pair classes of the chosen estimator (``engine.holography``):
+(a) the same-level collapse against displacement / 2^level, (b) same- against cross-level xi, (c) R^2
+against hyperbolic and flat distance and their gap, (d) the height-scale scan. The exact free-field
+control (no training, no sampling noise) is printed first, as the reference for what the pipeline returns.
+Each checkpoint ends with one plain sentence: whether the data support the hyperbolic reading at this
+size, and how strongly; below the quality targets it says the flow is too weak for a geometric reading.
 
-Usage: python benchmarks/validate_bulk.py [--mcmc bulk|independent] [--samples N] [--chains C]
+Usage: python benchmarks/validate_bulk.py [--checkpoint PATH ...] [--mcmc bulk|independent|auto]
+                                          [--samples N] [--estimator connected|mi|raw]
                                           [--out benchmarks/results/validate_bulk.json]
 """
 
@@ -17,73 +21,107 @@ import json
 import sys
 from pathlib import Path
 
-from engine.device import configure_threads, make_generator
-from engine.holography.sampling import bulk_report, sample_bulk
-from engine.nrg.checkpoint import load_checkpoint
+from engine.device import configure_threads
+from engine.holography.bulk import analyse_bulk
+from engine.holography.control import free_field_control
+from engine.holography.estimators import ESTIMATORS, exact_statistics
+from engine.holography.pipeline import run_bulk, verdict
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-#: below this independent-Metropolis acceptance the chain holds too few distinct states to trust
-MIN_ACCEPTANCE = 0.05
-#: a fit that explains less than this of the variance of ln|C| supports no geometry
-MIN_R2 = 0.5
 
 
-def find(tag: str) -> Path:
-    hits = sorted(p for p in RESOURCES.glob("phi4*.pt") if tag in p.name)
-    if not hits:
-        raise SystemExit(f"no shipped phi4 checkpoint with {tag!r} in its name under {RESOURCES}")
-    return hits[0]
+def pm(entry: dict | None, key: str, digits: int = 4) -> str:
+    """``value +- error`` of ``entry[key]`` and ``entry[key + '_error']`` ("n/a" where absent)."""
+    if entry is None or entry.get(key) is None:
+        return "n/a"
+    error = entry.get(f"{key}_error")
+    return f"{entry[key]:.{digits}g}" + ("" if error is None else f" +- {error:.2g}")
+
+
+def fit_line(name: str, fit: dict | None) -> str:
+    if fit is None:
+        return f"  {name:<22} too few classes"
+    if fit["result"] == "no decay":
+        return f"  {name:<22} no decay (R^2 {pm(fit, 'r2')}, {fit['classes']} classes)"
+    chi2 = "" if fit["chi2_per_dof"] is None else f"chi^2/dof = {fit['chi2_per_dof']:.3g}, "
+    return (f"  {name:<22} xi = {pm(fit, 'xi')}, d0 = {pm(fit, 'd0')}, R^2 = {pm(fit, 'r2')}, {chi2}"
+            f"{fit['classes']} classes / {fit['pairs']} pairs")
+
+
+def print_analysis(doc: dict) -> None:
+    print(fit_line("(c) hyperbolic", doc["fit"]))
+    print(fit_line("(c) flat", doc["fit_boundary_distance"]))
+    gap = doc["r2_gap"]
+    print(f"  (c) R^2 gap hyperbolic - flat = {pm({'g': gap['value'], 'g_error': gap['error']}, 'g')}")
+    print(fit_line("(b) same level", doc["fit_same_level"]))
+    print(fit_line("(b) cross level", doc["fit_cross_level"]))
+    diff = doc["xi_difference"]
+    if diff is None:
+        print("  (b) xi difference: n/a (a fit without decay)")
+    else:
+        sigma = "" if diff["sigma"] is None else f" = {diff['sigma']:.1f} sigma"
+        print(f"  (b) xi same - cross = {pm({'d': diff['value'], 'd_error': diff['error']}, 'd')}{sigma}")
+    c = doc["collapse"]
+    if "result" in c:
+        print(f"  (a) collapse: {c['result']}")
+    else:
+        print(f"  (a) collapse over levels {c['levels']} ({c['dof']} dof): chi^2/dof = {pm(c, 'quality')}, "
+              f"relative spread = {pm(c, 'relative_spread')}")
+    w0 = doc["w0"]
+    rows = ", ".join(f"{r['w0']:.2g}: {pm(r, 'r2', 3)}" for r in w0["scan"])
+    span = lambda pair, fmt: "n/a" if pair is None else f"{pair[0]:{fmt}}-{pair[1]:{fmt}}"  # noqa: E731
+    print(f"  (d) w0 scan (w0: R^2 hyperbolic) {rows}; best w0 = {w0['best']}, R^2 range "
+          f"{span(w0['r2_range'], '.3f')}, xi range {span(w0['xi_range'], '.3g')}")
+
+
+def free_field(estimator: str) -> dict:
+    """The exact control at L = 16: massive (m^2 = 1) and nearly massless (m^2 = 1e-3)."""
+    out = {}
+    for mass2 in (1.0, 1e-3):
+        cov, positions, _ = free_field_control(16, mass2)
+        doc = analyse_bulk(exact_statistics(cov, estimator=estimator), positions, 16).to_json()
+        print(f"free field m^2 = {mass2:g}, L = 16, linear Haar flow, exact covariance (no errors):")
+        print_analysis(doc)
+        out[f"m2={mass2:g}"] = doc
+    return out
+
+
+def default_checkpoints() -> list[Path]:
+    found = [sorted(p for p in RESOURCES.glob("phi4*.pt") if tag in p.name) for tag in ("crit", "disord")]
+    return [hits[0] for hits in found if hits]
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--mcmc", choices=("bulk", "independent"), default="bulk")
-    p.add_argument("--samples", type=int, default=None, help="default: 9600 (bulk), 40000 (independent)")
-    p.add_argument("--chains", type=int, default=16, help="bulk: parallel HMC chains")
+    p.add_argument("--checkpoint", nargs="+", type=Path, default=None,
+                   help="default: the shipped critical and disordered phi^4 checkpoints")
+    p.add_argument("--mcmc", choices=("auto", "bulk", "independent"), default="auto")
+    p.add_argument("--samples", type=int, default=9600)
+    p.add_argument("--chains", type=int, default=16, help="bulk HMC: parallel chains")
+    p.add_argument("--estimator", choices=ESTIMATORS, default="connected")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/results/validate_bulk.json")
     args = p.parse_args()
     configure_threads()
-    report = {}
-    for tag in ("crit", "disord"):
-        path = find(tag)
-        ckpt = load_checkpoint(path)
-        n = args.samples or (9600 if args.mcmc == "bulk" else 40000)
-        samples = sample_bulk(ckpt, n, make_generator(args.seed), method=args.mcmc, chains=args.chains)
-        _, doc = bulk_report(samples)
-        doc["checkpoint"] = path.name
-        report[tag] = doc
-        h, f = doc["fit"], doc["fit_boundary_distance"]
-        gap = doc["r2_gap"]
-        print(f"{path.name}: {args.mcmc} sampling, acceptance {doc['acceptance']:.3f}, {doc['samples']} samples, "
-              f"{doc['pairs_used']}/{doc['pairs_total']} pairs resolved")
-        print(f"  hyperbolic: xi = {h['xi']:.3f} +- {h['xi_error']:.3f}, d0 = {h['d0']:.3f} +- {h['d0_error']:.3f}, "
-              f"R^2 = {h['r2']:.4f} +- {h['r2_error']:.4f}")
-        print(f"  flat:       xi = {f['xi']:.3f} +- {f['xi_error']:.3f}, R^2 = {f['r2']:.4f} +- {f['r2_error']:.4f}")
-        print(f"  R^2 hyperbolic - flat = {gap['value']:.4f} +- {gap['error']:.4f}")
+    report = {"estimator": args.estimator, "free_field": free_field(args.estimator)}
+    for path in args.checkpoint or default_checkpoints():
+        run = run_bulk(path, args.samples, args.seed, method=args.mcmc, chains=args.chains, estimator=args.estimator)
+        doc = run.doc
+        q = doc["flow_quality"]
+        variance = ", ".join(f"{lv}: {v:.3g}" for lv, v in q["latent_variance"].items())
+        print(f"\n{path.name} ({doc['target']['name']} L = {doc['target']['L']}, t = {doc['target'].get('t')}): "
+              f"{doc['mcmc']} sampling, {doc['samples']} samples, sampler acceptance {doc['acceptance']:.3f}")
+        print(f"  flow quality: independent-Metropolis acceptance {q['acceptance']:.3g} (target >= "
+              f"{q['targets']['acceptance']}), ESS {q['ess']:.3g}, latent variance per level {{{variance}}} "
+              f"(prior 1, target within {q['targets']['variance_tolerance']:.0%})")
+        print_analysis(doc)
         b = doc["boundary_correlation"]
         if b:
-            print(f"  boundary G(r): power law eta = {b['eta']:.3f} +- {b['eta_error']:.3f} (R^2 {b['r2_power']:.3f}),"
-                  f" exponential R^2 {b['r2_exponential']:.3f}")
-    crit, dis = report["crit"], report["disord"]
-    healthy = crit["acceptance"] >= MIN_ACCEPTANCE
-    better = crit["r2_gap"]["value"] > 2 * crit["r2_gap"]["error"]
-    supports = healthy and crit["fit"]["r2"] >= MIN_R2 and better
-    verdict = (f"critical: hyperbolic R^2 {crit['fit']['r2']:.3f} +- {crit['fit']['r2_error']:.3f} vs flat "
-               f"{crit['fit_boundary_distance']['r2']:.3f} (acceptance {crit['acceptance']:.3f}); disordered: "
-               f"hyperbolic R^2 {dis['fit']['r2']:.3f} +- {dis['fit']['r2_error']:.3f} vs flat "
-               f"{dis['fit_boundary_distance']['r2']:.3f} (acceptance {dis['acceptance']:.3f}). ")
-    if supports:
-        verdict += "The hyperbolic distance explains the critical bulk correlations, and better than the flat one."
-    elif not healthy:
-        verdict += (f"The data do NOT support the hyperbolic claim: the sampler's acceptance is below "
-                    f"{MIN_ACCEPTANCE}, so the samples are a handful of distinct configurations and the "
-                    f"correlations are not resolved; the checkpoint needs more training first.")
-    else:
-        verdict += (f"The data do NOT support the hyperbolic claim: the hyperbolic fit explains too little "
-                    f"(R^2 < {MIN_R2}) or not more than the flat one by two standard errors.")
-    report["verdict"] = verdict
-    print(verdict)
+            print(f"  boundary G(r): eta = {pm(b, 'eta')} (power-law R^2 {b['r2_power']:.3f}, "
+                  f"exponential R^2 {b['r2_exponential']:.3f})")
+        doc["verdict"] = verdict(doc)
+        print(f"  verdict: {doc['verdict']}")
+        report[path.name] = doc
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

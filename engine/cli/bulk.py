@@ -1,8 +1,9 @@
 """``rgviz-batch bulk``: the holographic bulk of a trained neural RG, measured.
 
-Draws exact samples of the checkpoint's target (flow proposals with independent-Metropolis
-correction, or HMC in the bulk with ``--mcmc bulk``), maps them to the latent bulk, and fits ln|C_ij| of resolved latent pairs against the
-hyperbolic distance of their nodes and, on the same pairs, against their flat distance. Writes
+Draws exact samples of the checkpoint's target (flow proposals with independent-Metropolis correction,
+or HMC in the bulk), maps them to the latent bulk and runs :func:`engine.holography.pipeline.run_bulk`:
+pair classes of the chosen estimator fitted against hyperbolic and flat distance, the same-level
+collapse, same- against cross-level xi, the height-scale scan and the flow's quality. Writes
 ``DIR/bulk.json``, ``DIR/correlations.npz`` and the figures.
 """
 
@@ -14,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..device import configure_threads, make_generator
+from ..device import configure_threads
 from ..errors import ParameterError
 from ..figures import write_figures
-from ..holography.sampling import METHODS, bulk_report, sample_bulk
-from ..nrg.checkpoint import load_checkpoint
+from ..holography.estimators import ESTIMATORS
+from ..holography.pipeline import run_bulk
+from ..holography.sampling import METHODS
+from ..io import atomic_write
 from ..plots.bulk import bulk_figures
 from ..progress import cli_bar
 
@@ -33,7 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exact sampler: flow proposals + independent Metropolis, HMC on the latents, or auto "
                              "(HMC when the flow's recorded acceptance is below 0.05)")
     parser.add_argument("--chains", type=int, default=16, help="parallel HMC chains (--mcmc bulk)")
-    parser.add_argument("--threshold", type=float, default=3.0, help="resolved pairs: |C| > threshold * error")
+    parser.add_argument("--estimator", choices=ESTIMATORS, default="connected",
+                        help="pair correlation: connected normalised correlation, Gaussian mutual information, "
+                             "or the raw second moment (a diagnostic)")
+    parser.add_argument("--w0", type=float, default=1.0, help="bulk height scale: a level-l node sits at w0 2^l")
+    parser.add_argument("--blocks", type=int, default=20, help="jackknife blocks (consecutive windows of the chain)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, metavar="DIR")
     parser.add_argument("--json", action="store_true", help="also print bulk.json to stdout")
@@ -43,25 +50,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.samples < 100:
         raise ParameterError("samples", f"must be >= 100, got {args.samples}")
-    if args.threshold <= 0:
-        raise ParameterError("threshold", f"must be > 0, got {args.threshold}")
     if args.chains < 1:
         raise ParameterError("chains", f"must be >= 1, got {args.chains}")
+    if not args.w0 > 0:
+        raise ParameterError("w0", f"must be > 0, got {args.w0}")
+    if not 2 <= args.blocks <= args.samples // 2:
+        raise ParameterError("blocks", f"must be in 2..samples/2, got {args.blocks}")
     configure_threads()
-    ckpt = load_checkpoint(args.checkpoint)
     with cli_bar(f"bulk {args.mcmc}", args.samples, enabled=not args.no_progress) as bar:
-        samples = sample_bulk(ckpt, args.samples, make_generator(args.seed), method=args.mcmc, chains=args.chains,
-                              progress=bar)
-    analysis, doc = bulk_report(samples, args.threshold)
-    doc["checkpoint"] = str(args.checkpoint)
-    doc["target"] = {"name": ckpt.target.name, "L": ckpt.target.L, **ckpt.target.params()}
+        result = run_bulk(args.checkpoint, args.samples, args.seed, method=args.mcmc, chains=args.chains,
+                          estimator=args.estimator, w0=args.w0, n_blocks=args.blocks, progress=bar)
+    doc = {**result.doc, "verdict": result.verdict}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bulk.json").write_text(json.dumps(doc, indent=2))
-    np.savez_compressed(out / "correlations.npz", corr=analysis.corr, corr_error=analysis.corr_err,
-                        coords=analysis.coords, levels=analysis.levels, d_hyperbolic=analysis.d_hyp,
-                        d_flat=analysis.d_flat, resolved=analysis.resolved, boundary_G=samples.boundary_G)
-    write_figures(bulk_figures(analysis, samples.boundary_G), out)
+    atomic_write(out / "bulk.json", lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2)))
+    an = result.analysis
+    arrays = {**an.arrays(), "boundary_G": result.samples.boundary_G}
+
+    def write_npz(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    atomic_write(out / "correlations.npz", write_npz)
+    write_figures(bulk_figures(an, result.samples.boundary_G), out)
     if args.json:
         print(json.dumps(doc))
     return 0

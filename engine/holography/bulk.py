@@ -1,183 +1,245 @@
-"""Bulk correlations of the latent variables and the distances they imply.
+"""Does the bulk look hyperbolic? Four separate questions, each answered with a number and an error.
 
-The claim under test: with d_ij = d0 - xi ln|C_ij|, the distances read off the latent
-correlations C_ij = <z_i . z_j> are the hyperbolic geodesic distances between the nodes when the
-boundary theory is critical (Hu, Li, Wang, You, PRR 2, 023369 (2020)). We fit ln|C| against the
-hyperbolic distance and, on the same pairs, against the flat (Euclidean) distance between the
-same nodes; the comparison of the two R^2 is the evidence, and a disordered boundary theory is the
-control.
+The claim (Hu, Li, Wang, You, PRR 2, 023369 (2020)): for a critical boundary theory and a flow close to
+exact, the residual correlation (or mutual information) of bulk variables under
+S_eff(z) = S(G(z)) - ln|det dG/dz| decays exponentially with the hyperbolic geodesic distance between
+the bulk nodes, at the classical saddle-point level. A node of level l sits at height w = w0 2^l above
+the block it summarises (:mod:`.geometry`).
 
-Only pairs whose correlation is resolved above noise (|C| > threshold * error) enter the fits:
-ln|C| of an unresolved pair is noise and would bias xi.
+The analysis works on pair classes (:mod:`.classes`) of one estimator's squared correlation
+(:mod:`.estimators`) and asks:
+
+(a) collapse: do same-level correlations depend on displacement / 2^level only? For every scaled
+    displacement reached at two or more levels, chi^2 per degree of freedom of "all levels agree";
+    ~1 is a collapse within errors (the verdict allows 3 sigma, sqrt(2/dof) each: class errors are
+    themselves estimated from 20 blocks). Needs same-level pairs at >= 3 levels (L >= 16).
+(b) one xi: the decay length of same-level and of cross-level classes, and their difference in
+    standard errors (jackknife of the difference, the two share the samples).
+(c) hyperbolic or flat: R^2 of the decay fit against the hyperbolic and against the flat distance of
+    the same classes, and the gap. The two distances correlate over the pairs (r = 0.71 at L = 16), so
+    the gap separates them poorly: (a) and (b) are the sharper tests.
+(d) the height scale w0: the fit repeated over a scan of w0, the best w0 and how much R^2 and xi move.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from .classes import PairClasses, pair_classes
+from .estimators import PairStatistics
+from .fit import DecayFit, fit_decay, jackknife_error
 from .geometry import flat_distance, hyperbolic_distance, node_coordinates, pairwise
 
-
-def _block_correlations(z: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-block means of z_i . z_j, ``[n_blocks, m, m]``, and the block sizes."""
-    z = np.asarray(z, dtype=np.float64)
-    n = z.shape[0]
-    blocks = np.array_split(np.arange(n), max(2, min(n_blocks, n)))
-    per_block = np.stack([np.einsum("sci,scj->ij", z[b], z[b]) / len(b) for b in blocks])
-    return per_block, np.array([len(b) for b in blocks], dtype=np.float64)
-
-
-def correlation_matrix(z: np.ndarray, n_blocks: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """C_ij = <z_i . z_j> and its standard error from ``z`` of shape ``[n_samples, C, m]``.
-
-    The dot product runs over the C components of each node. Errors are batch-means errors over
-    ``n_blocks`` consecutive blocks, so correlated (MCMC) samples are treated honestly.
-    """
-    per_block, sizes = _block_correlations(z, n_blocks)
-    mean = np.einsum("b,bij->ij", sizes, per_block) / sizes.sum()
-    err = per_block.std(axis=0, ddof=1) / np.sqrt(len(sizes))
-    return mean, err
-
-
-def gaussian_mutual_information(z: np.ndarray) -> np.ndarray:
-    """``[m, m]`` mutual information of node pairs under a Gaussian approximation (nats).
-
-    I(i; j) = 1/2 ln(det S_i det S_j / det S_ij), with S the covariance of the C components of a
-    node and S_ij the 2C x 2C joint covariance. The diagonal is left at zero.
-    """
-    z = np.asarray(z, dtype=np.float64)
-    n, C, m = z.shape
-    zc = z - z.mean(axis=0, keepdims=True)
-    cov = np.einsum("sai,sbj->iajb", zc, zc) / (n - 1)  # [m, C, m, C]
-    own = np.stack([cov[i, :, i, :] for i in range(m)])  # [m, C, C]
-    logdet_own = np.linalg.slogdet(own)[1]
-    joint = np.empty((m, m, 2 * C, 2 * C))
-    joint[:, :, :C, :C] = own[:, None]
-    joint[:, :, C:, C:] = own[None, :]
-    joint[:, :, :C, C:] = cov.transpose(0, 2, 1, 3)
-    joint[:, :, C:, :C] = cov.transpose(2, 0, 3, 1)
-    logdet_joint = np.linalg.slogdet(joint)[1]
-    mi = 0.5 * (logdet_own[:, None] + logdet_own[None, :] - logdet_joint)
-    np.fill_diagonal(mi, 0.0)
-    return np.maximum(mi, 0.0)
+#: height scales w0 scanned for question (d): 1/4 to 4 in steps of sqrt(2)
+W0_SCAN = tuple(float(v) for v in 2.0 ** np.arange(-2.0, 2.01, 0.5))
+#: question (a) needs same-level classes at this many levels
+COLLAPSE_LEVELS = 3
 
 
 @dataclass
-class LinearFit:
-    """ln|C| = d0/xi - d/xi fitted on ``n_pairs`` pairs: xi, d0 with errors, and R^2."""
+class Collapse:
+    """Same-level class values against displacement / 2^level, and how well the levels agree."""
 
-    xi: float
-    xi_error: float
-    d0: float
-    d0_error: float
-    r2: float
-    n_pairs: int
-    residuals: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
-    r2_error: float = float("nan")  # block jackknife, set by :func:`analyse_bulk`
-    r2_jackknife: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # leave-one-block-out R^2
+    level: np.ndarray  # [N] the points: level, scaled displacement, value, error
+    u: np.ndarray
+    value: np.ndarray
+    error: np.ndarray | None
+    levels_compared: list[int]
+    dof: int  # sum over shared displacements of (levels there - 1)
+    quality: float | None  # chi^2 / dof of "all levels agree" (None for exact data)
+    quality_error: float | None  # sqrt(2 / dof): the spread of chi^2/dof under a perfect collapse
+    relative_spread: float  # rms deviation from the per-displacement mean over the rms mean
+    relative_spread_error: float | None
 
     def to_json(self) -> dict:
-        return {"xi": self.xi, "xi_error": self.xi_error, "d0": self.d0, "d0_error": self.d0_error,
-                "r2": self.r2, "r2_error": self.r2_error, "pairs": self.n_pairs}
+        return {"levels": self.levels_compared, "dof": self.dof, "quality": self.quality,
+                "quality_error": self.quality_error, "relative_spread": self.relative_spread,
+                "relative_spread_error": self.relative_spread_error}
 
 
-def fit_log_correlation(distance: np.ndarray, corr: np.ndarray, corr_err: np.ndarray) -> LinearFit:
-    """Weighted fit of ln|C| against distance; R^2 is the weighted coefficient of determination."""
-    d = np.asarray(distance, float)
-    if not np.ptp(d) > 0:
-        raise ValueError("every pair is at the same distance: a slope cannot be fitted")
-    y = np.log(np.abs(corr))
-    sigma = np.maximum(np.asarray(corr_err, float) / np.abs(corr), 1e-12)
-    w = 1.0 / sigma**2
-    A = np.stack([np.ones_like(d), d], axis=1)
-    normal = A.T @ (w[:, None] * A)
-    cov = np.linalg.inv(normal)
-    a, b = cov @ (A.T @ (w * y))
-    resid = y - (a + b * d)
-    dof = max(len(d) - 2, 1)
-    scale = max(float(np.sum(w * resid**2)) / dof, 1.0)  # inflate errors when the line misfits
-    cov = cov * scale
-    ybar = np.sum(w * y) / np.sum(w)
-    r2 = 1.0 - np.sum(w * resid**2) / np.sum(w * (y - ybar) ** 2)
-    xi = -1.0 / b
-    xi_err = np.sqrt(cov[1, 1]) / b**2
-    d0 = a * xi
-    # d0 = -a/b: propagate through both coefficients and their covariance.
-    grad = np.array([-1.0 / b, a / b**2])
-    d0_err = float(np.sqrt(grad @ cov @ grad))
-    return LinearFit(float(xi), float(xi_err), float(d0), d0_err, float(r2), len(d), resid)
+def _collapse_numbers(groups: list[np.ndarray], y: np.ndarray, err: np.ndarray | None) -> tuple[float | None, float]:
+    """(chi^2 over the shared displacements, relative spread) of class values ``y``."""
+    chi2, dev2, mean2 = 0.0, 0.0, 0.0
+    for g in groups:
+        w = np.ones(len(g)) if err is None else 1.0 / err[g] ** 2
+        mean = np.sum(w * y[g]) / np.sum(w)
+        chi2 += float(np.sum(w * (y[g] - mean) ** 2))
+        dev2 += float(np.sum((y[g] - mean) ** 2))
+        mean2 += len(g) * mean**2
+    return (None if err is None else chi2), float(np.sqrt(dev2 / mean2)) if mean2 > 0 else float("nan")
+
+
+def collapse(classes: PairClasses, y: np.ndarray, replicas: np.ndarray | None) -> Collapse | None:
+    """Question (a); None when fewer than :data:`COLLAPSE_LEVELS` levels share a scaled displacement."""
+    same = np.flatnonzero(classes.same_level)
+    scale = 2.0 ** classes.level_a[same]
+    ux, uy = classes.dx[same] / scale, classes.dy[same] / scale
+    keys = np.rint(2 * np.stack([ux, uy], axis=1)).astype(np.int64)
+    _, group_of = np.unique(keys, axis=0, return_inverse=True)
+    groups = [same[group_of.ravel() == g] for g in range(group_of.max() + 1)] if len(same) else []
+    groups = [g for g in groups if len(g) >= 2]
+    levels = sorted({int(classes.level_a[k]) for g in groups for k in g})
+    if len(levels) < COLLAPSE_LEVELS:
+        return None
+    err = None if replicas is None else np.array([jackknife_error(r) for r in replicas.T])
+    if err is not None:
+        err = np.maximum(err, 1e-3 * np.median(err[err > 0]))
+    dof = sum(len(g) - 1 for g in groups)
+    chi2, spread = _collapse_numbers(groups, y, err)
+    spread_error = None
+    if replicas is not None:
+        spread_error = jackknife_error(np.array([_collapse_numbers(groups, r, None)[1] for r in replicas]))
+    points = np.concatenate(groups)
+    return Collapse(classes.level_a[points], np.hypot(classes.dx[points], classes.dy[points])
+                    / 2.0 ** classes.level_a[points], y[points], None if err is None else err[points], levels, dof,
+                    None if chi2 is None else chi2 / dof, None if chi2 is None else float(np.sqrt(2.0 / dof)),
+                    spread, spread_error)
 
 
 @dataclass
 class BulkAnalysis:
     """Everything the bulk panel and ``rgviz-batch bulk`` show, as plain numpy."""
 
-    coords: np.ndarray  # [m, 3] half-space positions
-    levels: np.ndarray  # [m]
-    corr: np.ndarray  # [m, m]
-    corr_err: np.ndarray  # [m, m]
-    d_hyp: np.ndarray  # [m, m]
-    d_flat: np.ndarray  # [m, m]
-    resolved: np.ndarray  # [m, m] bool, upper triangle only
-    fit: LinearFit  # against hyperbolic distance, all resolved pairs
-    fit_flat: LinearFit  # against flat distance, the same pairs
-    fit_same_level: LinearFit | None
-    fit_cross_level: LinearFit | None
-    #: R^2 (hyperbolic) - R^2 (flat) on the same pairs, and its block-jackknife error
-    r2_gap: tuple[float, float] = (float("nan"), float("nan"))
+    stats: PairStatistics
+    classes: PairClasses
+    positions: np.ndarray  # [m, 3] (i, j, level)
+    L: int
+    w0: float
+    coords: np.ndarray  # [m, 3] half-space positions at height scale w0
+    class_value: np.ndarray  # [K] class averages of q
+    class_replicas: np.ndarray | None  # [B, K]
+    class_error: np.ndarray | None  # [K]
+    class_d_hyperbolic: np.ndarray  # [K] at w0
+    class_d_flat: np.ndarray  # [K]
+    fit: DecayFit  # against hyperbolic distance, every class
+    fit_flat: DecayFit  # against flat distance, the same classes
+    fit_same_level: DecayFit | None
+    fit_cross_level: DecayFit | None
+    r2_gap: tuple[float, float | None]  # R^2 hyperbolic - flat, jackknife error
+    xi_difference: dict | None  # (b): same - cross level, error, difference in sigma
+    collapse: Collapse | None  # (a)
+    w0_scan: list[dict]  # (d)
+
+    @property
+    def levels(self) -> np.ndarray:
+        return self.positions[:, 2]
+
+    @property
+    def d_hyperbolic(self) -> np.ndarray:
+        """``[m, m]`` hyperbolic distance between nodes at height scale w0."""
+        return pairwise(self.coords, self.L, hyperbolic_distance)
+
+    @property
+    def d_flat(self) -> np.ndarray:
+        return pairwise(self.coords, self.L, flat_distance)
 
     def inferred_distance(self) -> np.ndarray:
-        """d_ij = d0 - xi ln|C_ij| with the hyperbolic fit's parameters (NaN where C = 0)."""
-        with np.errstate(divide="ignore"):
-            return self.fit.d0 - self.fit.xi * np.log(np.abs(self.corr))
+        """``[m, m]`` d0 - (xi / 2) ln q_ij from the hyperbolic fit (d0 - xi ln|rho| for ``connected``).
+
+        NaN where it is not a result: no decay, q <= 0, or a negative distance (a pair more strongly
+        correlated than the fit's line reaches at distance 0).
+        """
+        if not self.fit.decays:
+            return np.full(self.stats.q.shape, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = self.fit.d0 - 0.5 * self.fit.xi * np.log(self.stats.q)
+        return np.where(np.isfinite(d) & (d >= 0), d, np.nan)
+
+    def pair(self, a: int, b: int) -> dict:
+        """One pair: the estimator's value with its error, inferred, hyperbolic and flat distance."""
+        inferred = float(self.inferred_distance()[a, b])
+        return {"estimator": self.stats.estimator, "value": float(self.stats.value[a, b]),
+                "value_error": float(self.stats.value_error[a, b]),
+                "d_inferred": None if np.isnan(inferred) else inferred,
+                "d_hyperbolic": float(self.d_hyperbolic[a, b]), "d_flat": float(self.d_flat[a, b])}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Per-pair and per-class arrays under the names every export uses."""
+        no_error = np.full(len(self.class_value), np.nan)
+        return {"value": self.stats.value, "value_error": self.stats.value_error, "q": self.stats.q,
+                "d_inferred": self.inferred_distance(), "coords": self.coords, "levels": self.levels,
+                "d_hyperbolic": self.d_hyperbolic, "d_flat": self.d_flat, "class_value": self.class_value,
+                "class_error": no_error if self.class_error is None else self.class_error,
+                "class_d_hyperbolic": self.class_d_hyperbolic, "class_d_flat": self.class_d_flat,
+                "class_level_a": self.classes.level_a, "class_level_b": self.classes.level_b,
+                "class_count": self.classes.count}
+
+    def to_json(self) -> dict:
+        optional = lambda fit: None if fit is None else fit.to_json()  # noqa: E731
+        fitted = [row for row in self.w0_scan if row["r2"] is not None]
+        r2 = [row["r2"] for row in fitted]
+        xi = [row["xi"] for row in fitted if row["xi"] is not None]
+        return {
+            "estimator": self.stats.estimator,
+            "fit": self.fit.to_json(),
+            "fit_boundary_distance": self.fit_flat.to_json(),
+            "fit_same_level": optional(self.fit_same_level),
+            "fit_cross_level": optional(self.fit_cross_level),
+            "xi_difference": self.xi_difference,
+            "r2_gap": {"value": self.r2_gap[0], "error": self.r2_gap[1]},
+            "collapse": (self.collapse.to_json() if self.collapse else
+                         {"result": f"needs same-level pairs at >= {COLLAPSE_LEVELS} levels (L >= 16)"}),
+            "w0": {"value": self.w0, "scan": self.w0_scan,
+                   "best": max(fitted, key=lambda row: row["r2"])["w0"] if fitted else None,
+                   "r2_range": [min(r2), max(r2)] if r2 else None, "xi_range": [min(xi), max(xi)] if xi else None},
+            "pairs_used": int(len(self.classes.a)),
+            "pairs_total": int(len(self.positions) * (len(self.positions) - 1) // 2),
+            "classes_used": int(len(self.classes.count)),
+        }
 
 
-def analyse_bulk(z: np.ndarray, positions: np.ndarray, L: int, *, threshold: float = 3.0,
-                 w0: float = 1.0, n_blocks: int = 20) -> BulkAnalysis:
-    """Correlations, distances and fits for latent samples ``z`` ``[n, C, m]`` at ``positions`` ``[m, 3]``.
+def _fit_subset(classes: PairClasses, mask: np.ndarray, d: np.ndarray, y: np.ndarray,
+                replicas: np.ndarray | None) -> DecayFit | None:
+    """The decay fit on the classes in ``mask``, None where they are too few or at one distance."""
+    if mask.sum() < 3 or not np.ptp(d[mask]) > 0:
+        return None
+    return fit_decay(d[mask], y[mask], classes.count[mask], None if replicas is None else replicas[:, mask])
 
-    Errors of R^2 (and of the hyperbolic - flat gap) come from a jackknife over the same blocks
-    as the correlation errors: each block is left out in turn, the correlations recomputed and
-    the fits redone on the same pairs with the same weights.
-    """
+
+def _difference(same: DecayFit | None, cross: DecayFit | None) -> dict | None:
+    """Question (b): xi(same level) - xi(cross level) with the jackknife error of the difference."""
+    if same is None or cross is None or not (same.decays and cross.decays):
+        return None
+    value = same.xi - cross.xi
+    if not len(same.xi_replicas):
+        return {"value": value, "error": None, "sigma": None}
+    error = jackknife_error(same.xi_replicas - cross.xi_replicas)
+    sigma = abs(value) / error if error > 0 and np.isfinite(error) else None
+    return {"value": value, "error": error if np.isfinite(error) else None, "sigma": sigma}
+
+
+def analyse_bulk(stats: PairStatistics, positions: np.ndarray, L: int, *, w0: float = 1.0,
+                 scan: tuple[float, ...] = W0_SCAN) -> BulkAnalysis:
+    """Questions (a)-(d) for the pair statistics of nodes at ``positions`` ``[m, 3]`` on the L x L torus."""
     positions = np.asarray(positions)
-    coords = node_coordinates(positions, w0)
-    per_block, sizes = _block_correlations(z, n_blocks)
-    total = np.einsum("b,bij->ij", sizes, per_block)
-    corr = total / sizes.sum()
-    err = per_block.std(axis=0, ddof=1) / np.sqrt(len(sizes))
-    d_hyp = pairwise(coords, L, hyperbolic_distance)
-    d_flat = pairwise(coords, L, flat_distance)
-    upper = np.triu(np.ones_like(corr, dtype=bool), k=1)
-    resolved = upper & (np.abs(corr) > threshold * err) & (err > 0)
-    if resolved.sum() < 3:
-        raise ValueError(f"only {int(resolved.sum())} latent pairs are correlated above noise; draw more samples")
-    levels = positions[:, 2]
-    same = resolved & (levels[:, None] == levels[None, :])
-    cross = resolved & ~same
-    leave_out = [(total - n_b * block) / (sizes.sum() - n_b) for block, n_b in zip(per_block, sizes)]
+    classes = pair_classes(positions, L)
+    y = classes.average(stats.q)
+    replicas = None if stats.q_replicas is None else classes.average(stats.q_replicas)
+    error = None if replicas is None else np.array([jackknife_error(r) for r in replicas.T])
+    if not np.all(np.isfinite(y)) or (error is not None and not np.any(error > 0)):
+        raise ValueError("the latent samples hold too few distinct configurations for correlations with errors "
+                         "(a flow with a very low acceptance): draw more samples or sample by bulk HMC")
+    everything = np.ones(len(y), dtype=bool)
 
-    def fit(mask: np.ndarray, dist: np.ndarray) -> LinearFit | None:
-        """None for fewer than 3 pairs, or pairs all at one distance (no slope)."""
-        if mask.sum() < 3 or not np.ptp(dist[mask]) > 0:
-            return None
-        result = fit_log_correlation(dist[mask], corr[mask], err[mask])
-        result.r2_jackknife = np.array([fit_log_correlation(dist[mask], c[mask], err[mask]).r2 for c in leave_out])
-        result.r2_error = _jackknife_error(result.r2_jackknife)
-        return result
+    def fits(w: float) -> tuple[np.ndarray, np.ndarray, DecayFit, DecayFit]:
+        d_hyp, d_flat = classes.distances(w)
+        hyperbolic, flat = _fit_subset(classes, everything, d_hyp, y, replicas), \
+            _fit_subset(classes, everything, d_flat, y, replicas)
+        if hyperbolic is None or flat is None:
+            raise ValueError(f"only {len(y)} pair classes: too few nodes for a distance fit")
+        return d_hyp, d_flat, hyperbolic, flat
 
-    hyperbolic, flat = fit(resolved, d_hyp), fit(resolved, d_flat)
-    if hyperbolic is None or flat is None:
-        raise ValueError(f"the {int(resolved.sum())} latent pairs correlated above noise are all at one distance; "
-                         "draw more samples")
-    gap = hyperbolic.r2_jackknife - flat.r2_jackknife
-    return BulkAnalysis(coords, levels, corr, err, d_hyp, d_flat, resolved, hyperbolic, flat,
-                        fit(same, d_hyp), fit(cross, d_hyp), (hyperbolic.r2 - flat.r2, _jackknife_error(gap)))
-
-
-def _jackknife_error(values: np.ndarray) -> float:
-    """Standard error from leave-one-block-out values."""
-    n = len(values)
-    return float(np.sqrt((n - 1) / n * np.sum((values - values.mean()) ** 2)))
+    d_hyp, d_flat, hyperbolic, flat = fits(w0)
+    same = _fit_subset(classes, classes.same_level, d_hyp, y, replicas)
+    cross = _fit_subset(classes, ~classes.same_level, d_hyp, y, replicas)
+    gap_error = None if replicas is None else jackknife_error(hyperbolic.r2_replicas - flat.r2_replicas)
+    scan_rows = []
+    for w in sorted(set(scan) | {w0}):
+        h, f = fits(w)[2:]
+        doc = h.to_json()
+        scan_rows.append({"w0": w, **{k: doc[k] for k in ("xi", "xi_error", "r2", "r2_error")}, "r2_flat": f.r2})
+    return BulkAnalysis(stats, classes, positions, L, w0, node_coordinates(positions, w0), y, replicas, error,
+                        d_hyp, d_flat, hyperbolic, flat, same, cross, (hyperbolic.r2 - flat.r2, gap_error),
+                        _difference(same, cross), collapse(classes, y, replicas), scan_rows)

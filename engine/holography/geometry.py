@@ -31,14 +31,15 @@ def node_coordinates(positions: np.ndarray, w0: float = 1.0) -> np.ndarray:
     return np.stack([x, y, w0 * 2.0**level], axis=1).astype(np.float64)
 
 
-def _min_image(d: np.ndarray, L: float) -> np.ndarray:
+def min_image(d: np.ndarray, L: float) -> np.ndarray:
+    """The displacement ``d`` wrapped into [-L/2, L/2] (periodic boundary)."""
     return d - L * np.round(d / L)
 
 
 def hyperbolic_distance(a: np.ndarray, b: np.ndarray, L: float) -> np.ndarray:
     """Geodesic distance between half-space points ``a`` and ``b`` (broadcasting ``[..., 3]``)."""
-    dx = _min_image(a[..., 0] - b[..., 0], L)
-    dy = _min_image(a[..., 1] - b[..., 1], L)
+    dx = min_image(a[..., 0] - b[..., 0], L)
+    dy = min_image(a[..., 1] - b[..., 1], L)
     dw = a[..., 2] - b[..., 2]
     arg = 1.0 + (dx * dx + dy * dy + dw * dw) / (2.0 * a[..., 2] * b[..., 2])
     return np.arccosh(np.maximum(arg, 1.0))
@@ -46,8 +47,8 @@ def hyperbolic_distance(a: np.ndarray, b: np.ndarray, L: float) -> np.ndarray:
 
 def flat_distance(a: np.ndarray, b: np.ndarray, L: float) -> np.ndarray:
     """Euclidean distance between the same points (minimum image), for contrast with the hyperbolic one."""
-    dx = _min_image(a[..., 0] - b[..., 0], L)
-    dy = _min_image(a[..., 1] - b[..., 1], L)
+    dx = min_image(a[..., 0] - b[..., 0], L)
+    dy = min_image(a[..., 1] - b[..., 1], L)
     dw = a[..., 2] - b[..., 2]
     return np.sqrt(dx * dx + dy * dy + dw * dw)
 
@@ -87,3 +88,27 @@ def disk_geodesic(p: np.ndarray, q: np.ndarray, n: int = 32) -> np.ndarray:
     seg = t * bb
     back = (seg + a) / (1 + np.conj(a) * seg)
     return np.stack([back.real, back.imag], axis=1)
+
+
+def slice_points(L: int, levels: int, row: int) -> dict[tuple[int, int], np.ndarray]:
+    """Disc position of every (level, column block) above ``row``: one point per block of latents."""
+    keys, positions = [], []
+    for level in range(levels + 1):
+        s = 2 ** (level + 1)
+        for block in range(max(L // s, 1)):
+            keys.append((level, block))
+            positions.append((row, block * s, level))
+    coords = node_coordinates(np.array(positions))
+    disc = poincare_disk(coords[:, 1], coords[:, 2], L)
+    return dict(zip(keys, disc))
+
+
+def slice_nodes(node_levels: np.ndarray, L: int, row: int) -> dict[tuple[int, int], list[int]]:
+    """The nodes above ``row`` (their block covers it), grouped by (level, column block)."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for k, level in enumerate(node_levels):
+        i, j = divmod(k, L)
+        s = 2 ** (int(level) + 1)
+        if i // s == row // s:
+            groups.setdefault((int(level), j // s), []).append(k)
+    return groups

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import ParameterError
 from ..measure.correlation import axial_average, correlation_function
 from ..nrg.checkpoint import Checkpoint
-from ..errors import ParameterError
 from ..nrg.sampling import bulk_potential, draw, effective_sample_size, hmc, metropolis_chain
-from .bulk import BulkAnalysis, analyse_bulk
+from .fit import weighted_line
 
 
 @dataclass
@@ -105,18 +105,6 @@ class BoundaryFit:
     r2_exponential: float
 
 
-def _line(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[float, float, float]:
-    w = 1 / sigma**2
-    A = np.stack([np.ones_like(x), x], axis=1)
-    cov = np.linalg.inv(A.T @ (w[:, None] * A))
-    a, b = cov @ (A.T @ (w * y))
-    resid = y - a - b * x
-    ybar = np.sum(w * y) / np.sum(w)
-    r2 = 1 - np.sum(w * resid**2) / np.sum(w * (y - ybar) ** 2)
-    chi2 = max(float(np.sum(w * resid**2)) / max(len(x) - 2, 1), 1.0)
-    return float(b), float(np.sqrt(cov[1, 1] * chi2)), float(r2)
-
-
 def fit_boundary(G_blocks: np.ndarray, L: int) -> BoundaryFit | None:
     """Fits of the boundary correlation function over 1 <= r <= L/4 (NaN-safe; None if too noisy)."""
     mean = G_blocks.mean(axis=0)
@@ -126,28 +114,6 @@ def fit_boundary(G_blocks: np.ndarray, L: int) -> BoundaryFit | None:
     if keep.sum() < 3:
         return None
     y, s = np.log(mean[keep]), err[keep] / mean[keep]
-    slope, slope_err, r2_pow = _line(np.log(r[keep]), y, s)
-    slope_e, _, r2_exp = _line(r[keep], y, s)
+    _, slope, slope_err, r2_pow = weighted_line(np.log(r[keep]), y, s)
+    _, slope_e, _, r2_exp = weighted_line(r[keep], y, s)
     return BoundaryFit(-slope, slope_err, r2_pow, -1 / slope_e if slope_e < 0 else float("inf"), r2_exp)
-
-
-def bulk_report(samples: BulkSamples, threshold: float = 3.0) -> tuple[BulkAnalysis, dict]:
-    """The analysis and the JSON summary written by ``rgviz-batch bulk``."""
-    analysis = analyse_bulk(samples.z, samples.positions, samples.L, threshold=threshold)
-    boundary = fit_boundary(samples.boundary_G, samples.L)
-    doc = {
-        "fit": analysis.fit.to_json(),
-        "fit_boundary_distance": analysis.fit_flat.to_json(),
-        "fit_same_level": analysis.fit_same_level.to_json() if analysis.fit_same_level else None,
-        "fit_cross_level": analysis.fit_cross_level.to_json() if analysis.fit_cross_level else None,
-        "pairs_used": int(analysis.resolved.sum()),
-        "pairs_total": int(len(analysis.levels) * (len(analysis.levels) - 1) // 2),
-        "threshold_sigma": threshold,
-        "boundary_correlation": None if boundary is None else boundary.__dict__,
-        "r2_gap": {"value": analysis.r2_gap[0], "error": analysis.r2_gap[1]},
-        "mcmc": samples.method,
-        "acceptance": samples.acceptance,
-        "ess": samples.ess,
-        "samples": int(samples.z.shape[0]),
-    }
-    return analysis, doc

@@ -1,23 +1,28 @@
 """The Bulk panel: the holographic geometry of a trained neural RG, node by node.
 
-A background job (:class:`rgviz.jobs.Job`) samples the target exactly with each checkpoint's flow
-(``engine.holography.sampling.sample_bulk``) and analyses the latent correlations
-(``bulk_report``); the panel only draws the plain-numpy result. Two checkpoints are analysed side
-by side: the critical theory, whose latent correlations should fall off with the *hyperbolic*
-distance, and a control (disordered) theory, where they should not.
+A background job (:class:`rgviz.jobs.Job`) runs the engine's pipeline
+(:func:`engine.holography.pipeline.run_bulk`: exact samples, pair classes of the chosen estimator,
+the fits, the flow's quality and a verdict) for each checkpoint; the panel only draws the result.
+Two checkpoints are analysed side by side: the critical theory, whose latent correlations should fall
+off with the *hyperbolic* distance, and a control (disordered) theory, where they should not.
+
+A verdict line under the controls gives the numbers (collapse, same- vs cross-level xi, R^2 against
+hyperbolic and flat distance) and, in red, the warning "too weak for a geometric reading" when a flow
+is below the quality targets. A fit without decay is shown as "no decay", never as a negative xi.
 
 Views (one tab each, every one exportable as PNG/SVG/PDF; the data as NPZ/CSV):
 
-- the 3D bulk (:mod:`.bulk3d`) with the boundary sample at its base,
+- the 3D bulk (:mod:`.bulk3d`) with a boundary sample (the chain's last configuration) at its base,
 - per-level maps of every node's correlation with the picked node (click a cell to pick),
-- inferred against hyperbolic distance, density-coloured, critical beside control,
-- bulk correlation against hyperbolic and flat distance and the boundary G(r)
-  (the engine's own figure specs, ``engine.plots.bulk``),
+- the class-averaged correlation against hyperbolic distance, coloured by level, with the fit line,
+  critical beside control,
+- the same-level collapse against displacement / 2^level,
+- the same classes against flat distance, and the boundary G(r),
 - the Poincare disc of one row's slice: its boundary sites on the rim, the latent nodes above
   them, the RG tree drawn as geodesic arcs, and the geodesic between the two picked nodes.
 
 Picking two nodes (in 3D or in the maps) shows their correlation with its error, their inferred
-distance d0 - xi ln|C| and their hyperbolic distance.
+distance and their hyperbolic distance.
 """
 
 from __future__ import annotations
@@ -25,8 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -34,77 +38,40 @@ import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
-from engine.device import make_generator
-from engine.holography.bulk import BulkAnalysis
-from engine.holography.geometry import disk_geodesic, node_coordinates, poincare_disk
-from engine.holography.sampling import bulk_report, sample_bulk
-from engine.nrg.checkpoint import load_checkpoint
-from engine.plots.bulk import bulk_figures
+from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS
+from engine.holography.geometry import disk_geodesic, poincare_disk, slice_nodes, slice_points
+from engine.holography.pipeline import BulkRun, run_bulk
+from engine.plots.bulk import boundary_figure, bulk_figures, collapse_figure
 
 from .. import export
 from ..figures import plot_widget
 from ..jobs import Job, JobControl
-from .bulk3d import LAYOUTS, Bulk3DView, lookup
-from .lattice_view import colorize, lookup_table
+from .bulk3d import LAYOUTS, RESOURCES, Bulk3DView, boundary_image, lookup
 
 ROLES = ("critical", "control")
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-FIGURES = ("bulk3d", "level_maps", "inferred_vs_hyperbolic", "correlations", "poincare_disk")
-DENSITY_SHADES = 16
+FIGURES = ("bulk3d", "level_maps", "class_fit", "collapse", "correlations", "poincare_disk")
 MASKED = np.array([0.85, 0.85, 0.85, 1.0], np.float32)  # map cells that hold no node of that level
 
 
-@dataclass
-class BulkResult:
-    """One checkpoint's bulk analysis, plain numpy only (what crosses from the job to the panel)."""
-
-    path: str
-    target: str
-    L: int
-    levels: int  # the flow's number of RG levels (the top nodes have level == levels)
-    analysis: BulkAnalysis
-    doc: dict
-    boundary_G: np.ndarray
-    boundary: np.ndarray  # [L, L, 3] uint8: one sample of x, coloured as in the lattice view
-
-
-def boundary_image(x: np.ndarray, target: str) -> np.ndarray:
-    """A field sample ``[C, L, L]`` as RGB: the phase as hue for phi^4, a diverging map for a real field."""
-    if target == "phi4":
-        return colorize(x, "phi4", lookup_table("CET-C6"))
-    scale = float(np.abs(x[0]).max()) or 1.0
-    return (lookup(x[0].ravel(), "CET-D1", -scale, scale)[:, :3] * 255).astype(np.uint8).reshape(x.shape[1:] + (3,))
-
-
-def analyse_checkpoint(path: str, n: int, seed: int, device: str = "cpu", method: str = "auto",
-                       progress: Callable[[int, int], None] | None = None) -> BulkResult:
-    """Load, sample exactly (``method``: see ``engine.holography.sampling``), analyse: one checkpoint's work."""
-    ckpt = load_checkpoint(path, device=device)
-    gen = make_generator(seed, next(ckpt.density.parameters()).device)
-    samples = sample_bulk(ckpt, n, gen, method=method, progress=progress)
-    analysis, doc = bulk_report(samples)
-    x = ckpt.density.sample(1, gen)[0][0].detach().cpu().numpy()
-    return BulkResult(str(path), ckpt.target.name, ckpt.flow.L, ckpt.flow.levels, analysis, doc,
-                      samples.boundary_G, boundary_image(x, ckpt.target.name))
-
-
-def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu", method: str = "auto"):
-    """The job's work: every role's checkpoint in turn, a partial result after each.
+def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu", method: str = "auto",
+                 estimator: str = "connected"):
+    """The job's work: every role's checkpoint through :func:`run_bulk`, a partial result after each.
 
     Progress counts per mille of each checkpoint's sampling, so that minutes of bulk HMC move
     the bar; the same callback notices a cancellation between two HMC steps.
     """
-    def work(control: JobControl) -> dict[str, BulkResult]:
-        results: dict[str, BulkResult] = {}
+    def work(control: JobControl) -> dict[str, BulkRun]:
+        results: dict[str, BulkRun] = {}
         for done, (role, path) in enumerate(paths.items()):
             def step(k: int, total: int, done=done) -> None:
                 control.check()
                 control.progress(1000 * done + 1000 * k // max(total, 1), 1000 * len(paths))
 
             step(0, 1)
-            results[role] = analyse_checkpoint(path, n, seed + done, device, method, step)
+            results[role] = run_bulk(path, n, seed + done, method=method, estimator=estimator, device=device,
+                                     progress=step)
             control.partial(dict(results))
         control.progress(len(paths), len(paths))
         return results
@@ -115,28 +82,18 @@ def shipped_checkpoints() -> list[Path]:
     return sorted(RESOURCES.glob("*.pt")) if RESOURCES.is_dir() else []
 
 
-def node_label(result: BulkResult, k: int) -> str:
+def node_label(result: BulkRun, k: int) -> str:
     i, j = divmod(k, result.L)
     return f"node {k} (site {i},{j}, level {int(result.analysis.levels[k])})"
 
 
-def pair_summary(result: BulkResult, a: int, b: int) -> dict:
-    """Correlation (with error), inferred, hyperbolic and flat distance of nodes a and b."""
-    an = result.analysis
-    c, e = float(an.corr[a, b]), float(an.corr_err[a, b])
-    return {"corr": c, "corr_err": e, "resolved": bool(e > 0 and abs(c) > result.doc["threshold_sigma"] * e),
-            "d_inferred": float(an.inferred_distance()[a, b]), "d_hyp": float(an.d_hyp[a, b]),
-            "d_flat": float(an.d_flat[a, b])}
-
-
-def density_values(x: np.ndarray, y: np.ndarray, bins: int = 40) -> np.ndarray:
-    """Points per 2D histogram cell at each point (log scale): colours a crowded scatter by density."""
-    if not len(x):
-        return np.zeros(0)
-    h, ex, ey = np.histogram2d(x, y, bins=bins)
-    ix = np.clip(np.searchsorted(ex, x, side="right") - 1, 0, bins - 1)
-    iy = np.clip(np.searchsorted(ey, y, side="right") - 1, 0, bins - 1)
-    return np.log1p(h[ix, iy])
+def verdict_html(role: str, result: BulkRun) -> str:
+    """The verdict line of one checkpoint; for a weak flow, the warning in bold red with what is missing."""
+    quality = result.doc["flow_quality"]
+    if not quality["meets_targets"]:
+        return (f"<span style='color:#b00'><b>Warning: {role} flow too weak for a geometric reading</b> "
+                f"({escape('; '.join(quality['weak']))})</span>")
+    return f"<b>{role}</b>: {escape(result.verdict)}"
 
 
 # --- views -------------------------------------------------------------------------------------
@@ -153,11 +110,11 @@ class LevelMaps(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setBackground("w")
-        self.result: BulkResult | None = None
+        self.result: BulkRun | None = None
         self.boxes: list[tuple[pg.ViewBox, pg.ImageItem, int]] = []
         self.scene().sigMouseClicked.connect(self._on_click)
 
-    def show_result(self, result: BulkResult, picked: int | None) -> None:
+    def show_result(self, result: BulkRun, picked: int | None) -> None:
         if self.result is not result:
             self.result = result
             self.clear()
@@ -173,7 +130,7 @@ class LevelMaps(pg.GraphicsLayoutWidget):
                 self.boxes.append((plot.getViewBox(), image, level))
             self.caption = self.addLabel(row=1, col=0, colspan=result.levels + 1, color="k")
         an = result.analysis
-        values = None if picked is None else an.corr[picked]
+        values = None if picked is None else an.stats.value[picked]
         scale = 1.0 if values is None else float(np.abs(np.delete(values, picked)).max()) or 1.0
         for _, image, level in self.boxes:
             stride = 2 ** level
@@ -212,43 +169,6 @@ class LevelMaps(pg.GraphicsLayoutWidget):
                 return
 
 
-class DistanceScatter(pg.PlotWidget):
-    """Inferred against hyperbolic distance for the resolved pairs, coloured by point density."""
-
-    def __init__(self, title: str, parent: QWidget | None = None):
-        super().__init__(parent, background="w")
-        self.base_title = title
-        self.setLabel("bottom", "hyperbolic distance d_H")
-        self.setLabel("left", "inferred distance d0 - xi ln|C|")
-        self.setTitle(f"{title}: not analysed", color="k")
-        self.scatter = pg.ScatterPlotItem(size=4, pen=None)
-        self.line = pg.PlotDataItem(pen=pg.mkPen("#d62728", width=2))
-        self.addItem(self.scatter)
-        self.addItem(self.line)
-
-    def show_result(self, result: BulkResult | None) -> None:
-        if result is None:
-            self.scatter.clear()
-            self.line.setData([], [])
-            self.setTitle(f"{self.base_title}: not analysed", color="k")
-            return
-        an = result.analysis
-        x, y = an.d_hyp[an.resolved], an.inferred_distance()[an.resolved]
-        dens = density_values(x, y)
-        # A few shared brushes, not one per point: pyqtgraph renders a symbol per distinct brush.
-        shades = (lookup(np.arange(DENSITY_SHADES), "viridis", 0, DENSITY_SHADES - 1) * 255).astype(int)
-        palette = [pg.mkBrush(*c) for c in shades]
-        top = float(dens.max()) if len(dens) else 1.0
-        index = np.minimum((dens / (top or 1.0) * DENSITY_SHADES).astype(int), DENSITY_SHADES - 1)
-        self.scatter.setData(x, y, brush=[palette[i] for i in index])
-        line = np.array([0.0, float(x.max()) if len(x) else 1.0])
-        fit, flat = an.fit, an.fit_flat
-        self.line.setData(line, line)  # the fit, in these coordinates: inferred = hyperbolic
-        self.setTitle(f"{self.base_title} ({result.target}), {fit.n_pairs} resolved pairs<br>fit (red): xi = "
-                      f"{fit.xi:.3g} +- {fit.xi_error:.2g}, d0 = {fit.d0:.3g}<br>R^2 against hyperbolic distance "
-                      f"{fit.r2:.3f}, against flat {flat.r2:.3f}", color="k", size="10pt")
-
-
 class DiskView(pg.PlotWidget):
     """The Poincare disc of row ``row``'s slice: boundary sites on the rim, nodes above, geodesics."""
 
@@ -259,14 +179,15 @@ class DiskView(pg.PlotWidget):
         self.hideAxis("bottom")
         self.setTitle("Poincare disc of one row", color="k")
 
-    def show_slice(self, result: BulkResult, row: int, picked: list[int]) -> None:
+    def show_slice(self, result: BulkRun, boundary: np.ndarray, row: int, picked: list[int]) -> None:
+        """``boundary``: the boundary sample as an ``[L, L, 3]`` image (its row ``row`` is the rim)."""
         self.clear()
         L, an = result.L, result.analysis
         t = np.linspace(0, 2 * np.pi, 200)
         self.plot(np.cos(t), np.sin(t), pen=pg.mkPen("k", width=1))
         rim = poincare_disk(np.arange(L), np.zeros(L), L)
         self.addItem(pg.ScatterPlotItem(rim[:, 0], rim[:, 1], size=8, symbol="s", pen=pg.mkPen("k"),
-                                        brush=[pg.mkBrush(*c) for c in result.boundary[row].astype(int)]))
+                                        brush=[pg.mkBrush(*c) for c in boundary[row].astype(int)]))
         points = slice_points(L, result.levels, row)  # (level, column block) -> disc point
         arcs = []
         for (level, block), p in points.items():
@@ -278,7 +199,7 @@ class DiskView(pg.PlotWidget):
             tree = np.vstack(arcs)
             self.plot(tree[:, 0], tree[:, 1], pen=pg.mkPen((120, 120, 120), width=1), connect="finite")
         nodes = slice_nodes(an.levels, L, row)
-        values = an.corr[picked[-1]] if picked else None
+        values = an.stats.value[picked[-1]] if picked else None
         xy = np.array([points[key] for key in nodes])
         if values is None:
             rgba = lookup(np.array([key[0] for key in nodes]), "viridis", 0.0, float(result.levels))
@@ -295,37 +216,14 @@ class DiskView(pg.PlotWidget):
         self.setTitle(f"Poincare disc of row {row}: {len(nodes)} node groups, geodesics of the RG tree", color="k")
 
 
-def slice_points(L: int, levels: int, row: int) -> dict[tuple[int, int], np.ndarray]:
-    """Disc position of every (level, column block) above ``row``: one point per block of latents."""
-    keys, positions = [], []
-    for level in range(levels + 1):
-        s = 2 ** (level + 1)
-        for block in range(max(L // s, 1)):
-            keys.append((level, block))
-            positions.append((row, block * s, level))
-    coords = node_coordinates(np.array(positions))
-    disc = poincare_disk(coords[:, 1], coords[:, 2], L)
-    return dict(zip(keys, disc))
-
-
-def slice_nodes(node_levels: np.ndarray, L: int, row: int) -> dict[tuple[int, int], list[int]]:
-    """The nodes above ``row`` (their block covers it), grouped by (level, column block)."""
-    groups: dict[tuple[int, int], list[int]] = {}
-    for k, level in enumerate(node_levels):
-        i, j = divmod(k, L)
-        s = 2 ** (int(level) + 1)
-        if i // s == row // s:
-            groups.setdefault((int(level), j // s), []).append(k)
-    return groups
-
-
-def correlation_figures(result: BulkResult) -> QWidget:
-    """The engine's figure specs (bulk against hyperbolic / flat distance, boundary G(r)) side by side."""
+def figure_row(figures) -> QWidget:
+    """Engine figure specs side by side (a missing one, e.g. no collapse at L < 16, as a note)."""
     box = QWidget()
     layout = QHBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
-    for fig in bulk_figures(result.analysis, result.boundary_G):
-        layout.addWidget(plot_widget(fig))
+    for fig in figures:
+        layout.addWidget(plot_widget(fig) if fig is not None else
+                         QLabel("No collapse: same-level pairs at >= 3 levels need L >= 16."))
     return box
 
 
@@ -341,7 +239,8 @@ class BulkPanel(QWidget):
     def __init__(self, device: str = "cpu", parent: QWidget | None = None):
         super().__init__(parent)
         self.device = device
-        self.results: dict[str, BulkResult] = {}
+        self.results: dict[str, BulkRun] = {}
+        self.boundary: np.ndarray | None = None  # the critical boundary sample, coloured
         self.picked: list[int] = []
         self.job: Job | None = None
 
@@ -370,12 +269,24 @@ class BulkPanel(QWidget):
         self.method.setToolTip("Exact sampler: flow proposals with independent Metropolis (fast, needs a "
                                "well-trained flow), HMC on the latent variables (slower, mixes for any flow), "
                                "or automatic: HMC when the flow's recorded acceptance is below 0.05")
+        self.estimator = QComboBox()
+        for label, estimator in zip(("connected", "mutual information", "raw (diagnostic)"), ESTIMATORS):
+            self.estimator.addItem(label, estimator)
+        self.estimator.setToolTip("Pair correlation the fits use: the connected normalised correlation (means "
+                                  "and node scales removed), the Gaussian mutual information of the two nodes, "
+                                  "or the raw second moment (a diagnostic: keeps the distance-free nuisance)")
+        self.samples.setToolTip("Exact samples drawn per checkpoint")
+        self.seed.setToolTip("Random seed of the sampler (the control uses seed + 1)")
         self.run_button = QPushButton("Sample and analyse")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.status = QLabel("Choose checkpoints and press 'Sample and analyse'.")
         self.status.setWordWrap(True)
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        self.verdict.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout = QLabel("Pick two nodes (click in the 3D view or the level maps).")
         self.readout.setWordWrap(True)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -392,24 +303,19 @@ class BulkPanel(QWidget):
 
         self.view3d = Bulk3DView()
         self.maps = LevelMaps()
-        self.scatters = {role: DistanceScatter(role) for role in ROLES}
-        self.correlations = QWidget()
-        QVBoxLayout(self.correlations).setContentsMargins(0, 0, 0, 0)
+        self.figure_tabs = {name: QWidget() for name in ("class_fit", "collapse", "correlations")}
+        for tab in self.figure_tabs.values():
+            QVBoxLayout(tab).setContentsMargins(0, 0, 0, 0)
         self.disk = DiskView()
-        scatter_box = QWidget()
-        scatter_layout = QHBoxLayout(scatter_box)
-        scatter_layout.setContentsMargins(0, 0, 0, 0)
-        for scatter in self.scatters.values():
-            scatter_layout.addWidget(scatter)
         disk_box = QWidget()
         disk_layout = QVBoxLayout(disk_box)
         disk_layout.setContentsMargins(0, 0, 0, 0)
         disk_layout.addWidget(self.row)
         disk_layout.addWidget(self.disk)
         self.tabs = QTabWidget()
-        self.tab_widgets = {"bulk3d": self.view3d, "level_maps": self.maps, "inferred_vs_hyperbolic": scatter_box,
-                            "correlations": self.correlations, "poincare_disk": disk_box}
-        for name, title in zip(FIGURES, ("3D bulk", "Level maps", "Inferred vs hyperbolic", "Correlations",
+        self.tab_widgets = {"bulk3d": self.view3d, "level_maps": self.maps, **self.figure_tabs,
+                            "poincare_disk": disk_box}
+        for name, title in zip(FIGURES, ("3D bulk", "Level maps", "Class fit", "Collapse", "Flat distance, G(r)",
                                          "Poincare disc")):
             self.tabs.addTab(self.tab_widgets[name], title)
 
@@ -422,8 +328,8 @@ class BulkPanel(QWidget):
             line.addWidget(browse)
             form.addRow(label, line)
         buttons = QHBoxLayout()
-        for w in (QLabel("Samples"), self.samples, QLabel("Sampler"), self.method, QLabel("Seed"), self.seed,
-                  self.run_button, self.cancel_button, self.progress):
+        for w in (QLabel("Samples"), self.samples, QLabel("Sampler"), self.method, QLabel("Estimator"),
+                  self.estimator, QLabel("Seed"), self.seed, self.run_button, self.cancel_button, self.progress):
             buttons.addWidget(w)
         view_row = QHBoxLayout()
         for w in (self.layout_box, self.color_box, self.figure_box, export_figure_button, export_data_button):
@@ -432,6 +338,7 @@ class BulkPanel(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        layout.addWidget(self.verdict)
         layout.addLayout(view_row)
         layout.addWidget(self.readout)
         layout.addWidget(self.tabs, 1)
@@ -472,7 +379,7 @@ class BulkPanel(QWidget):
             self._fail("Choose a critical checkpoint first (a .pt file written by training or rgviz-batch train).")
             return
         self.job = Job(analysis_job(paths, self.samples.value(), self.seed.value(), self.device,
-                                    self.method.currentData()), name="rgviz-bulk")
+                                    self.method.currentData(), self.estimator.currentData()), name="rgviz-bulk")
         self.job.progress.connect(self._on_progress)
         self.job.partial.connect(self._show_results)
         self.job.finished.connect(self._on_finished)
@@ -503,9 +410,8 @@ class BulkPanel(QWidget):
             self.status.setText("Cancelled.")
             return
         self._show_results(results)
-        docs = [f"{role}: xi = {r.analysis.fit.xi:.3g}, R^2 hyperbolic {r.analysis.fit.r2:.3f} vs flat "
-                f"{r.analysis.fit_flat.r2:.3f}, acceptance {r.doc['acceptance']:.2f}" for role, r in results.items()]
-        self.status.setText("; ".join(docs))
+        self.status.setText(f"Analysed {', '.join(results)} with the {results['critical'].doc['estimator']} "
+                            f"estimator.")
 
     @Slot()
     def _on_stopped(self) -> None:
@@ -518,24 +424,31 @@ class BulkPanel(QWidget):
         self.error.emit(message)
 
     @Slot(object)
-    def _show_results(self, results: dict[str, BulkResult]) -> None:
+    def _show_results(self, results: dict[str, BulkRun]) -> None:
         first = "critical" in results and results.get("critical") is not self.results.get("critical")
         self.results = dict(results)
-        for role, scatter in self.scatters.items():
-            scatter.show_result(self.results.get(role))
+        self.verdict.setText("<br>".join(verdict_html(role, r) for role, r in self.results.items()))
+        analyses = [r.analysis for r in self.results.values()]
+        self._set_figures("class_fit", [bulk_figures(an)[0] for an in analyses])
+        self._set_figures("collapse", [collapse_figure(an) for an in analyses])
         main = self.results.get("critical")
         if main is None:
             return
+        self._set_figures("correlations", [bulk_figures(main.analysis)[1],
+                                           boundary_figure(main.samples.boundary_G)])
         if first:
             self.picked = []
+            self.boundary = boundary_image(main.boundary_sample, main.target)
             self.view3d.set_nodes(main.analysis.coords, main.analysis.levels, main.L)
-            self.view3d.set_boundary(main.boundary)
+            self.view3d.set_boundary(self.boundary)
             self.row.setRange(0, main.L - 1)
-            layout = self.correlations.layout()
-            while layout.count():
-                layout.takeAt(0).widget().deleteLater()
-            layout.addWidget(correlation_figures(main))
         self._update_picks()
+
+    def _set_figures(self, tab: str, figures: list) -> None:
+        layout = self.figure_tabs[tab].layout()
+        while layout.count():
+            layout.takeAt(0).widget().deleteLater()
+        layout.addWidget(figure_row(figures))
 
     # --- picking ------------------------------------------------------------------------------
     @Slot(int)
@@ -555,7 +468,7 @@ class BulkPanel(QWidget):
             return
         newest = self.picked[-1] if self.picked else None
         by_corr = self.color_box.currentIndex() == 1 and newest is not None
-        self.view3d.set_node_values(main.analysis.corr[newest] if by_corr else None)
+        self.view3d.set_node_values(main.analysis.stats.value[newest] if by_corr else None)
         self.view3d.set_picked(self.picked)
         self.maps.show_result(main, newest)
         self._update_disk()
@@ -564,7 +477,7 @@ class BulkPanel(QWidget):
     def _update_disk(self) -> None:
         main = self.results.get("critical")
         if main is not None:
-            self.disk.show_slice(main, self.row.value(), self.picked)
+            self.disk.show_slice(main, self.boundary, self.row.value(), self.picked)
 
     def pick_text(self) -> str:
         main = self.results.get("critical")
@@ -573,11 +486,12 @@ class BulkPanel(QWidget):
         if len(self.picked) == 1:
             return f"A = {node_label(main, self.picked[0])}; pick a second node."
         a, b = self.picked
-        s = pair_summary(main, a, b)
-        note = "" if s["resolved"] else " (not resolved above 3 sigma: the inferred distance is noise)"
-        return (f"A = {node_label(main, a)}, B = {node_label(main, b)}: C_AB = {s['corr']:.4g} +- "
-                f"{s['corr_err']:.2g}{note}; inferred distance {s['d_inferred']:.3f}, hyperbolic distance "
-                f"{s['d_hyp']:.3f} (flat {s['d_flat']:.3f})")
+        s = main.analysis.pair(a, b)
+        inferred = ("not defined (no decay, or the pair lies beyond the fit's line)" if s["d_inferred"] is None
+                    else f"{s['d_inferred']:.3f}")
+        return (f"A = {node_label(main, a)}, B = {node_label(main, b)}: {DESCRIPTIONS[s['estimator']]} "
+                f"{s['value']:.4g} +- {s['value_error']:.2g}; inferred distance {inferred}, hyperbolic distance "
+                f"{s['d_hyperbolic']:.3f} (flat {s['d_flat']:.3f})")
 
     # --- export -------------------------------------------------------------------------------
     def figure_widget(self) -> QWidget:
@@ -610,16 +524,12 @@ class BulkPanel(QWidget):
             raise export.ExportError("Nothing to export yet: run 'Sample and analyse' first")
         path = Path(path)
         suffix = path.suffix.lower()
-        summary = json.dumps({role: {"checkpoint": r.path, "target": r.target, "L": r.L, **r.doc}
-                              for role, r in self.results.items()}, default=float)
+        summary = json.dumps({role: {"L": r.L, **r.doc, "verdict": r.verdict} for role, r in self.results.items()})
         if suffix == ".npz":
             arrays = {"summary": np.array(summary)}
             for role, r in self.results.items():
-                an = r.analysis
-                arrays.update({f"{role}_{k}": v for k, v in (
-                    ("corr", an.corr), ("corr_err", an.corr_err), ("d_hyp", an.d_hyp), ("d_flat", an.d_flat),
-                    ("d_inferred", an.inferred_distance()), ("resolved", an.resolved), ("coords", an.coords),
-                    ("levels", an.levels), ("boundary_G", r.boundary_G))})
+                arrays.update({f"{role}_{k}": v for k, v in r.analysis.arrays().items()})
+                arrays[f"{role}_boundary_G"] = r.samples.boundary_G
 
             def write_npz(tmp: str) -> None:
                 with open(tmp, "wb") as fh:
@@ -627,19 +537,21 @@ class BulkPanel(QWidget):
 
             return [export.atomic_write(path, write_npz)]
         if suffix == ".csv":
+            columns = ("value", "value_error", "q", "d_hyperbolic", "d_flat", "d_inferred")
+
             def write_csv(tmp: str) -> None:
                 with open(tmp, "w", newline="") as fh:
                     out = csv.writer(fh)
-                    out.writerow(["checkpoint", "a", "b", "level_a", "level_b", "corr", "corr_err", "d_hyp",
-                                  "d_flat", "d_inferred", "resolved"])
+                    out.writerow(["checkpoint", "estimator", "a", "b", "level_a", "level_b", *columns, "class"])
                     for role, r in self.results.items():
-                        an = r.analysis
+                        an, data = r.analysis, r.analysis.arrays()
                         a, b = np.triu_indices(len(an.levels), k=1)
-                        d_inf = an.inferred_distance()
-                        for row in zip(a, b, an.levels[a], an.levels[b], an.corr[a, b], an.corr_err[a, b],
-                                       an.d_hyp[a, b], an.d_flat[a, b], d_inf[a, b], an.resolved[a, b]):
-                            out.writerow([role, *(int(v) for v in row[:4]), *(f"{v:.9g}" for v in row[4:9]),
-                                          int(row[9])])
+                        cls = np.full((len(an.levels),) * 2, -1)
+                        cls[an.classes.a, an.classes.b] = an.classes.index  # -1: zero bulk distance, not fitted
+                        values = [data[c][a, b] for c in columns]
+                        for k, row in enumerate(zip(a, b, an.levels[a], an.levels[b])):
+                            out.writerow([role, an.stats.estimator, *(int(v) for v in row),
+                                          *(f"{v[k]:.9g}" for v in values), int(cls[a[k], b[k]])])
 
             return [export.atomic_write(path, write_csv),
                     export.atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(summary + "\n"))]

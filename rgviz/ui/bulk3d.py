@@ -24,6 +24,8 @@ view shows a plain label and keeps the data without drawing: every method stays 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -33,6 +35,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from engine.errors import ParameterError
 from engine.holography.geometry import poincare_ball
 
+from .lattice_view import colorize, lookup_table
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"  # the shipped checkpoints
 LAYOUTS = ("halfspace", "ball")
 LEVEL_CMAP = "viridis"
 VALUE_CMAP = "CET-D1"  # diverging: blue (negative), white (0), red (positive)
@@ -51,6 +56,14 @@ def lookup(values: np.ndarray, cmap: str, lo: float, hi: float) -> np.ndarray:
     table = pg.colormap.get(cmap).getLookupTable(0.0, 1.0, 256, alpha=True).astype(np.float32) / 255.0
     t = (np.asarray(values, dtype=float) - lo) / (hi - lo) if hi > lo else np.zeros(len(values))
     return table[np.clip(np.nan_to_num(t) * 255, 0, 255).astype(np.intp)]
+
+
+def boundary_image(x: np.ndarray, target: str) -> np.ndarray:
+    """A field sample ``[C, L, L]`` as RGB: the phase as hue for phi^4, a diverging map for a real field."""
+    if target == "phi4":
+        return colorize(x, "phi4", lookup_table("CET-C6"))
+    scale = float(np.abs(x[0]).max()) or 1.0
+    return (lookup(x[0].ravel(), "CET-D1", -scale, scale)[:, :3] * 255).astype(np.uint8).reshape(x.shape[1:] + (3,))
 
 
 def node_colors(levels: np.ndarray, values: np.ndarray | None) -> np.ndarray:

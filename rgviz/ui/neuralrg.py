@@ -39,8 +39,7 @@ from engine.nrg.latent import (causal_cone, compare_chains, corrupt, footprint, 
 from engine.nrg.train import new_history
 
 from ..jobs import Job, JobControl
-from .bulk import RESOURCES, boundary_image
-from .bulk3d import lookup
+from .bulk3d import RESOURCES, boundary_image, lookup
 from .widgets import int_spin
 
 SIZES = (4, 8, 16, 32, 64)

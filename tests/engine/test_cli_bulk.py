@@ -26,12 +26,30 @@ def test_bulk_writes_fits_correlations_and_figure_data(tmp_path, checkpoint, cap
                  "--out", str(out), "--json"]) == 0
     doc = json.loads((out / "bulk.json").read_text())
     assert doc == json.loads(capsys.readouterr().out)
-    assert {"xi", "d0", "r2"} <= set(doc["fit"]) and "r2" in doc["fit_boundary_distance"]
+    assert doc["estimator"] == "connected"
+    for key in ("xi", "xi_error", "d0", "d0_error", "r2", "r2_error"):
+        assert key in doc["fit"] and key in doc["fit_boundary_distance"]
     assert doc["fit"]["pairs"] == doc["fit_boundary_distance"]["pairs"] == doc["pairs_used"] > 0
+    assert doc["fit"]["classes"] == doc["classes_used"] > 2
+    assert doc["fit"]["xi"] is None or doc["fit"]["xi"] > 0  # never a negative decay length
+    assert {"collapse", "w0", "fit_same_level", "fit_cross_level", "xi_difference", "verdict"} <= set(doc)
+    quality = doc["flow_quality"]
+    assert 0 <= quality["acceptance"] <= 1 and 0 < quality["ess"] <= 1
+    assert set(quality["latent_variance"]) == {"0", "1", "2"}  # L = 4: levels 0, 1 and the top
+    assert not quality["meets_targets"] and "too weak for a geometric reading" in doc["verdict"]
     data = np.load(out / "correlations.npz")
-    assert data["corr"].shape == (16, 16)
-    assert np.allclose(data["corr"], data["corr"].T)
+    assert data["value"].shape == data["value_error"].shape == data["d_hyperbolic"].shape == (16, 16)
+    assert np.allclose(data["value"], data["value"].T)
+    assert len(data["class_value"]) == doc["classes_used"]
     assert (out / "bulk_vs_hyperbolic.figure.json").exists()
+
+
+def test_bulk_mutual_information_estimator(tmp_path, checkpoint, capsys):
+    assert main(["bulk", "--checkpoint", str(checkpoint), "--samples", "1000", "--estimator", "mi", "--w0", "2",
+                 "--out", str(tmp_path / "mi"), "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["estimator"] == "mi" and doc["w0"]["value"] == 2.0
+    assert any(row["w0"] == 2.0 for row in doc["w0"]["scan"])
 
 
 def test_bulk_hmc_sampling_reports_its_method_and_r2_errors(tmp_path, checkpoint, capsys):
@@ -39,9 +57,10 @@ def test_bulk_hmc_sampling_reports_its_method_and_r2_errors(tmp_path, checkpoint
     assert main(["bulk", "--checkpoint", str(checkpoint), "--mcmc", "bulk", "--chains", "8", "--samples", "480",
                  "--seed", "3", "--out", str(out), "--json", "--no-progress"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["mcmc"] == "bulk" and doc["samples"] == 480 and doc["ess"] is None
+    assert doc["mcmc"] == "bulk" and doc["samples"] == 480 and doc["flow_quality"]["ess"] > 0
     assert 0.3 < doc["acceptance"] <= 1.0
     assert doc["fit"]["r2_error"] > 0 and doc["r2_gap"]["error"] > 0
+    assert doc["flow_quality"]["proposals"] > 0  # HMC samples: the flow's acceptance is measured separately
 
 
 def test_bulk_refuses_a_corrupt_checkpoint(tmp_path, capsys):
@@ -50,3 +69,9 @@ def test_bulk_refuses_a_corrupt_checkpoint(tmp_path, capsys):
     assert main(["bulk", "--checkpoint", str(bad), "--out", str(tmp_path / "o")]) != 0
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "bad.pt" in err
+
+
+def test_bulk_refuses_a_bad_height_scale(tmp_path, checkpoint, capsys):
+    assert main(["bulk", "--checkpoint", str(checkpoint), "--w0", "-1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "w0" in err

@@ -2,10 +2,17 @@
 
 import numpy as np
 import pytest
+import torch
 
-from engine.holography.bulk import analyse_bulk, fit_log_correlation, gaussian_mutual_information
+from engine.holography.bulk import analyse_bulk
+from engine.holography.classes import pair_classes
+from engine.holography.control import free_field_control, free_field_covariance
+from engine.holography.estimators import exact_statistics, pair_statistics
+from engine.holography.fit import fit_decay, weighted_line
+from engine.holography.pipeline import required_acceptance, verdict
 from engine.holography.geometry import (disk_geodesic, flat_distance, hyperbolic_distance, node_coordinates,
                                         pairwise, poincare_ball, poincare_disk)
+from engine.nrg.flow import HierarchicalFlow
 
 
 def ball_distance(p, q):
@@ -63,81 +70,170 @@ def test_disk_geodesic_is_shortest():
     assert total == pytest.approx(d(p, q), rel=1e-6)
 
 
-def test_mutual_information_of_correlated_gaussians():
-    rng = np.random.default_rng(3)
-    rho = 0.6
-    x = rng.standard_normal(200_000)
-    y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal(200_000)
-    mi = gaussian_mutual_information(np.stack([x, y], axis=1)[:, None, :])
-    assert mi[0, 1] == pytest.approx(-0.5 * np.log(1 - rho**2), rel=0.02)
+def positions(L):
+    """The node set of the hierarchical flow at size L (one channel's rows)."""
+    return HierarchicalFlow(L, 2, n_couplings=1, hidden=(2,)).latent_positions()[: L * L].numpy()
 
 
-def test_fit_recovers_xi_and_d0_and_prefers_the_true_metric():
-    L = 8
-    rng = np.random.default_rng(4)
-    pos = np.array([(i, j, lvl) for lvl in range(3) for i in range(0, L, 2 ** lvl) for j in range(0, L, 2 ** lvl)])
-    coords = node_coordinates(pos)
-    d = pairwise(coords, L)
-    xi, d0 = 0.8, 0.3
-    cov = np.exp((d0 - d) / xi)
-    np.fill_diagonal(cov, np.exp(d0 / xi) + 0.5)
-    # Use only genuinely distinct nodes (same-block nodes sit at one point, distance 0).
-    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(cov)))
-    z = (chol @ rng.standard_normal((len(cov), 40_000))).T[:, None, :]
-    res = analyse_bulk(z, pos, L, threshold=4.0)
-    assert res.fit.xi == pytest.approx(xi, abs=4 * res.fit.xi_error + 0.02)
-    assert res.fit.d0 == pytest.approx(d0, abs=4 * res.fit.d0_error + 0.05)
-    assert res.fit.r2 > 0.95 > res.fit_flat.r2
-    assert res.fit.n_pairs == res.fit_flat.n_pairs > 50
+def planted_bulk(L, distance, xi, n, seed, amplitude=0.5):
+    """Two-component latents with covariance amplitude exp(-d/xi) (unit variance), then a distance-free
+    nuisance: node means (rank one in the raw moment) and node scales, as a weak flow leaves them."""
+    cov = amplitude * np.exp(-distance / xi)
+    np.fill_diagonal(cov, 1.0)
+    rng = np.random.default_rng(seed)
+    z = np.einsum("ij,ncj->nci", np.linalg.cholesky(cov), rng.standard_normal((n, 2, L * L)))
+    return z * rng.uniform(0.5, 3.0, L * L) + rng.normal(0.0, 1.5, (2, L * L))
 
 
-def test_fit_of_exact_line():
-    d = np.linspace(0, 5, 20)
-    c = np.exp((1.0 - d) / 2.0)
-    f = fit_log_correlation(d, c, 0.01 * c)
-    assert f.xi == pytest.approx(2.0) and f.d0 == pytest.approx(1.0) and f.r2 == pytest.approx(1.0)
-
-
-def test_unresolved_data_is_refused():
-    rng = np.random.default_rng(5)
-    z = rng.standard_normal((50, 1, 16))
-    with pytest.raises(ValueError, match="above noise"):
-        analyse_bulk(z, np.array([(i, 0, 0) for i in range(16)]), 16, threshold=50)
-
-
-def test_pairs_at_one_distance_are_refused_or_left_unfitted():
-    """A line through one abscissa has no slope: the fit says so instead of inverting a singular matrix."""
-    with pytest.raises(ValueError, match="same distance"):
-        fit_log_correlation(np.ones(5), np.full(5, 0.3), np.full(5, 0.01))
-    # four nodes on a periodic ring, only neighbours correlated: every resolved pair at distance 1
-    n, rho = 4, 0.4
-    pos = np.array([(2 * i, 0, 0) for i in range(n)])  # L = 8: neighbours at one distance, 2 apart at another
-    cov = np.eye(n) + rho * (np.eye(n, k=1) + np.eye(n, k=-1) + np.eye(n, k=n - 1) + np.eye(n, k=1 - n))
-    z = (np.linalg.cholesky(cov) @ np.random.default_rng(6).standard_normal((n, 40_000))).T[:, None, :]
-    with pytest.raises(ValueError, match="all at one distance"):
-        analyse_bulk(z, pos, 8, threshold=4.0)
-
-
-def test_r2_jackknife_error_matches_the_spread_of_independent_runs():
-    """The block-jackknife error of R^2 is the scatter of R^2 over independent data sets."""
-    L = 8
-    pos = np.array([(i, j, lvl) for lvl in range(2) for i in range(0, L, 2 ** lvl) for j in range(0, L, 2 ** lvl)])
+@pytest.fixture(scope="module")
+def planted16():
+    L = 16
+    pos = positions(L)
     d = pairwise(node_coordinates(pos), L)
-    cov = np.exp((0.3 - d) / 0.8)
-    np.fill_diagonal(cov, np.exp(0.3 / 0.8) + 0.5)
-    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(cov)))
-    rng = np.random.default_rng(9)
-    runs = []
-    for _ in range(8):
-        z = (chol @ rng.standard_normal((len(cov), 6000))).T[:, None, :]
-        runs.append(analyse_bulk(z, pos, L, threshold=4.0))
-    spread = np.std([r.fit.r2 for r in runs], ddof=1)
-    errors = np.array([r.fit.r2_error for r in runs])
-    assert np.all(errors > 0)
-    assert 0.4 < errors.mean() / spread < 2.5  # 8 runs: the sample std itself is uncertain by ~25%
-    for r in runs:
-        assert r.r2_gap[0] == pytest.approx(r.fit.r2 - r.fit_flat.r2)
-        assert r.r2_gap[0] > 3 * r.r2_gap[1] > 0
+    return L, pos, d, planted_bulk(L, d, 1.0, 4000, seed=1)
+
+
+def old_pairwise_fit(z, d, n_blocks=20):
+    """The previous analysis: raw <z_i . z_j> pair by pair, pairs above 3 sigma, ln|C| against distance."""
+    raw = np.einsum("nci,ncj->nij", z, z)
+    per_block = np.stack([b.mean(axis=0) for b in np.array_split(raw, n_blocks)])
+    corr, err = raw.mean(axis=0), per_block.std(axis=0, ddof=1) / np.sqrt(n_blocks)
+    a, b = np.triu_indices(len(corr), k=1)
+    keep = (np.abs(corr[a, b]) > 3 * err[a, b]) & (d[a, b] > 0)
+    c, e = np.abs(corr[a, b][keep]), err[a, b][keep]
+    _, slope, _, r2 = weighted_line(d[a, b][keep], np.log(c), e / c)
+    return -1.0 / slope, r2
+
+
+def test_planted_law_is_recovered_by_classes_and_missed_pair_by_pair(planted16):
+    L, pos, d, z = planted16
+    for estimator in ("connected", "mi"):
+        an = analyse_bulk(pair_statistics(z, estimator), pos, L)
+        assert an.fit.decays and an.fit.xi_error > 0
+        assert an.fit.xi == pytest.approx(1.0, abs=3 * an.fit.xi_error)
+        assert an.fit.r2 > 0.95 and an.r2_gap[0] > 5 * an.r2_gap[1]
+        assert an.xi_difference["sigma"] < 3  # one law for same- and cross-level pairs
+        assert an.collapse.quality < 1 + 4 * an.collapse.quality_error  # a hyperbolic law is scale invariant
+        assert np.nanmin(an.inferred_distance()) >= 0
+    xi_old, r2_old = old_pairwise_fit(z, d)
+    assert r2_old < 0.3 and not 0.5 < xi_old < 2.0  # the nuisance swamps the law
+
+
+def test_raw_moment_keeps_the_nuisance_that_connected_removes(planted16):
+    L, pos, _, z = planted16
+    raw = analyse_bulk(pair_statistics(z, "raw"), pos, L)
+    assert raw.fit.r2 < 0.6 and raw.collapse.quality > 100
+    assert not (raw.fit.decays and abs(raw.fit.xi - 1.0) < 3 * raw.fit.xi_error)
+
+
+def test_a_flat_law_fails_the_collapse_and_prefers_flat_distance():
+    L = 16
+    pos = positions(L)
+    d_flat = pairwise(node_coordinates(pos), L, flat_distance)
+    an = analyse_bulk(pair_statistics(planted_bulk(L, d_flat, 2.0, 4000, seed=2), "connected"), pos, L)
+    assert an.fit_flat.r2 > 0.95 > 0.5 > an.fit.r2
+    assert an.collapse.quality > 100
+
+
+def test_pair_classes_are_geometrically_equivalent():
+    L = 16
+    pos = positions(L)
+    classes = pair_classes(pos, L)
+    for w0 in (0.5, 1.0, 3.0):
+        coords = node_coordinates(pos, w0)
+        d_hyp, d_flat = pairwise(coords, L), pairwise(coords, L, flat_distance)
+        class_hyp, class_flat = classes.distances(w0)
+        np.testing.assert_allclose(d_hyp[classes.a, classes.b], class_hyp[classes.index], atol=1e-9)
+        np.testing.assert_allclose(d_flat[classes.a, classes.b], class_flat[classes.index], atol=1e-9)
+    assert np.all(d_hyp[classes.a, classes.b] > 0)  # zero bulk distance is left out
+    upper = pairwise(node_coordinates(pos), L)[np.triu_indices(L * L, 1)]
+    assert classes.count.sum() == len(classes.a) == np.sum(upper > 0)
+    # the transposed lattice (x <-> y) has the same classes
+    swapped = pair_classes(pos[:, [1, 0, 2]], L)
+    np.testing.assert_array_equal(swapped.count, classes.count)
+
+
+def test_estimators_on_known_covariances():
+    rho = 0.6
+    cov = np.array([[1.0, rho], [rho, 1.0]]).reshape(1, 2, 1, 2)
+    mi = exact_statistics(cov, estimator="mi")
+    assert mi.value[0, 1] == pytest.approx(-0.5 * np.log(1 - rho**2))
+    assert mi.q[0, 1] == pytest.approx(rho**2) == exact_statistics(cov).q[0, 1]
+    # two components: mixing one node's components changes rho but not the mutual information
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((4, 4))
+    cov2 = (A @ A.T + 4 * np.eye(4)).reshape(2, 2, 2, 2)
+    mix = np.eye(4)
+    mix[np.ix_([0, 2], [0, 2])] = [[2.0, 0.7], [-0.3, 1.1]]  # node 0's (c=0, c=1) rows
+    mixed = (mix @ cov2.reshape(4, 4) @ mix.T).reshape(2, 2, 2, 2)
+    assert exact_statistics(mixed, estimator="mi").value[0, 1] == pytest.approx(
+        exact_statistics(cov2, estimator="mi").value[0, 1])
+    assert exact_statistics(mixed).value[0, 1] != pytest.approx(exact_statistics(cov2).value[0, 1])
+
+
+def test_sampled_estimators_agree_with_exact_within_their_errors():
+    rng = np.random.default_rng(4)
+    m = 6
+    A = rng.standard_normal((2 * m, 2 * m))
+    cov = A @ A.T / (2 * m) + 0.5 * np.eye(2 * m)
+    mean = rng.normal(0, 2, 2 * m)
+    z = (rng.multivariate_normal(mean, cov, 40_000)).reshape(-1, 2, m)
+    a, b = np.triu_indices(m, 1)
+    for estimator in ("connected", "mi"):
+        exact = exact_statistics(cov.reshape(2, m, 2, m), mean.reshape(2, m), estimator)
+        sampled = pair_statistics(z, estimator)
+        pulls = (sampled.value - exact.value)[a, b] / sampled.value_error[a, b]
+        assert np.all(np.abs(pulls) < 4.5) and 0.5 < np.sqrt(np.mean(pulls**2)) < 1.6
+    # an independent pair: the bias-corrected squared correlation is centred on 0, the naive one on ~1/n
+    iid = rng.standard_normal((4000, 2, 40))
+    s = pair_statistics(iid, "connected")
+    a, b = np.triu_indices(40, 1)
+    assert abs(s.q[a, b].mean()) < 0.2 * (s.value**2)[a, b].mean()
+
+
+def test_free_field_latent_covariance_is_exact():
+    """W Sigma W^T against Monte Carlo of the same linear flow."""
+    L, n = 8, 20_000
+    cov, _, flow = free_field_control(L, 1.0)
+    chol = np.linalg.cholesky(free_field_covariance(L, 1.0))
+    x = np.einsum("ij,ncj->nci", chol, np.random.default_rng(5).standard_normal((n, 2, L * L)))
+    z = flow.inverse(torch.from_numpy(x.reshape(n, 2, L, L)))[0].reshape(n, 2, L * L).numpy()
+    empirical = np.einsum("nci,ndj->cidj", z, z) / n
+    var = np.einsum("cici->ci", cov)
+    pulls = (empirical - cov) / np.sqrt((var[:, :, None, None] * var[None, None] + cov**2) / n)
+    assert np.sqrt(np.mean(pulls**2)) == pytest.approx(1.0, abs=0.05) and np.abs(pulls).max() < 6
+    # the flow is a rotation of the field: the latents keep its total variance
+    assert np.trace(cov.reshape(2 * L * L, -1)) == pytest.approx(2 * np.trace(free_field_covariance(L, 1.0)))
+
+
+@pytest.mark.parametrize("mass2", [1.0, 1e-3])
+def test_free_field_control_gives_a_finite_fit_without_noise(mass2):
+    L = 16
+    cov, pos, _ = free_field_control(L, mass2)
+    an = analyse_bulk(exact_statistics(cov), pos, L)
+    assert an.fit.decays and np.isfinite([an.fit.xi, an.fit.d0, an.fit.r2]).all() and an.fit.xi > 0
+    assert an.fit.xi_error is None and an.fit.chi2_per_dof is None  # exact: no sampling error
+    assert an.collapse is not None and an.collapse.quality is None and np.isfinite(an.collapse.relative_spread)
+    doc = an.to_json()
+    assert doc["classes_used"] == len(an.class_value) and len(doc["w0"]["scan"]) >= 9
+
+
+def test_decay_fit_exact_line_and_no_decay():
+    d = np.linspace(0.5, 5, 12)
+    f = fit_decay(d, np.exp(2 * (1.0 - d) / 2.0), np.ones(12))
+    assert f.decays and f.xi == pytest.approx(2.0, rel=1e-6) and f.d0 == pytest.approx(1.0, abs=1e-5)
+    assert f.r2 == pytest.approx(1.0)
+    rising = fit_decay(d, 0.01 * np.exp(d / 3), np.ones(12))
+    assert not rising.decays and rising.xi is None and rising.to_json()["result"] == "no decay"
+    with pytest.raises(ValueError, match="cannot be fitted"):
+        fit_decay(np.ones(5), np.ones(5), np.ones(5))
+
+
+def test_quality_targets_and_verdict():
+    assert required_acceptance(8) == 0.3 and required_acceptance(16) == 0.1
+    weak = {"flow_quality": {"meets_targets": False, "weak": ["acceptance 0.007 < 0.1 at L = 16"]},
+            "fit": {"result": "decay"}, "fit_boundary_distance": {}}
+    assert "too weak for a geometric reading" in verdict(weak)
 
 
 def test_auto_sampler_follows_the_flows_recorded_acceptance():

@@ -16,7 +16,8 @@ import pytest
 import torch
 from PySide6.QtCore import QPointF, QSettings, Qt
 
-from engine.holography.geometry import hyperbolic_distance
+from engine.holography.geometry import hyperbolic_distance, slice_nodes, slice_points
+from engine.holography.pipeline import run_bulk
 from engine.nrg import (
     PRESETS,
     FlowDensity,
@@ -27,14 +28,7 @@ from engine.nrg import (
     save_checkpoint,
 )
 from rgviz.ui import bulk as bulk_ui
-from rgviz.ui.bulk import (
-    FIGURES,
-    BulkPanel,
-    analyse_checkpoint,
-    pair_summary,
-    slice_nodes,
-    slice_points,
-)
+from rgviz.ui.bulk import FIGURES, BulkPanel
 from rgviz.ui.bulk3d import Bulk3DView
 from rgviz.ui.neuralrg import NeuralRGPanel
 
@@ -67,7 +61,7 @@ def checkpoints(tmp_path_factory):
 @pytest.fixture(scope="module")
 def results(checkpoints):
     """Both analyses, computed once without a job (the job itself is tested separately)."""
-    return {role: analyse_checkpoint(str(path), 1024, seed) for seed, (role, path) in enumerate(checkpoints.items())}
+    return {role: run_bulk(str(path), 1024, seed) for seed, (role, path) in enumerate(checkpoints.items())}
 
 
 @pytest.fixture
@@ -106,7 +100,9 @@ def test_analysis_job_then_picking_two_nodes_shows_both_distances(bulk_panel, ch
     assert panel.job.is_running() and not panel.run_button.isEnabled()
     qtbot.waitUntil(lambda: panel.job.is_done, timeout=60_000)
     assert set(panel.results) == {"critical", "control"}
-    assert panel.run_button.isEnabled() and "xi =" in panel.status.text()
+    assert panel.run_button.isEnabled() and "connected estimator" in panel.status.text()
+    # random flows are far below the quality targets: the warning is shown for both, in red
+    assert panel.verdict.text().count("too weak for a geometric reading") == 2 and "#b00" in panel.verdict.text()
 
     main = panel.results["critical"]
     a, b = 5, 2  # site (1, 1) at level 0 and site (0, 2) at level 1
@@ -115,14 +111,20 @@ def test_analysis_job_then_picking_two_nodes_shows_both_distances(bulk_panel, ch
     panel.pick_node(a)
     assert "pick a second node" in panel.readout.text()
     panel.pick_node(b)
-    s = pair_summary(main, a, b)
-    d_hyp = hyperbolic_distance(main.analysis.coords[a], main.analysis.coords[b], main.L)
-    assert s["d_hyp"] == pytest.approx(float(d_hyp))
-    assert s["d_inferred"] == pytest.approx(main.analysis.fit.d0 - main.analysis.fit.xi
-                                            * np.log(abs(main.analysis.corr[a, b])))
+    an = main.analysis
+    s = an.pair(a, b)
+    d_hyp = hyperbolic_distance(an.coords[a], an.coords[b], main.L)
+    assert s["d_hyperbolic"] == pytest.approx(float(d_hyp))
+    with np.errstate(invalid="ignore"):  # q is bias-corrected: it may be <= 0 for an unresolved pair
+        expected = an.fit.d0 - 0.5 * an.fit.xi * np.log(an.stats.q[a, b]) if an.fit.decays else np.nan
+    if expected >= 0:
+        assert s["d_inferred"] == pytest.approx(expected)
+    else:  # no decay, q <= 0 or a negative distance: not a result
+        assert s["d_inferred"] is None
     text = panel.readout.text()
-    assert f"inferred distance {s['d_inferred']:.3f}" in text and f"hyperbolic distance {s['d_hyp']:.3f}" in text
-    assert f"C_AB = {s['corr']:.4g} +- {s['corr_err']:.2g}" in text
+    inferred = "not defined" if s["d_inferred"] is None else f"{s['d_inferred']:.3f}"
+    assert f"inferred distance {inferred}" in text and f"hyperbolic distance {s['d_hyperbolic']:.3f}" in text
+    assert f"{s['value']:.4g} +- {s['value_error']:.2g}" in text and "-" not in inferred
     panel.pick_node(0)  # a third pick drops the oldest
     assert panel.picked == [b, 0]
     assert sites == [(1, 1, 4), (0, 2, 4), (0, 0, 4)]
@@ -197,10 +199,12 @@ def test_every_export_parses(bulk_panel, results, tmp_path):
     (npz,) = panel.export_data(tmp_path / "bulk.npz")
     with np.load(npz) as data:
         main = results["critical"].analysis
-        np.testing.assert_array_equal(data["critical_corr"], main.corr)
-        np.testing.assert_array_equal(data["control_d_hyp"], results["control"].analysis.d_hyp)
+        np.testing.assert_array_equal(data["critical_value"], main.stats.value)
+        np.testing.assert_array_equal(data["control_d_hyperbolic"], results["control"].analysis.d_hyperbolic)
+        np.testing.assert_array_equal(data["critical_class_value"], main.class_value)
         summary = json.loads(str(data["summary"]))
-    assert summary["critical"]["fit"]["xi"] == pytest.approx(main.fit.xi)
+    assert summary["critical"]["fit"] == json.loads(json.dumps(main.fit.to_json()))
+    assert summary["critical"]["flow_quality"]["meets_targets"] is False
 
     table, meta = panel.export_data(tmp_path / "bulk.csv")
     with open(table, newline="") as fh:
@@ -208,8 +212,9 @@ def test_every_export_parses(bulk_panel, results, tmp_path):
     m = len(main.levels)
     assert len(rows) == 2 * m * (m - 1) // 2
     row = next(r for r in rows if r["checkpoint"] == "critical" and r["a"] == "3" and r["b"] == "12")
-    assert float(row["corr"]) == pytest.approx(main.corr[3, 12], rel=1e-7)
-    assert float(row["d_hyp"]) == pytest.approx(main.d_hyp[3, 12], rel=1e-7)
+    assert float(row["value"]) == pytest.approx(main.stats.value[3, 12], rel=1e-7)
+    assert float(row["d_hyperbolic"]) == pytest.approx(main.d_hyperbolic[3, 12], rel=1e-7)
+    assert row["estimator"] == "connected" and int(row["class"]) >= 0
     assert json.loads(meta.read_text())["control"]["L"] == 4
     with pytest.raises(OSError, match="allowed"):
         panel.export_data(tmp_path / "bulk.xlsx")
@@ -416,3 +421,20 @@ def test_register_bulk_panels_tabifies_both_docks(qtbot, tmp_path):
         for panel in panels.values():
             assert panel.shutdown()
         assert not window.engine.is_running()
+
+
+def test_bulk_modules_import_no_torch_and_no_loop():
+    """The Bulk panel only draws: no torch, no engine.cli; and Neural RG does not import it back."""
+    import ast
+    from pathlib import Path
+
+    ui = Path(bulk_ui.__file__).parent
+    for name in ("bulk.py", "bulk3d.py", "neuralrg.py"):
+        tree = ast.parse((ui / name).read_text())
+        imported = {n.name for node in ast.walk(tree) if isinstance(node, ast.Import) for n in node.names}
+        imported |= {("." * node.level) + (node.module or "") for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom)}
+        if name != "neuralrg.py":
+            assert "torch" not in imported and not any(m.startswith("engine.cli") for m in imported)
+        else:
+            assert ".bulk" not in imported

@@ -1,0 +1,148 @@
+"""Fits of bulk correlation against distance, with block-jackknife errors.
+
+The model is an exponential decay of the squared correlation q of a pair class (see
+:mod:`.estimators`), q = B exp(-2 d / xi), i.e. |rho| = exp((d0 - d) / xi) with d0 = xi ln(B) / 2,
+so that d_ij = d0 - xi ln|rho_ij| reads a distance off a correlation. It is fitted by weighted least
+squares in q itself, not in ln q: classes whose average is consistent with zero (or slightly negative
+after bias correction) enter with their error instead of being cut away or sending ln|q| to minus
+infinity. For a fixed decay rate the amplitude is linear, so the fit profiles it out and searches the rate
+on a grid, then refines it.
+
+A rate <= 0 (a correlation that grows or stays flat with distance) or a non-positive amplitude is
+reported as "no decay", never as a negative xi or a negative inferred distance. Errors are block
+jackknife: the fit is repeated on each leave-one-block-out set of class averages with the same weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+
+def jackknife_error(replicas: np.ndarray) -> float:
+    """Standard error from leave-one-block-out values (infinite if any is not finite)."""
+    replicas = np.asarray(replicas, dtype=np.float64)
+    if not np.all(np.isfinite(replicas)):
+        return float("inf")
+    n = len(replicas)
+    return float(np.sqrt((n - 1) / n * np.sum((replicas - replicas.mean()) ** 2)))
+
+
+def weighted_line(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[float, float, float, float]:
+    """(intercept, slope, slope error, R^2) of y = a + b x with weights 1/sigma^2.
+
+    The slope error is inflated by sqrt(chi^2/dof) when the line misfits (never deflated).
+    """
+    w = 1.0 / np.asarray(sigma, float) ** 2
+    A = np.stack([np.ones_like(x), x], axis=1)
+    cov = np.linalg.inv(A.T @ (w[:, None] * A))
+    a, b = cov @ (A.T @ (w * y))
+    resid = y - a - b * x
+    ybar = np.sum(w * y) / np.sum(w)
+    r2 = 1.0 - np.sum(w * resid**2) / np.sum(w * (y - ybar) ** 2)
+    chi2 = max(float(np.sum(w * resid**2)) / max(len(x) - 2, 1), 1.0)
+    return float(a), float(b), float(np.sqrt(cov[1, 1] * chi2)), float(r2)
+
+
+@dataclass
+class _Decay:
+    rate: float  # kappa in q = B exp(-kappa d)
+    amplitude: float  # B
+    r2: float
+    chi2: float
+
+
+def _fit_decay(d: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Decay:
+    """Weighted least squares of y = B exp(-kappa d) over kappa (grid, then bounded refinement)."""
+    d0 = d.min()
+    x = d - d0  # amplitudes at the nearest class keep exp() in range
+    span = max(float(x.max()), 1e-12)
+    grid = np.linspace(-10.0 / span, 60.0 / span, 351)
+
+    def profile(kappa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        f = np.exp(-np.multiply.outer(kappa, x))
+        amp = (f * w * y).sum(-1) / (f * f * w).sum(-1)
+        return amp, (w * (y - amp[..., None] * f) ** 2).sum(-1)
+
+    _, chi2 = profile(grid)
+    k = int(np.argmin(chi2))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    kappa = float(minimize_scalar(lambda t: float(profile(np.array(t))[1]), bounds=(lo, hi), method="bounded",
+                                  options={"xatol": 1e-10 / span}).x)
+    amp, chi2 = (float(v) for v in profile(np.array(kappa)))
+    ybar = np.sum(w * y) / np.sum(w)
+    total = float(np.sum(w * (y - ybar) ** 2))
+    return _Decay(kappa, amp * np.exp(kappa * d0), 1.0 - chi2 / total if total > 0 else float("nan"), chi2)
+
+
+@dataclass
+class DecayFit:
+    """q = B exp(-2 d / xi) on ``classes`` pair classes (``pairs`` pairs); None errors for exact data."""
+
+    decays: bool
+    xi: float | None
+    xi_error: float | None
+    d0: float | None
+    d0_error: float | None
+    r2: float
+    r2_error: float | None
+    chi2_per_dof: float | None
+    classes: int
+    pairs: int
+    r2_replicas: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    xi_replicas: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+
+    def to_json(self) -> dict:
+        doc = {"result": "decay" if self.decays else "no decay", "xi": self.xi, "xi_error": self.xi_error,
+               "d0": self.d0, "d0_error": self.d0_error, "r2": self.r2, "r2_error": self.r2_error,
+               "chi2_per_dof": self.chi2_per_dof, "classes": self.classes, "pairs": self.pairs}
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in doc.items()}
+
+    def curve(self, d: np.ndarray) -> np.ndarray:
+        """The fitted q at distances ``d`` (zeros when there is no decay)."""
+        if not self.decays:
+            return np.zeros_like(np.asarray(d, float))
+        return np.exp(2.0 * (self.d0 - np.asarray(d, float)) / self.xi)
+
+
+def _decay_params(fit: _Decay) -> tuple[float, float] | None:
+    """(xi, d0) of a decaying fit, None for no decay."""
+    if not (fit.rate > 0 and fit.amplitude > 0):
+        return None
+    return 2.0 / fit.rate, float(np.log(fit.amplitude) / fit.rate)
+
+
+def fit_decay(d: np.ndarray, y: np.ndarray, counts: np.ndarray, replicas: np.ndarray | None = None) -> DecayFit:
+    """Fit class averages ``y`` ``[K]`` at distances ``d`` (``counts`` pairs each).
+
+    ``replicas`` ``[B, K]``: leave-one-block-out class averages. Their spread gives the class errors
+    (the weights) and the jackknife errors of every fitted number; without them (an exact covariance)
+    the classes weigh equally and the errors are None.
+    """
+    d, y = np.asarray(d, float), np.asarray(y, float)
+    if len(d) < 3 or not np.ptp(d) > 0:
+        raise ValueError(f"{len(d)} pair classes at {len(np.unique(d))} distances: a decay cannot be fitted")
+    if replicas is None:
+        w = np.ones_like(y)
+    else:
+        err = np.array([jackknife_error(r) for r in replicas.T])
+        floor = np.median(err[err > 0]) * 1e-3 if np.any(err > 0) else 1.0
+        w = 1.0 / np.maximum(err, floor) ** 2
+    main = _fit_decay(d, y, w)
+    params = _decay_params(main)
+    pairs = int(np.sum(counts))
+    dof = len(d) - 2
+    chi2 = main.chi2 / dof if replicas is not None and dof > 0 else None
+    if replicas is None:
+        xi, d0 = params if params else (None, None)
+        return DecayFit(params is not None, xi, None, d0, None, main.r2, None, chi2, len(d), pairs)
+    fits = [_fit_decay(d, r, w) for r in replicas]
+    r2_rep = np.array([f.r2 for f in fits])
+    if params is None:
+        return DecayFit(False, None, None, None, None, main.r2, jackknife_error(r2_rep), chi2, len(d), pairs, r2_rep)
+    rep = [_decay_params(f) or (np.inf, np.inf) for f in fits]
+    xi_rep, d0_rep = np.array([p[0] for p in rep]), np.array([p[1] for p in rep])
+    return DecayFit(True, params[0], jackknife_error(xi_rep), params[1], jackknife_error(d0_rep), main.r2,
+                    jackknife_error(r2_rep), chi2, len(d), pairs, r2_rep, xi_rep)

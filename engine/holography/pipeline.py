@@ -1,0 +1,151 @@
+"""Checkpoint -> exact samples -> bulk analysis: the one pipeline behind ``rgviz-batch bulk``, the Bulk
+panel and ``benchmarks/validate_bulk.py``.
+
+Besides the analysis (:mod:`.bulk`) it measures the flow's quality, because only a flow close to exact
+makes the latents the bulk of the claim: a weak flow leaves nodes with non-zero means and variances far
+from the prior's, and their correlations describe the flow's leftovers, not the boundary theory's bulk.
+Quality targets (for a geometric reading): independent-Metropolis acceptance >= 0.3 at L <= 8 and >= 0.1
+at larger L, and every level's latent variance (under the exact target) within 10% of the prior's 1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..device import make_generator
+from ..nrg.checkpoint import Checkpoint, load_checkpoint
+from ..nrg.sampling import draw, effective_sample_size, metropolis_chain
+from .bulk import BulkAnalysis, analyse_bulk
+from .estimators import pair_statistics
+from .sampling import BoundaryFit, BulkSamples, fit_boundary, sample_bulk
+
+#: per-level latent variance within this fraction of the prior's 1
+VARIANCE_TOLERANCE = 0.10
+#: flow proposals drawn to measure the independent-Metropolis acceptance when the samples come from HMC
+QUALITY_PROPOSALS = 4096
+
+
+def required_acceptance(L: int) -> float:
+    """The independent-Metropolis acceptance a flow needs for a geometric reading at size L."""
+    return 0.3 if L <= 8 else 0.1
+
+
+@torch.no_grad()
+def flow_quality(ckpt: Checkpoint, samples: BulkSamples, node_variance: np.ndarray, gen: torch.Generator) -> dict:
+    """Acceptance, ESS and per-level latent variance against the quality targets (module docstring)."""
+    if samples.method == "independent":
+        acceptance, ess, proposals = samples.acceptance, samples.ess, int(samples.z.shape[0])
+    else:
+        _, log_w = draw(ckpt.density, ckpt.target, QUALITY_PROPOSALS, gen)
+        acceptance, ess, proposals = metropolis_chain(log_w, gen)[1], effective_sample_size(log_w), QUALITY_PROPOSALS
+    levels = samples.positions[:, 2]
+    variance = {int(lv): float(node_variance[levels == lv].mean()) for lv in np.unique(levels)}
+    deviation = max(abs(v - 1.0) for v in variance.values())
+    needed = required_acceptance(samples.L)
+    weak = []
+    if acceptance < needed:
+        weak.append(f"independent-Metropolis acceptance {acceptance:.3g} < {needed} at L = {samples.L}")
+    if deviation > VARIANCE_TOLERANCE:
+        worst = max(variance, key=lambda lv: abs(variance[lv] - 1.0))
+        weak.append(f"level-{worst} latent variance {variance[worst]:.3g}, not within "
+                    f"{VARIANCE_TOLERANCE:.0%} of the prior's 1")
+    return {"acceptance": acceptance, "ess": ess, "proposals": proposals,
+            "latent_variance": {str(k): v for k, v in variance.items()}, "max_variance_deviation": deviation,
+            "targets": {"acceptance": needed, "variance_tolerance": VARIANCE_TOLERANCE},
+            "meets_targets": not weak, "weak": weak}
+
+
+@dataclass
+class BulkRun:
+    """One checkpoint's pipeline result, plain numpy and JSON-ready dicts only."""
+
+    path: str
+    target: str
+    L: int
+    levels: int  # the flow's number of RG levels (the top node has level == levels)
+    samples: BulkSamples
+    analysis: BulkAnalysis
+    boundary: BoundaryFit | None
+    boundary_sample: np.ndarray  # [C, L, L]: the chain's last configuration x = G(z)
+    doc: dict  # what bulk.json holds
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.doc)
+
+
+def _finite(value):
+    """JSON has no infinities or NaN: they become null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, method: str = "auto",
+             chains: int = 16, estimator: str = "connected", w0: float = 1.0, n_blocks: int = 20,
+             device: str = "cpu", progress: Callable[[int, int], None] | None = None) -> BulkRun:
+    """Load (a path), sample ``n`` exact configurations, analyse their latents with ``estimator``."""
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, device=device)
+    flow = ckpt.density.flow
+    gen = make_generator(seed, next(ckpt.density.parameters()).device)
+    samples = sample_bulk(ckpt, n, gen, method=method, chains=chains, n_blocks=n_blocks, progress=progress)
+    stats = pair_statistics(samples.z, estimator, n_blocks)
+    analysis = analyse_bulk(stats, samples.positions, samples.L, w0=w0)
+    quality = flow_quality(ckpt, samples, stats.node_variance, gen)
+    boundary = fit_boundary(samples.boundary_G, samples.L)
+    p = next(flow.parameters())
+    last = torch.as_tensor(samples.z[-1:], dtype=p.dtype, device=p.device).reshape(1, flow.channels, flow.L, flow.L)
+    with torch.no_grad():
+        x = flow(last)[0][0].double().cpu().numpy()
+    path = None if isinstance(checkpoint, Checkpoint) else str(checkpoint)
+    doc = _finite({**analysis.to_json(), "flow_quality": quality,
+                   "boundary_correlation": None if boundary is None else dict(boundary.__dict__),
+                   "mcmc": samples.method, "acceptance": samples.acceptance, "samples": int(samples.z.shape[0]),
+                   "checkpoint": path,
+                   "target": {"name": ckpt.target.name, "L": ckpt.target.L, **ckpt.target.params()}})
+    return BulkRun(path or "", ckpt.target.name, flow.L, flow.levels, samples, analysis,
+                   boundary, x, doc)
+
+
+def _pm(value: float | None, error: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}g}" + ("" if error is None else f" +- {error:.2g}")
+
+
+def verdict(doc: dict) -> str:
+    """One plain sentence: does this run support the hyperbolic reading, and how strongly."""
+    quality, fit, flat = doc["flow_quality"], doc["fit"], doc["fit_boundary_distance"]
+    if not quality["meets_targets"]:
+        return ("The flow is too weak for a geometric reading (" + "; ".join(quality["weak"]) + "): its latent "
+                "correlations describe the flow's leftovers, not the bulk of the boundary theory.")
+    if fit["result"] == "no decay":
+        return "The data do not support the hyperbolic reading: the correlations do not decay with hyperbolic distance."
+    tests = []
+    c = doc["collapse"]
+    if c.get("quality") is not None:
+        tests.append((c["quality"] <= 1 + 3 * c["quality_error"],
+                      f"same-level collapse chi^2/dof {_pm(c['quality'], c['quality_error'])}"))
+    diff = doc["xi_difference"]
+    if diff is not None and diff.get("sigma") is not None:
+        tests.append((diff["sigma"] <= 2, f"same- vs cross-level xi differ by {diff['sigma']:.1f} sigma"))
+    gap = doc["r2_gap"]
+    if gap["error"] is not None:
+        tests.append((gap["value"] > 2 * gap["error"],
+                      f"R^2 {_pm(fit['r2'], fit['r2_error'])} hyperbolic vs {_pm(flat['r2'], flat['r2_error'])} flat"))
+    passed = sum(ok for ok, _ in tests)
+    strength = ("strongly supports" if tests and passed == len(tests) else
+                "partly supports" if passed else "does not support")
+    numbers = "; ".join(text for _, text in tests) or "no test has errors to judge by"
+    return (f"At L = {doc['target']['L']} the data {strength} the hyperbolic reading ({passed} of {len(tests)} "
+            f"tests passed: {numbers}; xi = {_pm(fit['xi'], fit['xi_error'])}).")
