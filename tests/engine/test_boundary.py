@@ -21,10 +21,9 @@ ENGINE_DIR = Path(engine.__file__).parent
 UI_DIR = ENGINE_DIR.parent / "rgviz" / "ui"
 #: What a panel may not import: tensors stay in the engine, and the CLI is a face, not a library.
 UI_FORBIDDEN = {"torch", "engine.cli"}
-#: Panels not yet moved onto engine studies, each owned by a change in progress; drop an entry when
-#: its file passes: bulk.py (runs the checkpoint -> sample -> analysis pipeline itself), bulk3d.py,
+#: Panels not yet moved onto engine studies; drop an entry when its file passes:
 #: neuralrg.py (torch on the GUI thread).
-UI_NOT_YET = {"bulk.py", "bulk3d.py", "neuralrg.py"}
+UI_NOT_YET = {"neuralrg.py"}
 
 
 def imported_modules(path: Path) -> set[str]:
