@@ -11,7 +11,8 @@
   bulk against physical MCMC: the operations of :mod:`engine.nrg.latent` (which explains each),
   each on its own tab.
 
-Everything heavy runs in jobs; the widgets draw numpy.
+The flow and every operation on it live in :class:`engine.nrg.lab.FlowLab` (numpy in, numpy out);
+each operation runs in a background job and the widgets draw what it returns.
 """
 
 from __future__ import annotations
@@ -20,23 +21,20 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGraphicsRectItem, QHBoxLayout,
                                QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget)
 
-from engine.device import make_generator, resolve_device
 from engine.errors import ParameterError
 from engine.exact import TC_ISING as TC
-from engine.nrg import (CheckpointError, FlowDensity, HierarchicalFlow, PRESETS, load_checkpoint, make_target,
-                        save_checkpoint, train_reverse_kl)
-from engine.nrg.latent import (causal_cone, compare_chains, corrupt, footprint, footprints_by_level, latent_response,
-                               mix_latents, repair)
-from engine.nrg.train import new_history
+from engine.nrg import PRESETS, CheckpointError
+from engine.nrg.lab import FlowLab
 
 from ..jobs import Job, JobControl
 from .bulk3d import RESOURCES, boundary_image, lookup
@@ -46,28 +44,24 @@ SIZES = (4, 8, 16, 32, 64)
 
 # --- jobs ------------------------------------------------------------------------------------------
 
-def training_job(density: FlowDensity, target, history: dict, steps: int, batch: int, lr: float, seed: int,
-                 paused: threading.Event, parked: threading.Event):
+def training_job(lab: FlowLab, steps: int, batch: int, lr: float, seed: int, paused: threading.Event,
+                 parked: threading.Event):
     """Reverse-KL training; a copy of the history goes out as a partial result after each step.
 
     While ``paused`` is set, the job parks between steps (``parked`` set): then the flow's weights
     are not being written, and the GUI may sample from them or save them.
     """
     def work(control: JobControl) -> dict:
-        gen = make_generator(seed, next(density.parameters()).device)
-
         def on_step(record: dict) -> None:
             if control.wants_partial():
-                control.partial({k: list(v) for k, v in history.items()})
+                control.partial(lab.history_copy())
             while paused.is_set() and not control.cancelled:
                 parked.set()
                 time.sleep(0.02)
             parked.clear()
             control.check()
 
-        train_reverse_kl(density, target, steps=steps, batch=batch, gen=gen, lr=lr, history=history,
-                         on_step=on_step, progress=control.progress)
-        return {k: list(v) for k, v in history.items()}
+        return lab.train(steps, batch, lr, seed, on_step=on_step, progress=control.progress)
     return work
 
 
@@ -147,15 +141,11 @@ class NeuralRGPanel(QWidget):
 
     def __init__(self, device: str = "cpu", parent: QWidget | None = None):
         super().__init__(parent)
-        self.device = resolve_device(device)
-        self.density: FlowDensity | None = None
-        self.target = None
-        self.history: dict[str, list[float]] = {}
-        self.samples: np.ndarray | None = None  # [n, C, L, L] of the last "Generate"
+        self.lab = FlowLab(device)
         self.job: Job | None = None
         self.mcmc_job: Job | None = None
+        self.explore_job: Job | None = None
         self.paused, self.parked = threading.Event(), threading.Event()
-        self.gen = make_generator(0, self.device)
         self.results: dict[str, object] = {}
 
         # target, flow and training settings
@@ -163,7 +153,9 @@ class NeuralRGPanel(QWidget):
         self.target_box.addItems(["phi4", "ising"])
         self.preset = QComboBox()
         self.preset.addItems(["phi4 critical", "phi4 disordered", "Ising at Tc"])
-        self.t, self.mu, self.lam = spin(-5, 5, 0.8), spin(-10, 10, -2.0), spin(0.001, 100, 1.0)
+        critical = PRESETS["critical"]
+        self.t, self.mu, self.lam = spin(-5, 5, critical["t"]), spin(-10, 10, critical["mu"]), spin(0.001, 100,
+                                                                                                    critical["lam"])
         self.T = spin(0.05, 20, TC, decimals=4)
         self.L = QComboBox()
         self.L.addItems([str(s) for s in SIZES])
@@ -264,10 +256,10 @@ class NeuralRGPanel(QWidget):
         self.buttons["Train"].clicked.connect(self.start_training)
         self.buttons["Pause"].toggled.connect(self.set_paused)
         self.buttons["Stop"].clicked.connect(self.stop_training)
-        generate.clicked.connect(lambda: self._guarded(self.generate))
-        respond.clicked.connect(lambda: self._guarded(self.show_latent_response))
-        mix.clicked.connect(lambda: self._guarded(self.show_mixing))
-        correct.clicked.connect(lambda: self._guarded(self.show_error_correction))
+        generate.clicked.connect(self.generate)
+        respond.clicked.connect(self.show_latent_response)
+        mix.clicked.connect(self.show_mixing)
+        correct.clicked.connect(self.show_error_correction)
         self.mcmc_button.clicked.connect(lambda: self._guarded(self.start_mcmc))
         self.L.currentTextChanged.connect(lambda _: self._set_node_ranges(int(self.L.currentText())))
         self._update_buttons()
@@ -297,24 +289,32 @@ class NeuralRGPanel(QWidget):
         self.mu.setValue(params["mu"])
         self.lam.setValue(params["lam"])
 
-    def make_target(self):
-        """The target the widgets describe (ParameterError when they describe none)."""
+    @property
+    def density(self):
+        """The flow being studied (None before one is trained or loaded)."""
+        return self.lab.density
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        return self.lab.history
+
+    @property
+    def samples(self) -> np.ndarray | None:
+        """``[n, C, L, L]`` of the last "Generate"."""
+        return self.lab.samples
+
+    def target_spec(self) -> tuple[str, int, dict]:
+        """The target the widgets describe: name, L, parameters."""
         L = int(self.L.currentText())
         if self.target_box.currentText() == "ising":
-            return make_target("ising", L, T=self.T.value())
-        return make_target("phi4", L, t=self.t.value(), mu=self.mu.value(), lam=self.lam.value())
+            return "ising", L, {"T": self.T.value()}
+        return "phi4", L, {"t": self.t.value(), "mu": self.mu.value(), "lam": self.lam.value()}
 
-    def _same_target(self, target) -> bool:
-        return (self.target is not None and self.target.name == target.name and self.target.L == target.L
-                and self.target.params() == target.params())
-
-    def _set_flow(self, density: FlowDensity, target, history: dict) -> None:
-        self.density, self.target = density, target
-        self.history = {**new_history(), **history}  # training appends to every key
-        self.samples = None
-        self._set_node_ranges(target.L)
-        self.mix_level.setRange(0, density.flow.levels)
-        exact = target.exact_free_energy()
+    def _flow_shown(self) -> None:
+        """Widgets follow the lab's (new or loaded) flow."""
+        self._set_node_ranges(self.lab.L)
+        self.mix_level.setRange(0, self.lab.levels)
+        exact = self.lab.exact_free_energy()
         self.exact_line.setVisible(exact is not None)
         if exact is not None:
             self.exact_line.setValue(exact)
@@ -329,7 +329,7 @@ class NeuralRGPanel(QWidget):
     def set_latent_site(self, i: int, j: int, L: int) -> None:
         """Select the latent at site (i, j) of an L x L bulk (as picked in the Bulk panel) and show
         its response; a pick in a bulk of another size than this flow's is ignored."""
-        own = self.density.flow.L if self.density is not None else int(self.L.currentText())
+        own = self.lab.L if self.density is not None else int(self.L.currentText())
         if L != own or not (0 <= i < L and 0 <= j < L):
             return
         self.node_i.setValue(i)
@@ -353,27 +353,26 @@ class NeuralRGPanel(QWidget):
             self._fail("Wait for the MCMC comparison to finish: it uses the current weights.")
             return
         try:
-            target = self.make_target()
-            if self.density is None or not self._same_target(target):
-                flow = HierarchicalFlow(target.L, target.channels, n_couplings=self.couplings.value(),
-                                        hidden=(self.width.value(), self.width.value()))
-                self._set_flow(FlowDensity(flow, target.symmetry).to(self.device), target, {})
+            name, L, params = self.target_spec()
+            if self.density is None or not self.lab.same_target(name, L, params):
+                self.lab.new_flow(name, L, params, self.couplings.value(), (self.width.value(), self.width.value()),
+                                  seed=self.seed.value())
+                self._flow_shown()
         except ParameterError as err:
             self._fail(str(err))
             return
         self.paused.clear()
         self.parked.clear()
         self.buttons["Pause"].setChecked(False)
-        work = training_job(self.density, self.target, self.history, self.steps.value(), self.batch.value(),
-                            self.lr.value(), self.seed.value() + len(self.history.get("step", [])),
-                            self.paused, self.parked)
+        work = training_job(self.lab, self.steps.value(), self.batch.value(), self.lr.value(),
+                            self.seed.value() + len(self.history.get("step", [])), self.paused, self.parked)
         self.job = Job(work, name="rgviz-train")
         self.job.partial.connect(self._show_history)
         self.job.finished.connect(self._on_trained)
         self.job.failed.connect(self._fail)
         self.job.stopped.connect(self._update_buttons)
         self.job.start()
-        self.status.setText(f"Training {self.target.name} L={self.target.L} ...")
+        self.status.setText(f"Training {self.lab.target.name} L={self.lab.L} ...")
         self._update_buttons()
 
     @Slot(bool)
@@ -392,7 +391,7 @@ class NeuralRGPanel(QWidget):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop every job and join its thread; True when none is left running."""
         self.paused.clear()
-        return all(job.shutdown(timeout_ms) for job in (self.job, self.mcmc_job) if job is not None)
+        return all(job.shutdown(timeout_ms) for job in (self.job, self.mcmc_job, self.explore_job) if job is not None)
 
     @Slot(object)
     def _show_history(self, history: dict) -> None:
@@ -424,19 +423,18 @@ class NeuralRGPanel(QWidget):
             self._fail("Stop training before loading another flow.")
             return False
         try:
-            ckpt = load_checkpoint(path, device=self.device)
+            target = self.lab.load(path)
         except CheckpointError as err:
             self._fail(str(err))
             return False
-        target = ckpt.target
-        self.target_box.setCurrentText(target.name)
-        self.L.setCurrentText(str(target.L))
-        for name, value in target.params().items():
+        self.target_box.setCurrentText(target["name"])
+        self.L.setCurrentText(str(target["L"]))
+        for name, value in target["params"].items():
             box = getattr(self, name, None)
             if isinstance(box, QDoubleSpinBox):
                 box.setValue(value)
-        self._set_flow(ckpt.density, target, ckpt.history)
-        self.status.setText(f"Loaded {path}: {target.name} L={target.L}, {len(ckpt.history.get('step', []))} "
+        self._flow_shown()
+        self.status.setText(f"Loaded {path}: {target['name']} L={target['L']}, {len(self.history.get('step', []))} "
                             f"training steps")
         self._update_buttons()
         return True
@@ -449,7 +447,7 @@ class NeuralRGPanel(QWidget):
             self._fail("Pause or stop training before saving (the weights are changing).")
             return None
         try:
-            written = save_checkpoint(path, self.density, self.target, self.history, {"source": "rgviz"})
+            written = self.lab.save(path)
         except (OSError, RuntimeError) as err:
             self._fail(f"Cannot save {path}: {err}")
             return None
@@ -468,98 +466,103 @@ class NeuralRGPanel(QWidget):
             self.save(path)
 
     # --- exploring the latent space ------------------------------------------------------------
-    def _need_flow(self) -> FlowDensity:
+    def _need_flow(self) -> None:
         if self.density is None:
             raise ParameterError("flow", "train or load a flow first")
         if not self.weights_free():
             raise ParameterError("flow", "pause or stop training first (the weights are changing)")
-        return self.density
+
+    def _explore(self, work: Callable[[], Any], show: Callable[[Any], None]) -> Job | None:
+        """Run one latent-space operation of the lab in a job and draw its result with ``show``."""
+        try:
+            self._need_flow()
+        except ParameterError as err:
+            self._fail(str(err))
+            return None
+        if self.explore_job is not None and self.explore_job.is_running():
+            self._fail("Wait for the running operation to finish.")
+            return None
+        self.explore_job = Job(lambda control: work(), name="rgviz-latent")
+        self.explore_job.finished.connect(show)
+        self.explore_job.failed.connect(self._fail)
+        return self.explore_job.start()
 
     def field_rgb(self, x: np.ndarray) -> np.ndarray:
-        return boundary_image(x, self.target.name)
+        return boundary_image(x, self.lab.target.name)
 
-    def generate(self) -> np.ndarray:
-        """Draw flow samples; returns them ``[n, C, L, L]`` and shows them as lattices."""
-        density = self._need_flow()
-        with torch.no_grad():
-            x, _ = density.sample(self.n_samples.value(), self.gen)
-        self.samples = x.cpu().numpy()
-        self.sample_view.show_rgb(tile([self.field_rgb(s) for s in self.samples], 4),
-                                  f"{len(self.samples)} flow samples of {self.target.name}, L={self.target.L}")
-        return self.samples
+    @Slot()
+    def generate(self) -> Job | None:
+        """Draw flow samples ``[n, C, L, L]`` (kept as :attr:`samples`) and show them as lattices."""
+        return self._explore(lambda: self.lab.generate(self.n_samples.value()), self._show_samples)
 
-    def _base_latents(self, n: int = 1) -> torch.Tensor:
-        """Latents of the shown samples (z = G^-1 x), or prior draws before any were generated."""
-        flow = self._need_flow().flow
-        p = next(flow.parameters())
-        if self.samples is not None and len(self.samples) >= n:
-            with torch.no_grad():
-                return flow.inverse(torch.as_tensor(self.samples[:n], device=p.device, dtype=p.dtype))[0]
-        return torch.randn(n, flow.channels, flow.L, flow.L, generator=self.gen, device=p.device, dtype=p.dtype)
+    @Slot(object)
+    def _show_samples(self, samples) -> None:
+        if samples is not None:
+            self.sample_view.show_rgb(tile([self.field_rgb(s) for s in samples], 4),
+                                      f"{len(samples)} flow samples of {self.lab.target.name}, L={self.lab.L}")
 
-    def show_latent_response(self) -> np.ndarray:
-        flow = self._need_flow().flow
-        k = self.node_i.value() * flow.L + self.node_j.value()
-        z = self._base_latents()
-        response = latent_response(flow, z, k, self.eps.value())
-        by_level = footprints_by_level(flow, z, self.eps.value())
-        level = int(flow.latent_levels()[self.node_i.value(), self.node_j.value()])
-        self.response_view.show_rgb(scalar_image(response), f"|dx| after z_k += {self.eps.value():g}")
-        self.response_text.setText(f"node {k} (level {level}) moves {footprint(response)} of {flow.L ** 2} sites; "
-                                   "footprint by level: " + ", ".join(f"{lev}: {n}" for lev, n in by_level.items()))
-        self.results["response"] = response
-        return response
+    @Slot()
+    def show_latent_response(self) -> Job | None:
+        i, j, eps = self.node_i.value(), self.node_j.value(), self.eps.value()
+        return self._explore(lambda: {**self.lab.response(i, j, eps), "node": i * self.lab.L + j, "eps": eps},
+                             self._show_response)
 
-    def show_mixing(self) -> np.ndarray:
-        flow = self._need_flow().flow
-        z = self._base_latents(2)
-        with torch.no_grad():
-            xa, xb = flow(z)[0].cpu().numpy()
-        mixed = mix_latents(flow, z[:1], z[1:], self.mix_level.value())[0].cpu().numpy()
+    @Slot(object)
+    def _show_response(self, out) -> None:
+        if out is None:
+            return
+        self.response_view.show_rgb(scalar_image(out["response"]), f"|dx| after z_k += {out['eps']:g}")
+        self.response_text.setText(f"node {out['node']} (level {out['level']}) moves {out['footprint']} of "
+                                   f"{self.lab.L ** 2} sites; footprint by level: "
+                                   + ", ".join(f"{lev}: {n}" for lev, n in out["by_level"].items()))
+        self.results["response"] = out["response"]
+
+    @Slot()
+    def show_mixing(self) -> Job | None:
+        level = self.mix_level.value()
+        return self._explore(lambda: (*self.lab.mix(level), level), self._show_mixing)
+
+    @Slot(object)
+    def _show_mixing(self, out) -> None:
+        if out is None:
+            return
+        xa, xb, mixed, level = out
         self.mix_view.show_rgb(tile([self.field_rgb(v) for v in (xa, xb, mixed)], 3),
-                               f"A | B | levels >= {self.mix_level.value()} of A with the finer ones of B")
+                               f"A | B | levels >= {level} of A with the finer ones of B")
         self.results["mixed"] = mixed
-        return mixed
 
-    def patch_mask(self) -> torch.Tensor:
-        L = self._need_flow().flow.L
-        mask = torch.zeros(L, L, dtype=torch.bool, device=self.device)
-        i, j, s = self.patch_i.value(), self.patch_j.value(), self.patch_size.value()
-        mask[i:i + s, j:j + s] = True
-        return mask
+    @Slot()
+    def show_error_correction(self) -> Job | None:
+        i, j, size, proposals = (self.patch_i.value(), self.patch_j.value(), self.patch_size.value(),
+                                 self.proposals.value())
+        return self._explore(lambda: {**self.lab.error_correction(i, j, size, proposals), "at": (i, j, size)},
+                             self._show_repair)
 
-    def show_error_correction(self) -> dict[str, np.ndarray]:
-        flow = self._need_flow().flow
-        patch = self.patch_mask()
-        p = next(flow.parameters())
-        x = (torch.as_tensor(self.samples[:1], device=p.device, dtype=p.dtype) if self.samples is not None
-             else flow(self._base_latents())[0].detach())
-        cone = causal_cone(flow, patch, self.gen)
-        bad = corrupt(x, patch, self.gen)
-        fixed, acceptance = repair(flow, self.target, bad, cone, self.gen, self.proposals.value())
-        out = {"x": x[0].cpu().numpy(), "corrupted": bad[0].cpu().numpy(), "repaired": fixed[0].cpu().numpy(),
-               "cone": cone.cpu().numpy()}
+    @Slot(object)
+    def _show_repair(self, out) -> None:
+        if out is None:
+            return
+        L, levels = self.lab.L, self.lab.levels
         # The cone on the site grid, coloured by level (grey: latents kept); the patch outlined in green.
-        levels = flow.latent_levels().numpy().astype(float)
-        cone_rgb = (lookup(levels.ravel(), "viridis", 0.0, float(flow.levels))[:, :3] * 255).astype(np.uint8)
+        cone_rgb = (lookup(self.lab.latent_levels().astype(float).ravel(), "viridis", 0.0, float(levels))[:, :3]
+                    * 255).astype(np.uint8)
         cone_rgb[~out["cone"].any(axis=0).ravel()] = 200
-        i, j, size = self.patch_i.value(), self.patch_j.value(), self.patch_size.value()
-        L = flow.L
+        i, j, size = out["at"]
         images = [self.field_rgb(out[k]) for k in ("x", "corrupted", "repaired")] + [cone_rgb.reshape(L, L, 3)]
         self.repair_view.show_rgb(tile(images, 4), "original | corrupted | repaired | causal cone (by level)",
                                   [(n * (L + 1) + j, i, min(size, L - j), min(size, L - i)) for n in range(4)])
-        self.repair_text.setText(f"patch of {int(patch.sum())} sites: resampled {int(cone.sum())} of {cone.numel()} "
-                                 f"latent variables (Metropolis acceptance {acceptance:.2f})")
+        self.repair_text.setText(f"patch of {out['patch_sites']} sites: resampled {int(out['cone'].sum())} of "
+                                 f"{out['cone'].size} latent variables (Metropolis acceptance "
+                                 f"{out['acceptance']:.2f})")
         self.results["repair"] = out
-        return out
 
     def start_mcmc(self) -> None:
-        density = self._need_flow()
+        self._need_flow()
         if self.training():
             raise ParameterError("flow", "stop training first: the chains need fixed weights")
         if self.mcmc_job is not None and self.mcmc_job.is_running():
             return
-        target, seed, device = self.target, self.seed.value(), self.device
+        seed = self.seed.value()
         steps, chains, leapfrog = self.mcmc_steps.value(), self.mcmc_chains.value(), self.leapfrog.value()
 
         def work(control: JobControl) -> dict:
@@ -567,8 +570,7 @@ class NeuralRGPanel(QWidget):
                 control.check()  # raises inside hmc when cancelled: the chains stop mid-run
                 control.progress(done, total)
 
-            return compare_chains(density, target, steps, chains, make_generator(seed, device), n_leapfrog=leapfrog,
-                                  burn=max(steps // 10, 10), progress=progress)
+            return self.lab.compare_chains(steps, chains, leapfrog, seed, progress)
 
         self.mcmc_job = Job(work, name="rgviz-mcmc")
         self.mcmc_job.finished.connect(self._show_mcmc)

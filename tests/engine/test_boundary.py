@@ -21,9 +21,8 @@ ENGINE_DIR = Path(engine.__file__).parent
 UI_DIR = ENGINE_DIR.parent / "rgviz" / "ui"
 #: What a panel may not import: tensors stay in the engine, and the CLI is a face, not a library.
 UI_FORBIDDEN = {"torch", "engine.cli"}
-#: Panels not yet moved onto engine studies; drop an entry when its file passes:
-#: neuralrg.py (torch on the GUI thread).
-UI_NOT_YET = {"neuralrg.py"}
+#: Panels not yet moved onto engine studies; drop an entry when its file passes.
+UI_NOT_YET: set[str] = set()
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -280,7 +280,9 @@ def test_training_updates_curves_pauses_saves_resumes_and_stops(nrg_panel, qtbot
     saved = panel.save(tmp_path / "flow.pt")
     ckpt = load_checkpoint(saved, target="phi4", L=4)
     assert len(ckpt.history["step"]) == steps_paused
-    assert panel.generate().shape == (8, 2, 4, 4)  # sampling is allowed while parked
+    job = panel.generate()  # sampling is allowed while parked
+    qtbot.waitUntil(lambda: job.is_done, timeout=10_000)
+    assert panel.samples.shape == (8, 2, 4, 4)
 
     panel.buttons["Pause"].setChecked(False)
     qtbot.waitUntil(lambda: len(panel.history["step"]) > steps_paused + 2, timeout=30_000)
@@ -333,15 +335,22 @@ def random_panel(nrg_panel, tmp_path):
     return panel
 
 
-def test_latent_response_footprint_grows_with_level(random_panel):
+def test_latent_response_footprint_grows_with_level(random_panel, qtbot):
     panel = random_panel
     panel.set_latent_site(7, 7, 4)  # picked in a bulk of another size: ignored
-    assert "response" not in panel.results
-    panel.set_latent_site(7, 7, 8)  # as picked in the bulk view: the response is shown at once
+    assert panel.explore_job is None
+    panel.set_latent_site(7, 7, 8)  # as picked in the bulk view: the response is computed at once
     assert (panel.node_i.value(), panel.node_j.value()) == (7, 7)
+    qtbot.waitUntil(lambda: "response" in panel.results, timeout=10_000)
     assert panel.results["response"].shape == (8, 8)
-    response = panel.show_latent_response()
+    del panel.results["response"]
+    panel.eps.setValue(0.5)
+    job = panel.show_latent_response()
+    qtbot.waitUntil(lambda: job.is_done and "response" in panel.results, timeout=10_000)
+    response = panel.results["response"]
     assert response.shape == (8, 8) and response[7, 7] > 0
+    assert "after z_k += 0.5" in panel.response_view.plotItem.titleLabel.text
+    assert "level" in panel.response_text.text()
     z = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(3))
     sizes = latent.footprints_by_level(panel.density.flow, z)
     assert list(sizes) == [0, 1, 2, 3]
@@ -349,13 +358,15 @@ def test_latent_response_footprint_grows_with_level(random_panel):
     assert sizes[0] < sizes[3] == 64 and sizes[0] < 64
 
 
-def test_error_correction_resamples_only_the_causal_cone(random_panel):
+def test_error_correction_resamples_only_the_causal_cone(random_panel, qtbot):
     panel = random_panel
     panel.patch_i.setValue(2)
     panel.patch_j.setValue(4)
     panel.patch_size.setValue(2)
     panel.proposals.setValue(32)
-    out = panel.show_error_correction()
+    job = panel.show_error_correction()
+    qtbot.waitUntil(lambda: job.is_done and "repair" in panel.results, timeout=30_000)
+    out = panel.results["repair"]
     for key in ("x", "corrupted", "repaired"):
         assert out[key].shape == (2, 8, 8)
     cone = out["cone"]
@@ -371,7 +382,7 @@ def test_error_correction_resamples_only_the_causal_cone(random_panel):
     assert not np.array_equal(z_clean[cone], z_bad[cone])
 
 
-def test_multiscale_mixing_takes_coarse_from_a_and_fine_from_b(random_panel):
+def test_multiscale_mixing_takes_coarse_from_a_and_fine_from_b(random_panel, qtbot):
     flow = random_panel.density.flow
     gen = torch.Generator().manual_seed(5)
     za, zb = torch.randn(2, 1, 2, 8, 8, generator=gen)
@@ -382,7 +393,9 @@ def test_multiscale_mixing_takes_coarse_from_a_and_fine_from_b(random_panel):
     mixed = latent.mix_latents(flow, za, zb, 2)
     assert not torch.allclose(mixed, xa) and not torch.allclose(mixed, xb)
     random_panel.mix_level.setValue(1)
-    assert random_panel.show_mixing().shape == (2, 8, 8)
+    job = random_panel.show_mixing()
+    qtbot.waitUntil(lambda: job.is_done and "mixed" in random_panel.results, timeout=10_000)
+    assert random_panel.results["mixed"].shape == (2, 8, 8)
 
 
 def test_bulk_and_physical_chains_run_as_a_job(nrg_panel, qtbot, tmp_path):

@@ -1,0 +1,171 @@
+"""One flow under study: what the Neural RG panel does to a flow, with numpy in and numpy out.
+
+:class:`FlowLab` holds a flow (density), its target, its training history, the last samples and a
+random generator, and offers the panel's operations (new flow, load, save, training, sampling, latent
+response, multi-scale mixing, error correction, bulk against physical MCMC) as methods that take and
+return plain numbers and arrays. The panel runs them in background jobs and draws what they return;
+a script can do the same without Qt. Tensors never leave this object.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..device import make_generator, resolve_device
+from ..errors import ParameterError
+from .checkpoint import load_checkpoint, save_checkpoint
+from .density import FlowDensity
+from .flow import HierarchicalFlow
+from .latent import (
+    causal_cone,
+    compare_chains,
+    corrupt,
+    footprint,
+    footprints_by_level,
+    latent_response,
+    mix_latents,
+    repair,
+)
+from .targets import make_target
+from .train import new_history, train_reverse_kl
+
+
+class FlowLab:
+    """A flow, its target and history, the last samples ``[n, C, L, L]`` (numpy) and a generator."""
+
+    def __init__(self, device: str = "cpu", seed: int = 0):
+        self.device = resolve_device(device)
+        self.density: FlowDensity | None = None
+        self.target = None
+        self.history: dict[str, list[float]] = {}
+        self.samples: np.ndarray | None = None
+        self.gen = make_generator(seed, self.device)
+
+    # --- the flow ------------------------------------------------------------------------------
+    @property
+    def L(self) -> int | None:
+        return None if self.target is None else self.target.L
+
+    @property
+    def levels(self) -> int:
+        return self._flow().levels
+
+    def latent_levels(self) -> np.ndarray:
+        """``[L, L]`` level of the latent variable at each site."""
+        return self._flow().latent_levels().numpy()
+
+    def exact_free_energy(self) -> float | None:
+        return None if self.target is None else self.target.exact_free_energy()
+
+    def same_target(self, name: str, L: int, params: dict) -> bool:
+        return (self.target is not None and self.target.name == name and self.target.L == L
+                and self.target.params() == make_target(name, L, **params).params())
+
+    def new_flow(self, name: str, L: int, params: dict, couplings: int, hidden: tuple[int, ...],
+                 seed: int = 0) -> None:
+        """A fresh (identity) flow for the target ``name`` (ParameterError for bad parameters)."""
+        target = make_target(name, L, **params)
+        with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed
+            torch.manual_seed(seed)
+            flow = HierarchicalFlow(target.L, target.channels, n_couplings=couplings, hidden=hidden)
+        self._set(FlowDensity(flow, target.symmetry).to(self.device), target, {})
+
+    def _set(self, density: FlowDensity, target, history: dict) -> None:
+        self.density, self.target = density, target
+        self.history = {**new_history(), **history}  # training appends to every key
+        self.samples = None
+
+    def load(self, path: str | os.PathLike) -> dict:
+        """Load a checkpoint (CheckpointError, and the current flow kept, when it is unusable);
+        returns the target's name, L and parameters."""
+        ckpt = load_checkpoint(path, device=self.device)
+        self._set(ckpt.density, ckpt.target, ckpt.history)
+        return {"name": ckpt.target.name, "L": ckpt.target.L, "params": ckpt.target.params()}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        return save_checkpoint(path, self._need(), self.target, self.history, {"source": "rgviz"})
+
+    def _need(self) -> FlowDensity:
+        if self.density is None:
+            raise ParameterError("flow", "train or load a flow first")
+        return self.density
+
+    def _flow(self) -> HierarchicalFlow:
+        return self._need().flow
+
+    def _tensor(self, x: np.ndarray) -> torch.Tensor:
+        p = next(self._flow().parameters())
+        return torch.as_tensor(x, device=p.device, dtype=p.dtype)
+
+    # --- training ------------------------------------------------------------------------------
+    def train(self, steps: int, batch: int, lr: float, seed: int, on_step: Callable[[dict], None] | None = None,
+              progress: Callable[[int, int], None] | None = None) -> dict:
+        """Reverse-KL training that appends to :attr:`history`; returns a copy of it."""
+        density = self._need()
+        gen = make_generator(seed, next(density.parameters()).device)
+        train_reverse_kl(density, self.target, steps=steps, batch=batch, gen=gen, lr=lr, history=self.history,
+                         on_step=on_step, progress=progress)
+        return self.history_copy()
+
+    def history_copy(self) -> dict[str, list[float]]:
+        return {k: list(v) for k, v in self.history.items()}
+
+    # --- exploring the latent space ------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, n: int) -> np.ndarray:
+        """Draw n flow samples, kept as :attr:`samples`."""
+        x, _ = self._need().sample(n, self.gen)
+        self.samples = x.cpu().numpy()
+        return self.samples
+
+    @torch.no_grad()
+    def _base_latents(self, n: int = 1) -> torch.Tensor:
+        """Latents of the last samples (z = G^-1 x), or prior draws before any were generated."""
+        flow = self._flow()
+        if self.samples is not None and len(self.samples) >= n:
+            return flow.inverse(self._tensor(self.samples[:n]))[0]
+        p = next(flow.parameters())
+        return torch.randn(n, flow.channels, flow.L, flow.L, generator=self.gen, device=p.device, dtype=p.dtype)
+
+    def response(self, i: int, j: int, eps: float) -> dict:
+        """|dx| ``[L, L]`` when the latent at site (i, j) moves by eps; its level, footprint, and the
+        footprint of one node of each level."""
+        flow = self._flow()
+        z = self._base_latents()
+        response = latent_response(flow, z, i * flow.L + j, eps)
+        return {"response": response, "level": int(self.latent_levels()[i, j]), "footprint": footprint(response),
+                "by_level": footprints_by_level(flow, z, eps)}
+
+    @torch.no_grad()
+    def mix(self, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Configurations A and B and the levels >= ``level`` of A with the finer ones of B."""
+        flow = self._flow()
+        z = self._base_latents(2)
+        xa, xb = flow(z)[0].cpu().numpy()
+        return xa, xb, mix_latents(flow, z[:1], z[1:], level)[0].cpu().numpy()
+
+    def error_correction(self, i: int, j: int, size: int, proposals: int) -> dict:
+        """Corrupt the size x size patch at (i, j) of a configuration and resample its causal cone
+        (found through the flow's Jacobian, so not under no_grad)."""
+        flow = self._flow()
+        L = flow.L
+        patch = torch.zeros(L, L, dtype=torch.bool, device=self.device)
+        patch[i:i + size, j:j + size] = True
+        with torch.no_grad():
+            x = self._tensor(self.samples[:1]) if self.samples is not None else flow(self._base_latents())[0]
+        cone = causal_cone(flow, patch, self.gen)
+        bad = corrupt(x, patch, self.gen)
+        fixed, acceptance = repair(flow, self.target, bad, cone, self.gen, proposals)
+        return {"x": x[0].cpu().numpy(), "corrupted": bad[0].cpu().numpy(), "repaired": fixed[0].cpu().numpy(),
+                "cone": cone.cpu().numpy(), "patch_sites": int(patch.sum()), "acceptance": float(acceptance)}
+
+    def compare_chains(self, steps: int, chains: int, leapfrog: int, seed: int,
+                       progress: Callable[[int, int], None] | None = None) -> dict:
+        """HMC on the latents (bulk) against HMC on the lattice (physical): traces, autocorrelations."""
+        return compare_chains(self._need(), self.target, steps, chains, make_generator(seed, self.device),
+                              n_leapfrog=leapfrog, burn=max(steps // 10, 10), progress=progress)
