@@ -10,7 +10,6 @@ the application's renderer is installed). A short summary goes to stdout as JSON
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from ..device import DEVICE_CHOICES, configure_threads
 from ..errors import ParameterError
 from ..figures import write_figures
+from ..io import write_csv, write_json
 from ..progress import cli_bar
 from ..exact import T_KT_XY, TC_ISING
 from ..rg.ising_flow import RGFlowConfig, run_ising_rgflow
@@ -61,16 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
-def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-
-
 def _write(out: Path, doc: dict, table: tuple[list[str], list[list]], figures: list, t0: float) -> dict:
     doc["seconds"] = time.perf_counter() - t0
-    (out / "rgflow.json").write_text(json.dumps(doc, indent=1))
+    write_json(out / "rgflow.json", doc, "rgviz-rgflow", indent=1)
     write_csv(out / "trajectories.csv", *table)
     written = write_figures(figures, out)
     return {"files": [str(out / "rgflow.json"), str(out / "trajectories.csv")] + [str(p) for p in written],

@@ -10,7 +10,6 @@ runs the same code.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from ..device import DEVICE_CHOICES, configure_threads, device_label, resolve_device
 from ..errors import ParameterError
 from ..figures import write_figures
+from ..io import npz_stamp, write_csv, write_json, write_npz
 from ..measure.fss import best_collapse
 from ..plots.sweep import collapse_figure, observable_figures, reference_temperature
 from ..progress import cli_bar
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     estimates["elapsed_s"] = time.perf_counter() - t0
     estimates["device"] = device_label(resolve_device(args.device))
     write_results(result, out)
-    (out / "estimates.json").write_text(json.dumps(estimates, indent=2))
+    write_json(out / "estimates.json", estimates, "rgviz-sweep", indent=2)
     write_figures(figures(result, estimates), out)
     if args.json:
         print(json.dumps(estimates))
@@ -114,18 +114,17 @@ def figures(result: SweepResult, estimates: dict) -> list:
 def write_results(result: SweepResult, out: Path) -> None:
     """results.csv (wide: one row per L and T) and results.npz (series and curves)."""
     keys = sorted({k for r in result.sizes.values() for k in r.estimates})
-    with open(out / "results.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["L", "T"] + [f"{k}_{p}" for k in keys for p in ("mean", "error", "tau_int")])
-        for L, r in result.sizes.items():
-            for b, T in enumerate(r.T):
-                row = [L, f"{T:.10g}"]
-                for k in keys:
-                    e = r.estimates.get(k)
-                    row += ["" if e is None else f"{float(np.asarray(getattr(e, p))[b]):.10g}"
-                            for p in ("mean", "error", "tau_int")]
-                w.writerow(row)
-    arrays = {}
+    rows = []
+    for L, r in result.sizes.items():
+        for b, T in enumerate(r.T):
+            row = [L, f"{T:.10g}"]
+            for k in keys:
+                e = r.estimates.get(k)
+                row += ["" if e is None else f"{float(np.asarray(getattr(e, p))[b]):.10g}"
+                        for p in ("mean", "error", "tau_int")]
+            rows.append(row)
+    write_csv(out / "results.csv", ["L", "T"] + [f"{k}_{p}" for k in keys for p in ("mean", "error", "tau_int")], rows)
+    arrays = npz_stamp("rgviz-sweep")
     for L, r in result.sizes.items():
         arrays[f"L{L}_T"] = r.T
         for k, v in r.series.items():
@@ -136,4 +135,4 @@ def write_results(result: SweepResult, out: Path) -> None:
                 arrays[f"L{L}_curve_{k}_error"] = err
     if result.analysis is not None:
         arrays["T_fine"] = result.analysis.T_fine
-    np.savez_compressed(out / "results.npz", **arrays)
+    write_npz(out / "results.npz", arrays)
