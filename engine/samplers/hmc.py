@@ -17,13 +17,14 @@ from L = 32 on, which is why the default tunes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 
 from ..errors import ParameterError
 from ..models.phi4 import Phi4Model
-from .xy import StepWidth
+from .xy import StepWidth, TunedStep
 
 Gradient = Callable[[torch.Tensor], torch.Tensor]
 
@@ -48,12 +49,14 @@ def kinetic(pi: torch.Tensor) -> torch.Tensor:
     return 0.5 * pi.square().flatten(1).sum(dim=1)
 
 
-class Phi4HMC:
+class Phi4HMC(TunedStep):
     """HMC sweeps of a :class:`~engine.models.phi4.Phi4Model`.
 
     ``stats``: ``acceptance`` (the Metropolis probability min(1, exp(-dH)) of the last trajectory,
     an unbiased, low-noise estimate of the acceptance rate), ``dH`` and ``step``.
     """
+
+    STATS = {"acceptance": (0.0, 1.0), "dH": (-math.inf, math.inf), "step": (0.0, math.inf)}
 
     def __init__(self, model: Phi4Model, *, step: float | None = None, n_steps: int = 10,
                  adapt_sweeps: int = 100):

@@ -104,6 +104,7 @@ def save_session(path):
 
 
 WRITERS = {
+    "session": ("run.npz", save_session, lambda p: Simulation.load(p).sweep == 3),
     "checkpoint": ("flow.pt", lambda p: save_checkpoint(p, *small_density()),
                    lambda p: load_checkpoint(p).target.L == 4),
     "figure": ("chi.figure.json", lambda p: write_figures([Figure("chi", "t", "x", "y", [Series([1], [2])])],
@@ -133,6 +134,7 @@ def test_every_writer_keeps_the_previous_file_when_the_disk_fills(tmp_path, monk
      {"results.csv", "results.npz", "estimates.json"}),
     (["rgflow", "--L", "8", "--T", "2.2", "--levels", "1", "--samples", "20", "--thermalize", "5", "--out"],
      {"rgflow.json", "trajectories.csv"}),
+    (["simulate", "--L", "4", "--sweeps", "20", "--thermalize", "5", "--out"], {"run.npz"}),
 ])
 def test_cli_outputs_survive_a_full_disk(tmp_path, monkeypatch, capsys, argv, files):
     out = tmp_path / ("run.npz" if argv[0] == "simulate" else "out")
