@@ -24,7 +24,8 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -127,24 +128,27 @@ def open_temp(path: str | os.PathLike, suffix: str = "") -> str:
     return tmp
 
 
+@contextmanager
+def _discard_on_failure(tmp: str, path: Path) -> Iterator[None]:
+    """Any exception inside removes ``tmp``; an OSError comes out as a one-line WriteError naming ``path``."""
+    try:
+        yield
+    except BaseException as err:
+        discard(tmp)
+        if isinstance(err, OSError) and not isinstance(err, WriteError):
+            raise WriteError(f"Cannot write {path}: {err.strerror or err}") from err
+        raise
+
+
 def commit(tmp: str, path: str | os.PathLike) -> Path:
     """Flush the finished temporary file to disk and move it onto ``path``; on failure remove it."""
     path = Path(path)
-    try:
+    with _discard_on_failure(tmp, path):
         if os.path.getsize(tmp) == 0:
             raise WriteError(f"Cannot write {path}: nothing was written (disk full?)")
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except WriteError:
-        discard(tmp)
-        raise
-    except OSError as err:
-        discard(tmp)
-        raise WriteError(f"Cannot write {path}: {err.strerror or err}") from err
-    except BaseException:
-        discard(tmp)
-        raise
     return path
 
 
@@ -156,17 +160,8 @@ def discard(tmp: str) -> None:
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` and move the result to ``path`` only if it succeeded."""
     tmp = open_temp(path)
-    try:
+    with _discard_on_failure(tmp, Path(path)):
         write(tmp)
-    except WriteError:
-        discard(tmp)
-        raise
-    except OSError as err:
-        discard(tmp)
-        raise WriteError(f"Cannot write {path}: {err.strerror or err}") from err
-    except BaseException:
-        discard(tmp)
-        raise
     return commit(tmp, path)
 
 
