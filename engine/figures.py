@@ -8,12 +8,13 @@ none, and then the figures' data are still written (as JSON) but no images.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .io import write_json
 
 
 @dataclass
@@ -68,7 +69,7 @@ def write_figures(figures: Sequence[Figure], out_dir: Path) -> list[Path]:
     written: list[Path] = []
     for fig in figures:
         path = out_dir / f"{fig.name}.figure.json"
-        path.write_text(json.dumps(fig.to_json()))
+        write_json(path, fig.to_json(), "rgviz-figure")
         written.append(path)
         if _renderer is not None:
             written.extend(_renderer(fig, out_dir))

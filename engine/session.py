@@ -8,16 +8,19 @@ the second-moment correlation length, and for XY the vortex density and helicity
 Snapshots and saved states are plain numpy and JSON. A saved state holds everything that affects
 the future of the chain, the generator state and the sampler's tuned quantities included, so
 that a run continued from a file is bit-identical to one that never stopped (on the same
-device type and torch build).
+device type and torch build). Loading trusts nothing in the file: the lattice is checked by its
+model (shape, dtype, values), the sampler's state by the sampler's declared ``state_spec``
+(nothing read becomes an attribute name), the series by shape; any mismatch is a
+:class:`SessionFormatError` and no simulation is built.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
+import math
 import os
-import tempfile
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -28,6 +31,7 @@ import torch
 
 from .device import make_generator, resolve_device
 from .errors import ParameterError
+from .io import FORMATS, write_npz
 from .measure import correlation, stats, vortices
 from .models.base import LatticeModel
 from .models.ising import IsingModel
@@ -37,7 +41,7 @@ from .progress import Progress
 from .samplers import make_sampler, run_sweeps
 
 FORMAT = "rgviz-session"
-VERSION = 1
+VERSION = FORMATS[FORMAT]  # 2: the sampler's explicit state (1: its attributes, still read)
 MODELS: dict[str, type[LatticeModel]] = {"ising": IsingModel, "xy": XYModel, "phi4": Phi4Model}
 #: Components of each model's order parameter (for the Binder cumulant's normalisation).
 COMPONENTS = {"ising": 1, "xy": 2, "phi4": 2}
@@ -86,57 +90,44 @@ class _SeriesBuffer:
         return {name: arr[start : self.n].copy() for name, arr in self._data.items()}
 
 
-# --- sampler state: the tuned quantities a sampler keeps in its attributes ---------------------
+# --- reading version-1 files, whose sampler state was a dump of attributes ---------------------
 
-def _is_engine_object(value: Any) -> bool:
-    return type(value).__module__.startswith("engine.samplers") and hasattr(value, "__dict__")
+#: version 1 key -> today's name; keys of constructor options (always the defaults in a session)
+#: and of derived work space map to None and are dropped. Any other key is refused.
+_V1_SAMPLER_KEYS = {
+    "step._done": "step.done", "_params_seen": "params_seen", "_calibrating": "calibrating",
+    "_size_sum": "size_sum", "_flip_sum": "flip_sum", "_flips": "flips",
+    **dict.fromkeys(("rule", "fixed", "calibration_sweeps", "max_flips", "max_moves", "n_steps", "n_over",
+                     "step.adaptive", "step.target", "step.max_width", "step.adapt_sweeps", "masks",
+                     "heatbath.masks", "heatbath.stats{}acceptance")),
+}
 
 
-def _sampler_state(obj: Any, model: LatticeModel, prefix: str = "") -> dict[str, Any]:
-    """Every tensor and plain-number attribute of a sampler and of its helper objects.
-
-    Samplers tune themselves (Metropolis step widths, Wolff flip counts) and keep what they
-    learned in attributes. Capturing them generically means a new sampler needs no serializer
-    of its own to be saved and restored exactly. The model and its parameter tensors are left
-    out: they are rebuilt from the saved parameters; so are the attributes a sampler names in
-    ``transient`` (work space).
-    """
-    params = [model.param(k) for k in model.param_names]
-    transient = getattr(obj, "transient", ())
-    out: dict[str, Any] = {}
-    for name, value in vars(obj).items():
-        if name in transient:
-            continue
-        key = prefix + name
-        if isinstance(value, torch.Tensor):
-            if not any(value is p for p in params):
-                out[key] = value
-        elif value is None or isinstance(value, bool | int | float | str):
-            out[key] = value
-        elif isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                             for k, v in value.items()):
-            out.update({f"{key}{{}}{k}": v for k, v in value.items()})  # e.g. stats{}acceptance
-        elif _is_engine_object(value):
-            out.update(_sampler_state(value, model, key + "."))
+def _v1_sampler_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 sampler state under today's names (``stats{}x`` is ``stats.x``)."""
+    out = {}
+    for key, value in state.items():
+        new = key.replace("stats{}", "stats.", 1) if key.startswith("stats{}") else _V1_SAMPLER_KEYS.get(key, key)
+        if new is not None:
+            out[new] = value
     return out
 
 
-def _restore_sampler_state(sampler: Any, state: dict[str, Any], device: torch.device) -> None:
-    """Set the attributes captured by :func:`_sampler_state` on a freshly built sampler."""
-    rebuilt: set[str] = set()
-    for key, value in state.items():
-        path, is_dict_item, item = key.partition("{}")
-        *owners, attr = path.split(".")
-        obj = functools.reduce(getattr, owners, sampler)
-        if isinstance(value, np.ndarray):
-            value = torch.from_numpy(value.copy()).to(device)
-        if is_dict_item:
-            if path not in rebuilt:
-                setattr(obj, attr, {})
-                rebuilt.add(path)
-            getattr(obj, attr)[item] = value
-        else:
-            setattr(obj, attr, value)
+_SERIES_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _check_series(series: dict[str, np.ndarray], B: int) -> None:
+    """Every series ``[n, B]`` floating point (``sweep``: ``[n]``), all of one length n."""
+    lengths = set()
+    for name, values in series.items():
+        want = 1 if name == "sweep" else 2
+        if (not _SERIES_NAME.fullmatch(name) or values.dtype.kind != "f" or values.ndim != want
+                or (want == 2 and values.shape[1] != B)):
+            raise SessionFormatError(f"series {name!r} is {values.dtype} {list(values.shape)}, expected "
+                                     f"floating point [n{', ' + str(B) if want == 2 else ''}]")
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        raise SessionFormatError(f"series have different lengths {sorted(lengths)}")
 
 
 # --- the session ---------------------------------------------------------------------------
@@ -334,7 +325,7 @@ class Simulation:
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """``(meta, arrays)``: JSON-able metadata and numpy arrays that :meth:`from_state` restores."""
         params = self.model.params_dict()
-        sampler = _sampler_state(self.sampler, self.model)
+        sampler = self.sampler.state_dict()
         arrays = {
             "lattice": self.state.detach().cpu().numpy(),
             "rng_state": self.gen.get_state().cpu().numpy(),
@@ -374,12 +365,18 @@ class Simulation:
         """
         _check_meta(meta)
         try:
+            lattice = np.asarray(arrays["lattice"])
+            if lattice.ndim < 3 or lattice.shape[-2:] != (meta["L"], meta["L"]):
+                raise SessionFormatError(f"lattice of shape {list(lattice.shape)} does not fit L = {meta['L']!r}")
             sim = cls(meta["model"], meta["L"], meta["algorithm"], seed=meta["seed"],
                       device=meta["device"] if device is None else device, start=meta["start"],
                       dtype=_DTYPES[meta["dtype"]], **meta["params"], **meta["options"])
-            sim.state = torch.from_numpy(np.array(arrays["lattice"])).to(sim.device)
-            if sim.state.shape[0] != sim.B or sim.state.dtype != sim.model.dtype:
-                raise SessionFormatError("lattice does not match the saved model")
+            state = torch.from_numpy(lattice.copy())
+            try:
+                sim.model.check_state(state)
+            except ValueError as err:
+                raise SessionFormatError(str(err)) from None
+            sim.state = state.to(sim.device)
             if sim.device.type == meta["device"]:
                 sim.gen.set_state(torch.from_numpy(np.array(arrays["rng_state"], dtype=np.uint8)))
             else:
@@ -387,12 +384,17 @@ class Simulation:
             sampler_state = dict(meta["sampler"])
             sampler_state.update({k.removeprefix("sampler/"): np.array(v) for k, v in arrays.items()
                                   if k.startswith("sampler/")})
-            _restore_sampler_state(sim.sampler, sampler_state, sim.device)
+            if meta["version"] == 1:
+                sampler_state = _v1_sampler_state(sampler_state)
+            try:
+                sim.sampler.load_state_dict(sampler_state)
+            except ValueError as err:
+                raise SessionFormatError(str(err)) from None
             series = {k.removeprefix("series/"): np.array(v) for k, v in arrays.items() if k.startswith("series/")}
+            _check_series(series, sim.B)
             if series:
                 sim._series.append(series)
-            sim.sweep = int(meta["sweep"])
-            sim._segment_start = int(meta["segment_start"])
+            sim.sweep, sim._segment_start = _count(meta, "sweep"), _count(meta, "segment_start", sim._series.n)
         except SessionFormatError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
@@ -400,20 +402,9 @@ class Simulation:
         return sim
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write one ``.npz`` atomically: a temporary file in the same folder, fsync, rename."""
-        path = Path(path)
+        """Write one ``.npz`` atomically (:func:`engine.io.atomic_write`); WriteError if it cannot."""
         meta, arrays = self.to_state()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_npz(path, {"meta": np.array(json.dumps(meta)), **arrays}, compress=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> Simulation:
@@ -430,6 +421,13 @@ class Simulation:
             return cls.from_state(meta, arrays, device)
         except SessionFormatError as err:
             raise SessionFormatError(f"{path}: {err}") from err
+
+
+def _count(meta: dict[str, Any], key: str, high: float = math.inf) -> int:
+    value = meta[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise SessionFormatError(f"{key} must be an integer in [0, {high:g}], got {value!r}")
+    return value
 
 
 def _check_meta(meta: Any) -> None:

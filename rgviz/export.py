@@ -1,9 +1,10 @@
 """Figure, data and movie export, one small class per format (in the spirit of pyqtgraph's exporters).
 
-Every writer goes through :func:`atomic_write`: the file is written next to its target under a
+Every writer goes through the engine's :func:`engine.io.atomic_write` (the movie recorder through
+its parts, as its file grows frame by frame): the file is written next to its target under a
 temporary name and moved into place with ``os.replace`` only when complete, so a full disk or an
 unwritable folder raises :class:`ExportError` with a readable message and leaves any existing file
-untouched.
+untouched. Data files carry the ``rgviz-export`` format version.
 
 Figures are rendered from a QWidget (a panel, a plot, the whole window) with ``QWidget.render``,
 so pyqtgraph axes, text and curves stay vector graphics in SVG and PDF while images (the lattice)
@@ -13,11 +14,8 @@ hence QSvgGenerator; PDF uses QPdfWriter at 96 dpi, where Qt scales axis text co
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,44 +33,13 @@ from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPdf
 from PySide6.QtSvg import QSvgGenerator, QSvgRenderer
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from engine.io import WriteError, atomic_write, commit, discard, open_temp, stamp, write_csv, write_npz, write_text
+
 PDF_DPI = 96
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
-
-class ExportError(OSError):
-    """Writing an export failed; ``str(err)`` is a message for the user."""
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` and move the result to ``path`` only if it succeeded."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-        os.close(fd)
-    except OSError as err:
-        raise ExportError(f"Cannot write {path}: {err.strerror or err}") from err
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would otherwise stick to the export
-        write(tmp)
-        if os.path.getsize(tmp) == 0:
-            raise ExportError(f"Cannot write {path}: nothing was written (disk full?)")
-        os.replace(tmp, path)
-    except ExportError:
-        _remove_quietly(tmp)
-        raise
-    except OSError as err:
-        _remove_quietly(tmp)
-        raise ExportError(f"Cannot write {path}: {err.strerror or err}") from err
-    return path
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
+#: The engine's error for a failed write; the GUI shows ``str(err)``. One class, so that a caller
+#: catching ExportError also catches what :func:`atomic_write` raises.
+ExportError = WriteError
 
 
 def _render(widget: QWidget, painter: QPainter) -> None:
@@ -217,11 +184,12 @@ def _components(snapshot: dict) -> tuple[list[str], np.ndarray]:
 
 def _metadata(snapshot: dict) -> str:
     keys = ("model", "algorithm", "sweep", "params")
-    return json.dumps({k: snapshot.get(k) for k in keys}, default=lambda v: np.asarray(v).tolist())
+    return json.dumps({**stamp("rgviz-export"), **{k: snapshot.get(k) for k in keys}},
+                      default=lambda v: np.asarray(v).tolist())
 
 
 class NPZExporter:
-    """Lattice, every time series and the metadata (JSON string) in one ``.npz``."""
+    """Lattice, every time series and the metadata (JSON string, with the format version) in one ``.npz``."""
 
     suffix = ".npz"
 
@@ -229,11 +197,7 @@ class NPZExporter:
         arrays = {"lattice": np.asarray(snapshot["lattice"]), "metadata": np.array(_metadata(snapshot))}
         arrays.update({f"series_{k}": np.asarray(v) for k, v in snapshot.get("series", {}).items()})
 
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
-
-        return [atomic_write(path, write)]
+        return [write_npz(path, arrays)]
 
 
 class CSVExporter:
@@ -250,13 +214,6 @@ class CSVExporter:
         path = Path(path)
         series = {k: np.asarray(v) for k, v in snapshot.get("series", {}).items()}
 
-        def write_series(tmp: str) -> None:
-            names = list(series)
-            n = min((len(v) for v in series.values()), default=0)
-            with open(tmp, "w", newline="") as fh:
-                out = csv.writer(fh)
-                out.writerow(names)
-                out.writerows(zip(*(series[k][:n].tolist() for k in names)))
 
         def write_lattice(tmp: str) -> None:
             names, comps = _components(snapshot)
@@ -266,11 +223,10 @@ class CSVExporter:
             np.savetxt(tmp, table, delimiter=",", fmt=["%d", "%d"] + ["%.9g"] * len(names),
                        header=",".join(["x", "y"] + names), comments="")
 
-        def write_metadata(tmp: str) -> None:
-            Path(tmp).write_text(_metadata(snapshot) + "\n")
-
-        return [atomic_write(path, write_series), atomic_write(path.with_suffix(".lattice.csv"), write_lattice),
-                atomic_write(path.with_suffix(".json"), write_metadata)]
+        n = min((len(v) for v in series.values()), default=0)
+        rows = zip(*(v[:n].tolist() for v in series.values()))
+        return [write_csv(path, list(series), rows), atomic_write(path.with_suffix(".lattice.csv"), write_lattice),
+                write_text(path.with_suffix(".json"), _metadata(snapshot) + "\n")]
 
 
 DATA_EXPORTERS = {e.suffix: e for e in (NPZExporter, CSVExporter)}
@@ -308,10 +264,8 @@ class MovieRecorder:
         self._writer = None
         import imageio.v2 as imageio  # imported here: only movie recording needs it
 
+        self._tmp = open_temp(self.path, suffix)
         try:
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=suffix,
-                                             dir=self.path.parent)
-            os.close(fd)
             if suffix == ".gif":
                 self._writer = imageio.get_writer(self._tmp, format="GIF", mode="I",
                                                   duration=1000 / fps, loop=0)
@@ -344,7 +298,7 @@ class MovieRecorder:
             self._writer = None
             if self.frames == 0:
                 raise ExportError(f"Cannot record {self.path}: no frames were recorded")
-            os.replace(self._tmp, self.path)
+            commit(self._tmp, self.path)
         except ExportError:
             self._discard()
             raise
@@ -361,4 +315,4 @@ class MovieRecorder:
                 pass
             self._writer = None
         if self._tmp:
-            _remove_quietly(self._tmp)
+            discard(self._tmp)

@@ -13,15 +13,13 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from ..device import configure_threads
 from ..errors import ParameterError
 from ..figures import write_figures
 from ..holography.estimators import ESTIMATORS
 from ..holography.pipeline import run_bulk
 from ..holography.sampling import METHODS
-from ..io import atomic_write
+from ..io import npz_stamp, write_json, write_npz
 from ..plots.bulk import bulk_figures
 from ..progress import cli_bar
 
@@ -63,15 +61,9 @@ def run(args: argparse.Namespace) -> int:
     doc = {**result.doc, "verdict": result.verdict}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "bulk.json", lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2)))
+    write_json(out / "bulk.json", doc, "rgviz-bulk", indent=2)
     an = result.analysis
-    arrays = {**an.arrays(), "boundary_G": result.samples.boundary_G}
-
-    def write_npz(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    atomic_write(out / "correlations.npz", write_npz)
+    write_npz(out / "correlations.npz", {**npz_stamp("rgviz-bulk"), **an.arrays(), "boundary_G": result.samples.boundary_G})
     write_figures(bulk_figures(an, result.samples.boundary_G), out)
     if args.json:
         print(json.dumps(doc))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..device import DEVICE_CHOICES, configure_threads, device_label, resolve_device
 from ..figures import write_figures
+from ..io import write_json
 from ..models.ising import IsingModel
 from ..plots.dynamics import scan_figures
 from ..progress import cli_bar
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                                         "seed": config.seed},
            "elapsed_s": time.perf_counter() - t0, "device": device_label(resolve_device(args.device))}
     if out is not None:
-        (out / "dynamics.json").write_text(json.dumps(doc, indent=1))
+        write_json(out / "dynamics.json", doc, "rgviz-dynamics", indent=1)
         write_table(out / "tau_int.csv", scan.table())
         write_figures([fig for label, _ in OBSERVABLES for fig in scan_figures(scan, label)], out)
     print(json.dumps(doc))

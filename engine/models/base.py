@@ -82,6 +82,8 @@ class LatticeModel:
     algorithms: ClassVar[tuple[str, ...]] = ()
     param_names: ClassVar[tuple[str, ...]] = ()
     positive_params: ClassVar[frozenset[str]] = frozenset({"T"})
+    #: the shape of one site's value: () for a number, (2,) for phi^4's complex field
+    site_shape: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, L: int, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                  **params: ParamValue):
@@ -138,6 +140,18 @@ class LatticeModel:
 
     def cold_state(self) -> torch.Tensor:
         raise NotImplementedError
+
+    def check_state(self, state: torch.Tensor) -> None:
+        """ValueError (one line) unless ``state`` is a configuration of this model (e.g. read from a file).
+
+        Shape and dtype as the model's own states, finite values; models add their value range.
+        """
+        want = (self.B, *self.site_shape, self.L, self.L)
+        if tuple(state.shape) != want or state.dtype != self.dtype:
+            raise ValueError(f"lattice is {str(state.dtype).removeprefix('torch.')} {list(state.shape)}, "
+                             f"expected {str(self.dtype).removeprefix('torch.')} {list(want)}")
+        if not bool(torch.isfinite(state).all()):
+            raise ValueError("lattice has values that are not finite")
 
     def energy(self, state: torch.Tensor) -> torch.Tensor:
         """Total energy per replica, ``[B]`` (phi^4: the action S); weight exp(-E/T)."""

@@ -107,6 +107,12 @@ class IsingModel(LatticeModel):
         return torch.where(ferro, torch.ones_like(stag), stag).expand(self.B, -1, -1).clone()
 
     # --- physics -------------------------------------------------------------------------
+    def check_state(self, state: torch.Tensor) -> None:
+        super().check_state(state)
+        bad = state[state.abs() != 1]
+        if len(bad):
+            raise ValueError(f"Ising spins must be +1 or -1, found {bad[0].item():g}")
+
     def local_field(self, state: torch.Tensor) -> torch.Tensor:
         """h_i = sum_j J_ij s_j + h, so that H = -sum_i s_i (h_i + h) / 2 and flipping s_i costs 2 s_i h_i."""
         J, h = self.param("J").view(-1, 1, 1), self.param("h").view(-1, 1, 1)

@@ -65,6 +65,7 @@ class Phi4Model(LatticeModel):
     algorithms = ("metropolis", "hmc")
     param_names = ("t", "mu", "lam")
     positive_params = frozenset()
+    site_shape = (2,)
 
     def __init__(self, L: int, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                  t: ParamValue = 0.5, mu: ParamValue = -2.0, lam: ParamValue = 1.0, T: ParamValue | None = None,

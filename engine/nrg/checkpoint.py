@@ -22,13 +22,13 @@ from pathlib import Path
 
 import torch
 
-from ..io import atomic_write
+from ..io import FORMATS, atomic_write
 from .density import FlowDensity
 from .flow import HierarchicalFlow
 from .targets import make_target
 
 FORMAT = "rgviz-nrg-flow"
-VERSION = 1
+VERSION = FORMATS[FORMAT]
 
 
 class CheckpointError(ValueError):

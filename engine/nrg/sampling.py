@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import torch
 
+from ..samplers.hmc import hmc_init, hmc_step
 from .density import FlowDensity
 
 
@@ -60,49 +61,41 @@ def hmc(potential: Callable[[torch.Tensor], torch.Tensor], v0: torch.Tensor, n_s
         step_size: float = 0.1, n_leapfrog: int = 10, adapt_steps: int = 0, target_acceptance: float = 0.75,
         measure: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = None,
         progress: Callable[[int, int], None] | None = None):
-    """Batched HMC: every row of ``v0`` is an independent chain with potential ``potential(v) [B]``.
+    """Batched HMC (:func:`engine.samplers.hmc.hmc_step`): every row of ``v0`` is an independent chain
+    with potential ``potential(v) [B]``, its gradient by autograd.
 
     The first ``adapt_steps`` trajectories tune the shared step size toward ``target_acceptance``
     (a multiplicative Robbins-Monro rule) and are discarded. Returns (final state, dict of
     ``[n_steps, B]`` measurement series, acceptance rate, step size).
     """
-    def grad(v):
-        with torch.enable_grad():
-            v = v.detach().requires_grad_(True)
-            u = potential(v)
-            return u.detach(), torch.autograd.grad(u.sum(), v)[0]
-
-    v = v0.detach()
-    u, g = grad(v)
+    value_and_gradient = autograd_value_and_gradient(potential)
+    state = hmc_init(v0.detach(), value_and_gradient)
     series: dict[str, list[torch.Tensor]] = {}
     accepted = 0.0
     total = adapt_steps + n_steps
     for it in range(total):
-        p = torch.randn(v.shape, generator=gen, device=v.device, dtype=v.dtype)
-        h0 = u + 0.5 * (p * p).flatten(1).sum(-1)
-        v1, p1, g1 = v, p - 0.5 * step_size * g, g
-        for k in range(n_leapfrog):
-            v1 = v1 + step_size * p1
-            u1, g1 = grad(v1)
-            p1 = p1 - (step_size if k < n_leapfrog - 1 else 0.5 * step_size) * g1
-        h1 = u1 + 0.5 * (p1 * p1).flatten(1).sum(-1)
-        accept_prob = torch.exp(torch.clamp(h0 - h1, max=0.0)).nan_to_num(0.0)
-        accept = torch.rand(h0.shape, generator=gen, device=v.device, dtype=v.dtype) < accept_prob
-        shape = (-1,) + (1,) * (v.dim() - 1)
-        v = torch.where(accept.reshape(shape), v1, v)
-        u = torch.where(accept, u1, u)
-        g = torch.where(accept.reshape(shape), g1, g)
+        state, info = hmc_step(state, value_and_gradient, step_size, n_leapfrog, gen)
         if it < adapt_steps:
-            step_size *= math.exp(0.5 * (accept_prob.mean().item() - target_acceptance) / math.sqrt(it + 1))
+            step_size *= math.exp(0.5 * (info.accept_prob.mean().item() - target_acceptance) / math.sqrt(it + 1))
         else:
-            accepted += accept.double().mean().item()
+            accepted += info.accepted.double().mean().item()
             if measure is not None:
-                for key, value in measure(v).items():
+                for key, value in measure(state.position).items():
                     series.setdefault(key, []).append(value.detach())
         if progress is not None:
             progress(it + 1, total)
     stacked = {k: torch.stack(vals) for k, vals in series.items()}
-    return v, stacked, accepted / max(n_steps, 1), step_size
+    return state.position, stacked, accepted / max(n_steps, 1), step_size
+
+
+def autograd_value_and_gradient(potential: Callable[[torch.Tensor], torch.Tensor]):
+    """x -> (U(x), dU/dx) by autograd, for potentials without a hand-written gradient (the flow's S_eff)."""
+    def value_and_gradient(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            v = v.detach().requires_grad_(True)
+            u = potential(v)
+            return u.detach(), torch.autograd.grad(u.sum(), v)[0]
+    return value_and_gradient
 
 
 def bulk_potential(density: FlowDensity, target) -> Callable[[torch.Tensor], torch.Tensor]:

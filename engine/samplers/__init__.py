@@ -8,7 +8,10 @@ A sampler is built for one model (it reads the model's current parameters at eve
 - ``stats``: ``dict[str, Tensor]`` of ``[B]`` tensors from the last sweep: ``acceptance`` for
   local moves, ``cluster_size`` for cluster moves;
 - optionally ``sweeps(state, gen, n) -> state``: the same as ``n`` calls of ``sweep``, faster
-  because no intermediate state is built (:func:`run_sweeps` picks it when it exists).
+  because no intermediate state is built (:func:`run_sweeps` picks it when it exists);
+- an explicit state (:mod:`engine.samplers.state`): ``state_spec()`` declares what a saved
+  session holds for it (names, dtypes, shapes, ranges), ``state_dict()`` returns it and
+  ``load_state_dict(state)`` checks and restores it, so that a restored run continues exactly.
 
 What one sweep is: N attempted single-site updates (local moves), one full decomposition
 (Swendsen-Wang), about N sites' worth of single-cluster flips (Wolff, see
@@ -32,12 +35,19 @@ import torch
 
 from ..errors import ParameterError
 from ..models.base import LatticeModel
+from .state import Entry
 
 
 class Sampler(Protocol):
     stats: dict[str, torch.Tensor]
 
     def sweep(self, state: torch.Tensor, gen: torch.Generator) -> torch.Tensor: ...
+
+    def state_spec(self) -> dict[str, Entry]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 def run_sweeps(sampler: Sampler, state: torch.Tensor, gen: torch.Generator, n: int) -> torch.Tensor:

@@ -37,6 +37,7 @@ from functools import partial
 import torch
 
 from ..models.ising import IsingModel
+from .state import Stateful
 from .uniforms import UniformSource
 
 Sub = tuple[int, int]  # (row parity, column parity) of a packed sub-lattice
@@ -133,16 +134,16 @@ def neighbour_sum_steps(spins: torch.Tensor, out: torch.Tensor, colour: tuple[Su
     return steps
 
 
-class CheckerboardSampler:
+class CheckerboardSampler(Stateful):
     """Single-spin Metropolis or heat bath, one sweep = N attempted updates per replica.
 
     ``stats['acceptance']`` ([B]) is the fraction of sites whose spin changed in the last sweep
-    (for heat bath: the fraction that came out different from before).
+    (for heat bath: the fraction that came out different from before). That is its whole state:
+    the rest is work space.
     """
 
     RULES = ("metropolis", "heatbath")
-    #: attributes that are work space, not state: session snapshots leave them out
-    transient = ("_work", "_cache", "_coefficients")
+    STATS = {"acceptance": (0.0, 1.0)}
 
     def __init__(self, model: IsingModel, rule: str = "metropolis"):
         if rule not in self.RULES:

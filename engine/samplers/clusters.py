@@ -28,12 +28,14 @@ runs on CUDA. Wolff grows its one cluster from the seed instead while that is ch
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
 
 from ..errors import ParameterError
 from ..models.ising import IsingModel
+from .state import Entry, Stateful, StateError
 
 
 class ClusterFlip(NamedTuple):
@@ -203,8 +205,11 @@ def ising_flip_cost(model: IsingModel, state: torch.Tensor) -> torch.Tensor | No
     return (2 * h / model.param("T")).view(-1, 1, 1) * state
 
 
-class SwendsenWangSampler:
+class SwendsenWangSampler(Stateful):
     """One sweep = one full Swendsen-Wang decomposition; ``stats['cluster_size']`` as in :func:`sw_flip_mask`."""
+
+    STATS = {"cluster_size": (0.0, math.inf)}
+    stats_dtype = torch.float32
 
     def __init__(self, model: IsingModel):
         self.model = model
@@ -217,7 +222,7 @@ class SwendsenWangSampler:
         return torch.where(flip.mask, -state, state)
 
 
-class WolffSampler:
+class WolffSampler(Stateful):
     """Single-cluster Wolff updates; one sweep = a fixed number of seeds (cluster flips) per replica.
 
     Why fixed: choosing the number of flips from the current run's cluster sizes ("flip until N
@@ -233,7 +238,13 @@ class WolffSampler:
     seeds (see :func:`wolff_flip`). Near and below Tc, where a few clusters cover the lattice, each
     move is the textbook single-cluster flip. ``stats['cluster_size']``: mean size of the seeds'
     clusters in the last sweep.
+
+    State: the statistics and the calibration (the parameters it was done for, the sweeps left,
+    the sums so far and the flip counts); the counts are None until the first sweep.
     """
+
+    STATS = {"cluster_size": (0.0, math.inf)}
+    stats_dtype = torch.float32
 
     def __init__(self, model: IsingModel, flips_per_sweep: int | None = None, calibration_sweeps: int = 5,
                  max_flips: int | None = None, max_moves: int = 8):
@@ -263,6 +274,27 @@ class WolffSampler:
             self._flip_sum = torch.zeros_like(self._size_sum)
             self._flips = torch.ones(model.B, device=device, dtype=torch.long)
         return self._flips
+
+    def state_spec(self) -> dict[str, Entry]:
+        B, dtype = self.model.B, self.model.dtype
+        return {**super().state_spec(),
+                "params_seen": Entry(dtype, (len(self.model.param_names), B), optional=True),
+                "calibrating": Entry(int, low=0, high=self.calibration_sweeps),
+                "size_sum": Entry(torch.float32, (B,), 0.0, math.inf, optional=True),
+                "flip_sum": Entry(torch.float32, (B,), 0.0, math.inf, optional=True),
+                "flips": Entry(torch.long, (B,), 1, self.max_flips, optional=True)}
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "params_seen": self._params_seen, "calibrating": self._calibrating,
+                "size_sum": self._size_sum, "flip_sum": self._flip_sum, "flips": self._flips}
+
+    def _take_state(self, state: dict) -> None:
+        calibration = [state[k] is None for k in ("params_seen", "size_sum", "flip_sum", "flips")]
+        if any(calibration) and not all(calibration):
+            raise StateError("sampler state: the Wolff calibration is incomplete")
+        super()._take_state(state)
+        self._params_seen, self._calibrating = state["params_seen"], state["calibrating"]
+        self._size_sum, self._flip_sum, self._flips = state["size_sum"], state["flip_sum"], state["flips"]
 
     def cluster_move(self, state: torch.Tensor, gen: torch.Generator,
                      n_seeds: torch.Tensor) -> tuple[torch.Tensor, ClusterFlip]:

@@ -28,6 +28,7 @@ from ..models.base import LatticeModel
 from ..models.phi4 import Phi4Model
 from ..models.xy import TWO_PI, XYModel, neighbour_sum, spin_vectors
 from .clusters import ClusterFlip, WolffSampler, sample_bonds, wolff_flip
+from .state import Entry, Stateful
 
 
 def checkerboard_masks(L: int, device: torch.device) -> torch.Tensor:
@@ -110,10 +111,29 @@ class StepWidth:
             self.width = (self.width * torch.exp(gain * (acceptance - self.target))).clamp(1e-6, self.max_width)
 
 
-class _CheckerboardMetropolis:
+class TunedStep(Stateful):
+    """State of a sampler with a :class:`StepWidth` ``self.step``: its statistics, the width and the tuning count."""
+
+    def state_spec(self) -> dict[str, Entry]:
+        step = self.step
+        return {**super().state_spec(),
+                "step.width": Entry(self.model.dtype, (self.model.B,), torch.finfo(self.model.dtype).tiny,
+                                    step.max_width),
+                "step.done": Entry(int, low=0, high=step.adapt_sweeps)}
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "step.width": self.step.width, "step.done": self.step._done}
+
+    def _take_state(self, state: dict) -> None:
+        super()._take_state(state)
+        self.step.width, self.step._done = state["step.width"], state["step.done"]
+
+
+class _CheckerboardMetropolis(TunedStep):
     """Checkerboard Metropolis with symmetric proposals; subclasses give the model-specific parts."""
 
     target_acceptance = 0.5
+    STATS = {"acceptance": (0.0, 1.0), "step": (0.0, math.inf)}
 
     def __init__(self, model: LatticeModel, *, step: float | None = None, adapt_sweeps: int = 100,
                  initial_step: float, max_step: float):
@@ -183,8 +203,10 @@ class Phi4Metropolis(_CheckerboardMetropolis):
         return phi + width.view(-1, 1, 1, 1) * (2.0 * u - 1.0)
 
 
-class XYHeatBath:
+class XYHeatBath(Stateful):
     """Exact conditional sampling of each angle (acceptance 1): theta_i = arg F_i + von Mises(|F_i| / T)."""
+
+    STATS = {"acceptance": (1.0, 1.0)}
 
     def __init__(self, model: XYModel):
         self.model = model
@@ -215,12 +237,14 @@ def overrelax(model: XYModel, theta: torch.Tensor, masks: torch.Tensor) -> torch
     return theta
 
 
-class XYOverrelax:
+class XYOverrelax(Stateful):
     """``n_over`` overrelaxation sweeps then one heat-bath sweep (default 3 : 1).
 
     The reflections alone conserve the energy, so they cannot sample the canonical ensemble; the
     heat-bath sweep makes the chain ergodic, and each part leaves the Boltzmann weight invariant.
     """
+
+    STATS = XYHeatBath.STATS
 
     def __init__(self, model: XYModel, *, n_over: int = 3):
         if isinstance(n_over, bool) or not isinstance(n_over, int) or n_over < 1:
@@ -236,6 +260,10 @@ class XYOverrelax:
         theta = self.heatbath.sweep(theta, gen)
         self.stats = self.heatbath.stats
         return theta
+
+    def _take_state(self, state: dict) -> None:
+        super()._take_state(state)
+        self.heatbath.stats = self.stats
 
 
 def reflect(theta: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:

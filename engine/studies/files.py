@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+
+from ..io import write_csv
 
 #: A table: its header and its rows.
 Table = tuple[list[str], list[list]]
 
 
 def write_table(path: Path, table: Table) -> Path:
-    """Write ``table`` (header, rows) as CSV to ``path``."""
+    """Write ``table`` (header, rows) as CSV to ``path``, atomically."""
     header, rows = table
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return Path(path)
-
+    return write_csv(path, header, rows)

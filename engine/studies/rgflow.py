@@ -8,13 +8,13 @@ trajectories); their figures are in :mod:`engine.plots.rgflow`. Both faces write
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..exact import KC_ISING, T_KT_XY, TC_ISING
 from ..figures import Figure
+from ..io import write_json
 from ..rg.ising_flow import Y_H_EXACT, Y_T_EXACT, RGFlowResult
 from ..rg.kosterlitz import X_STAR, XYTrajectory
 from .files import Table, write_table
@@ -64,6 +64,6 @@ def write_rgflow(out: Path, doc: dict, table: Table, figures: Sequence[Figure],
     writes their data and images, the GUI's images only); returns every path written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "rgflow.json").write_text(json.dumps(doc, indent=1))
+    write_json(out / "rgflow.json", doc, "rgviz-rgflow", indent=1)
     write_table(out / "trajectories.csv", table)
     return [out / "rgflow.json", out / "trajectories.csv"] + list(write_figures(figures, out))

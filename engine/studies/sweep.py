@@ -9,8 +9,6 @@ and the figures (:func:`figures`).
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 
 from ..exact import T_KT_XY, TC_ISING
 from ..figures import Figure
+from ..io import npz_stamp, write_csv, write_json, write_npz
 from ..measure.fss import best_collapse
 from ..plots.sweep import collapse_figure, observable_figures, reference_temperature
 from ..sweep import SweepResult
@@ -89,18 +88,17 @@ def estimate_rows(result: SweepResult) -> list[tuple[str, float, float, float | 
 def write_results(result: SweepResult, out: Path) -> None:
     """results.csv (wide: one row per L and T) and results.npz (series and curves)."""
     keys = sorted({k for r in result.sizes.values() for k in r.estimates})
-    with open(out / "results.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["L", "T"] + [f"{k}_{p}" for k in keys for p in ("mean", "error", "tau_int")])
-        for L, r in result.sizes.items():
-            for b, T in enumerate(r.T):
-                row = [L, f"{T:.10g}"]
-                for k in keys:
-                    e = r.estimates.get(k)
-                    row += ["" if e is None else f"{float(np.asarray(getattr(e, p))[b]):.10g}"
-                            for p in ("mean", "error", "tau_int")]
-                w.writerow(row)
-    arrays = {}
+    rows = []
+    for L, r in result.sizes.items():
+        for b, T in enumerate(r.T):
+            row = [L, f"{T:.10g}"]
+            for k in keys:
+                e = r.estimates.get(k)
+                row += ["" if e is None else f"{float(np.asarray(getattr(e, p))[b]):.10g}"
+                        for p in ("mean", "error", "tau_int")]
+            rows.append(row)
+    write_csv(out / "results.csv", ["L", "T"] + [f"{k}_{p}" for k in keys for p in ("mean", "error", "tau_int")], rows)
+    arrays = npz_stamp("rgviz-sweep")
     for L, r in result.sizes.items():
         arrays[f"L{L}_T"] = r.T
         for k, v in r.series.items():
@@ -111,7 +109,7 @@ def write_results(result: SweepResult, out: Path) -> None:
                 arrays[f"L{L}_curve_{k}_error"] = err
     if result.analysis is not None:
         arrays["T_fine"] = result.analysis.T_fine
-    np.savez_compressed(out / "results.npz", **arrays)
+    write_npz(out / "results.npz", arrays)
 
 
 def write_sweep(result: SweepResult, estimates: dict, out: Path,
@@ -121,6 +119,6 @@ def write_sweep(result: SweepResult, estimates: dict, out: Path,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_results(result, out)
-    (out / "estimates.json").write_text(json.dumps(estimates, indent=2))
+    write_json(out / "estimates.json", estimates, "rgviz-sweep", indent=2)
     written = [out / "results.csv", out / "results.npz", out / "estimates.json"]
     return written + list(write_figures(figures(result, estimates), out))

@@ -27,7 +27,6 @@ distance and their hyperbolic distance.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from html import escape
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS
 from engine.holography.geometry import disk_geodesic, poincare_disk, slice_nodes, slice_points
 from engine.holography.pipeline import BulkRun, run_bulk
+from engine.io import stamp, write_csv, write_npz, write_text
 from engine.plots.bulk import boundary_figure, bulk_figures, collapse_figure
 
 from .. import export
@@ -524,37 +524,27 @@ class BulkPanel(QWidget):
             raise export.ExportError("Nothing to export yet: run 'Sample and analyse' first")
         path = Path(path)
         suffix = path.suffix.lower()
-        summary = json.dumps({role: {"L": r.L, **r.doc, "verdict": r.verdict} for role, r in self.results.items()})
+        summary = {**stamp("rgviz-bulk"),
+                   **{role: {"L": r.L, **r.doc, "verdict": r.verdict} for role, r in self.results.items()}}
         if suffix == ".npz":
-            arrays = {"summary": np.array(summary)}
+            arrays = {"summary": np.array(json.dumps(summary))}
             for role, r in self.results.items():
                 arrays.update({f"{role}_{k}": v for k, v in r.analysis.arrays().items()})
                 arrays[f"{role}_boundary_G"] = r.samples.boundary_G
-
-            def write_npz(tmp: str) -> None:
-                with open(tmp, "wb") as fh:
-                    np.savez_compressed(fh, **arrays)
-
-            return [export.atomic_write(path, write_npz)]
+            return [write_npz(path, arrays)]
         if suffix == ".csv":
             columns = ("value", "value_error", "q", "d_hyperbolic", "d_flat", "d_inferred")
-
-            def write_csv(tmp: str) -> None:
-                with open(tmp, "w", newline="") as fh:
-                    out = csv.writer(fh)
-                    out.writerow(["checkpoint", "estimator", "a", "b", "level_a", "level_b", *columns, "class"])
-                    for role, r in self.results.items():
-                        an, data = r.analysis, r.analysis.arrays()
-                        a, b = np.triu_indices(len(an.levels), k=1)
-                        cls = np.full((len(an.levels),) * 2, -1)
-                        cls[an.classes.a, an.classes.b] = an.classes.index  # -1: zero bulk distance, not fitted
-                        values = [data[c][a, b] for c in columns]
-                        for k, row in enumerate(zip(a, b, an.levels[a], an.levels[b])):
-                            out.writerow([role, an.stats.estimator, *(int(v) for v in row),
-                                          *(f"{v[k]:.9g}" for v in values), int(cls[a[k], b[k]])])
-
-            return [export.atomic_write(path, write_csv),
-                    export.atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(summary + "\n"))]
+            rows = []
+            for role, r in self.results.items():
+                an, data = r.analysis, r.analysis.arrays()
+                a, b = np.triu_indices(len(an.levels), k=1)
+                cls = np.full((len(an.levels),) * 2, -1)
+                cls[an.classes.a, an.classes.b] = an.classes.index  # -1: zero bulk distance, not fitted
+                values = [data[c][a, b] for c in columns]
+                rows += [[role, an.stats.estimator, *(int(v) for v in row), *(f"{v[k]:.9g}" for v in values),
+                          int(cls[a[k], b[k]])] for k, row in enumerate(zip(a, b, an.levels[a], an.levels[b]))]
+            header = ["checkpoint", "estimator", "a", "b", "level_a", "level_b", *columns, "class"]
+            return [write_csv(path, header, rows), write_text(path.with_suffix(".json"), json.dumps(summary) + "\n")]
         raise export.ExportError(f"Cannot export data as {suffix or 'a file without suffix'}; allowed: .npz, .csv")
 
     def _browse(self, role: str) -> None:

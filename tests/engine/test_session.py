@@ -9,6 +9,8 @@ import torch
 
 from engine import exact
 from engine.errors import ParameterError
+from engine.models.ising import IsingModel
+from engine.samplers import REGISTRY
 from engine.session import Simulation, SessionFormatError
 
 torch.set_num_threads(1)
@@ -167,3 +169,97 @@ def test_cluster_run_at_tc_matches_kaufman():
         e = est[name]
         assert abs(e.mean[0] - want) < 4 * e.error[0], (name, e.mean[0], e.error[0], want)
         assert e.error[0] < 0.1 * abs(want)
+
+
+# --- explicit sampler state: every sampler round-trips, nothing from a file becomes an attribute ---
+
+def _save_with(tmp_path, sim, name="edited.npz", meta_update=None, arrays_update=None, drop=()):
+    meta, arrays = sim.to_state()
+    meta = {**meta, **(meta_update or {})}
+    arrays = {k: v for k, v in {**arrays, **(arrays_update or {})}.items() if k not in drop}
+    path = tmp_path / name
+    np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
+    return path
+
+
+@pytest.mark.parametrize("model, algorithm", sorted(REGISTRY))
+def test_every_sampler_round_trips_through_a_file(tmp_path, model, algorithm):
+    kwargs = dict(L=8, algorithm=algorithm, seed=9, device="cpu")
+    sim, never_stopped = Simulation(model, **kwargs), Simulation(model, **kwargs)
+    sim.step(3)  # tuning (step widths, Wolff calibration) is still under way: it must travel too
+    never_stopped.step(3)
+    spec = sim.sampler.state_spec()
+    assert set(sim.sampler.state_dict()) == set(spec) and spec
+    loaded = Simulation.load(sim.save(tmp_path / "run.npz"))
+    assert loaded.snapshot()["stats"] == sim.snapshot()["stats"]
+    _assert_same_future(never_stopped, loaded, 6)
+
+
+def test_a_file_cannot_set_attributes_of_live_classes(tmp_path):
+    running = Simulation("ising", L=8, seed=1, device="cpu")
+    running.step(2)
+    before = running.state.clone()
+    measure = IsingModel.measure
+    for version in (1, 2):
+        path = _save_with(tmp_path, running, meta_update={
+            "version": version, "sampler": {**running.to_state()[0]["sampler"], "model.__class__.measure": 0}})
+        with pytest.raises(SessionFormatError, match=r"unknown sampler state 'model.__class__.measure'"):
+            Simulation.load(path)
+    assert IsingModel.measure is measure and torch.equal(running.state, before)
+    running.step(2)
+    assert Simulation("ising", L=4, device="cpu").estimates() == {}  # new simulations still work
+    assert len(running.series()["energy"]) == 4
+
+
+@pytest.mark.parametrize("model, edit, message", [
+    ("ising", lambda a: {"lattice": a["lattice"][:, :4, :4]}, "does not fit L"),
+    ("ising", lambda a: {"lattice": np.concatenate([a["lattice"]] * 2)}, r"expected float32 \[1, 8, 8\]"),
+    ("ising", lambda a: {"lattice": np.where(np.arange(64).reshape(1, 8, 8) == 5, 7.0, a["lattice"])
+                         .astype(np.float32)}, "Ising spins must be \\+1 or -1, found 7"),
+    ("xy", lambda a: {"lattice": np.full_like(a["lattice"], np.nan)}, "not finite"),
+    ("phi4", lambda a: {"lattice": a["lattice"].astype(np.float64)}, "expected float32"),
+    ("ising", lambda a: {"series/energy": a["series/energy"][:, [0, 0]]}, r"series 'energy'"),
+    ("ising", lambda a: {"series/energy": a["series/energy"][:2]}, "different lengths"),
+    ("xy", lambda a: {"sampler/step.width": np.full(1, np.nan, np.float32)}, r"'step.width' must lie in"),
+    ("xy", lambda a: {"sampler/step.width": np.ones(3, np.float32)}, r"'step.width' is float32 \[3\]"),
+    ("ising", lambda a: {"sampler/stats.acceptance": np.ones(1)}, r"'stats.acceptance' is float64"),
+])
+def test_malformed_sessions_are_refused(tmp_path, model, edit, message):
+    sim = Simulation(model, L=8, seed=2, device="cpu")
+    sim.step(3)
+    _, arrays = sim.to_state()
+    with pytest.raises(SessionFormatError, match=message):
+        Simulation.load(_save_with(tmp_path, sim, arrays_update=edit(arrays)))
+
+
+def test_wolff_state_out_of_range_is_refused(tmp_path):
+    sim = Simulation("ising", L=8, algorithm="wolff", seed=2, device="cpu")
+    sim.step(2)
+    meta = sim.to_state()[0]
+    for bad, message in (({"calibrating": 99}, "'calibrating' must be in"), ({"calibrating": "2"}, "integer"),
+                         ({"flips": None}, "calibration is incomplete")):
+        path = _save_with(tmp_path, sim, meta_update={"sampler": {**meta["sampler"], **bad}},
+                          drop=[f"sampler/{k}" for k in bad])
+        with pytest.raises(SessionFormatError, match=message):
+            Simulation.load(path)
+
+
+def test_version_1_sessions_still_load_and_continue(tmp_path):
+    """Version 1 stored the sampler's attributes under their Python names, with its options."""
+    kwargs = dict(L=8, algorithm="wolff", seed=3, device="cpu")
+    sim, never_stopped = Simulation("xy", **kwargs), Simulation("xy", **kwargs)
+    sim.step(2)
+    never_stopped.step(2)
+    meta, arrays = sim.to_state()
+    old = {"stats.": "stats{}", "params_seen": "_params_seen", "size_sum": "_size_sum",
+           "flip_sum": "_flip_sum", "flips": "_flips"}
+
+    def v1(key):
+        return next((key.replace(a, b, 1) for a, b in old.items() if key.startswith(a)), key)
+
+    arrays = {(f"sampler/{v1(k[8:])}" if k.startswith("sampler/") else k): v for k, v in arrays.items()}
+    sampler = {"fixed": None, "calibration_sweeps": 5, "max_flips": 64, "max_moves": 8,
+               "_calibrating": meta["sampler"]["calibrating"]}
+    path = tmp_path / "v1.npz"
+    np.savez(path, meta=np.array(json.dumps({**meta, "version": 1, "sampler": sampler})), **arrays)
+    _assert_same_future(never_stopped, Simulation.load(path), 5)

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
 
+import engine.io
 from engine.figures import Figure, Series, set_renderer, write_figures
 from rgviz import export, figures
 
@@ -80,6 +81,20 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.csv"]  # no temporary file left behind
 
 
+@pytest.mark.parametrize("name", ["d.npz", "d.csv"])
+def test_failed_data_export_keeps_the_old_files(tmp_path, monkeypatch, name):
+    paths = export.export_data(snapshot(), tmp_path / name)
+    before = {p.name: p.read_bytes() for p in paths}
+
+    def disk_full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(engine.io.os, "fsync", disk_full)
+    with pytest.raises(export.ExportError, match="No space left on device"):
+        export.export_data(snapshot(L=8), tmp_path / name)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def snapshot(model="ising", L=6):
     rng = np.random.default_rng(1)
     lattice = {"ising": lambda: rng.choice([-1.0, 1.0], (L, L)),
@@ -97,7 +112,8 @@ def test_npz_round_trip(tmp_path):
         np.testing.assert_array_equal(data["lattice"], snap["lattice"])
         np.testing.assert_array_equal(data["series_energy"], snap["series"]["energy"])
         meta = json.loads(str(data["metadata"]))
-    assert meta == {"model": "ising", "algorithm": "metropolis", "sweep": 5, "params": {"T": [2.5]}}
+    assert meta == {"format": "rgviz-export", "version": 1, "model": "ising", "algorithm": "metropolis", "sweep": 5,
+                    "params": {"T": [2.5]}}
 
 
 @pytest.mark.parametrize("model", ["ising", "phi4"])
