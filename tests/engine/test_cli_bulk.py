@@ -25,6 +25,7 @@ def test_bulk_writes_fits_correlations_and_figure_data(tmp_path, checkpoint, cap
     assert main(["bulk", "--checkpoint", str(checkpoint), "--samples", "2000", "--seed", "3",
                  "--out", str(out), "--json"]) == 0
     doc = json.loads((out / "bulk.json").read_text())
+    assert (doc.pop("format"), doc.pop("version")) == ("rgviz-bulk", 1)  # the file's stamp, not in the JSON printed
     assert doc == json.loads(capsys.readouterr().out)
     assert doc["estimator"] == "connected"
     for key in ("xi", "xi_error", "d0", "d0_error", "r2", "r2_error"):
