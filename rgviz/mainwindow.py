@@ -121,6 +121,8 @@ class MainWindow(QMainWindow):
         self.panels[key], self.docks[key] = widget, dock
         if hasattr(widget, "command"):
             widget.command.connect(self.send)
+        if hasattr(widget, "message"):
+            widget.message.connect(self._on_notice)
         return dock
 
     def _arrange_default_layout(self) -> None:

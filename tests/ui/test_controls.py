@@ -1,0 +1,164 @@
+"""The control panel with real key events: typing survives live frames, bad text is refused
+visibly, each model keeps its own temperature, every input explains itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit, QWidget
+
+from engine.exact import T_KT_XY, TC_ISING
+from rgviz.ui.controls import ControlPanel
+
+
+@pytest.fixture
+def panel(qtbot):
+    """A shown control panel; ``panel.sent`` lists its commands, ``panel.messages`` its messages."""
+    p = ControlPanel(L=16)
+    qtbot.addWidget(p)
+    p.sent, p.messages = [], []
+    p.command.connect(lambda name, kwargs: p.sent.append((name, kwargs)))
+    p.message.connect(p.messages.append)
+    p.show()
+    qtbot.waitExposed(p)
+    p.activateWindow()
+    return p
+
+
+@pytest.fixture
+def live_panel(panel, start_worker):
+    """``panel`` driving a running worker and shown its frames, as the main window wires them."""
+    worker, sink = start_worker(play=True, L=16)
+    panel.command.connect(lambda name, kwargs: worker.send(name, **kwargs))
+    worker.frame.connect(panel.show_frame)  # a GUI-thread QObject's method: runs in the GUI thread
+    return panel, sink
+
+
+def focus(qtbot, field: QAbstractSpinBox) -> None:
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus)
+    field.selectAll()
+
+
+def type_slowly(qtbot, field: QAbstractSpinBox, text: str, sink) -> None:
+    """Type ``text`` key by key, letting several frames reach the panel after every key."""
+    for key in text:
+        QTest.keyClicks(field, key)
+        n = len(sink.frames)
+        qtbot.waitUntil(lambda: len(sink.frames) >= n + 3)
+
+
+def T_of(frame: dict) -> float:
+    return float(np.ravel(frame["params"]["T"])[0])
+
+
+def test_typing_survives_live_frames_and_enter_applies(qtbot, live_panel):
+    panel, sink = live_panel
+    sink.wait_for(qtbot, lambda f: f["sweep"] > 5)
+    focus(qtbot, panel.T.spin)
+    type_slowly(qtbot, panel.T.spin, "3.62", sink)
+    assert panel.T.spin.text() == "3.62"
+    assert T_of(sink.last) == pytest.approx(2.269)  # nothing applied before Enter
+    QTest.keyClick(panel.T.spin, Qt.Key.Key_Return)
+    sink.wait_for(qtbot, lambda f: T_of(f) == pytest.approx(3.62))
+
+    focus(qtbot, panel.L)
+    type_slowly(qtbot, panel.L, "64", sink)
+    assert panel.L.text() == "64"
+    QTest.keyClick(panel.L, Qt.Key.Key_Return)
+    frame = sink.wait_for(qtbot, lambda f: f["lattice"].shape == (64, 64))
+    assert T_of(frame) == pytest.approx(3.62)  # the new run keeps the applied T
+
+    focus(qtbot, panel.seed)
+    type_slowly(qtbot, panel.seed, "77", sink)
+    panel.L.setFocus()  # leaving the field applies it too
+    qtbot.waitUntil(lambda: panel.sent[-1][0] == "set_model")
+    assert panel.seed.text() == "77" and panel.sent[-1][1]["seed"] == 77
+
+
+def test_phi4_fields_survive_live_frames(qtbot, live_panel):
+    panel, sink = live_panel
+    panel.model.setCurrentIndex(panel.model.findData("phi4"))
+    sink.wait_for(qtbot, lambda f: f["model"] == "phi4")
+    for name, text in (("t", "0.45"), ("mu", "-2.5"), ("lam", "1.25")):
+        focus(qtbot, panel.params[name])
+        type_slowly(qtbot, panel.params[name], text, sink)
+        assert panel.params[name].text() == text
+        QTest.keyClick(panel.params[name], Qt.Key.Key_Return)
+        sink.wait_for(qtbot, lambda f: float(np.ravel(f["params"][name])[0]) == pytest.approx(float(text)))
+
+
+@pytest.mark.parametrize("field, text", [("L", "-16"), ("L", "63"), ("L", "8192"), ("T", "-1"), ("T", "1e9"),
+                                         ("T", "abc"), ("seed", "-5"), ("seed", "1.5"), ("J", "nan")])
+def test_bad_text_is_refused_visibly_never_rewritten(qtbot, panel, field, text):
+    box = {"L": panel.L, "T": panel.T.spin, "seed": panel.seed}.get(field) or panel.params[field]
+    before, tooltip = box.value(), box.toolTip()
+    focus(qtbot, box)
+    QTest.keyClicks(box, text)
+    QTest.keyClick(box, Qt.Key.Key_Return)
+    assert box.text() == text and box.value() == before
+    assert box.error and "red" not in box.error and box.error in box.toolTip() and box.styleSheet()
+    assert panel.messages[-1] == box.error and field in box.error
+    assert not panel.sent  # nothing reached the worker
+    panel.anneal_button.setFocus()  # leaving the field: still refused, still as typed
+    qtbot.waitUntil(lambda: not box.hasFocus())
+    assert box.text() == text and box.value() == before and box.error and not panel.sent
+    panel.show_frame({"model": "ising", "lattice": np.ones((32, 32)), "params": {"T": 1.0, "J": 2.0}})
+    assert box.text() == text  # a frame leaves refused text alone
+    focus(qtbot, box)
+    QTest.keyClick(box, Qt.Key.Key_Escape)  # Escape: back to the applied value, plain again
+    assert box.value() == before and box.text() == box.textFromValue(before)
+    assert box.error is None and not box.styleSheet() and box.toolTip() == tooltip
+
+
+def test_refused_protocol_field_stops_the_protocol(qtbot, panel):
+    focus(qtbot, panel.anneal_sweeps)
+    QTest.keyClicks(panel.anneal_sweeps, "-10")
+    panel.anneal_button.click()
+    assert not panel.sent and "anneal sweeps" in panel.messages[-1]
+
+
+def test_each_model_starts_at_its_transition_or_its_last_T(qtbot, panel):
+    def switch(model):
+        panel.model.setCurrentIndex(panel.model.findData(model))
+        return panel.sent[-1][1]
+
+    panel.T.spin.setValue(3.62)
+    assert switch("xy")["T"] == pytest.approx(T_KT_XY, abs=1e-6)
+    assert panel.T.value() == pytest.approx(T_KT_XY, abs=1e-6)
+    panel.T.spin.setValue(1.1)
+    assert switch("ising")["T"] == pytest.approx(3.62)
+    assert "T" not in switch("phi4")
+    assert switch("xy")["T"] == pytest.approx(1.1)
+    panel.T.critical.click()
+    assert panel.sent[-1] == ("set_params", {"T": pytest.approx(T_KT_XY, abs=1e-6)})
+    assert switch("ising")["T"] == pytest.approx(3.62)
+    panel.T.critical.click()
+    assert panel.T.value() == pytest.approx(TC_ISING, abs=1e-6)  # Tc = 2.269185, not 2.2692
+
+
+def input_widgets(root: QWidget) -> list[QWidget]:
+    """Every control a user can change, except the parts of spin boxes and combo boxes (their
+    line edits, a combo box's list and scroll bars)."""
+    def part_of_a_compound(w: QWidget) -> bool:
+        parent = w.parent()
+        while parent is not None and parent is not root:
+            if isinstance(parent, (QAbstractSpinBox, QComboBox)):
+                return True
+            parent = parent.parent()
+        return False
+
+    kinds = (QAbstractSpinBox, QComboBox, QAbstractButton, QAbstractSlider, QLineEdit)
+    return [w for w in root.findChildren(QWidget) if isinstance(w, kinds) and not part_of_a_compound(w)]
+
+
+def test_every_input_control_has_a_tooltip_with_its_unit(panel):
+    widgets = input_widgets(panel)
+    assert len(widgets) >= 20
+    for w in widgets:
+        text = w.toolTip()
+        assert len(text) > 10, f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r} has no tooltip"
+        if isinstance(w, (QAbstractSpinBox, QAbstractSlider)):
+            assert "[" in text and "]" in text, f"no [unit] in the tooltip {text!r}"
