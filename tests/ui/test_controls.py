@@ -1,5 +1,5 @@
 """The control panel with real key events: typing survives live frames, bad text is refused
-visibly, each model keeps its own temperature, every input explains itself."""
+visibly, each model keeps its own temperature, every input explains itself; vortex markers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox
 
 from engine.exact import T_KT_XY, TC_ISING
 from rgviz.ui.controls import ControlPanel
+from rgviz.ui.lattice_view import LatticeView
 
 
 @pytest.fixture
@@ -162,3 +163,32 @@ def test_every_input_control_has_a_tooltip_with_its_unit(panel):
         assert len(text) > 10, f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r} has no tooltip"
         if isinstance(w, (QAbstractSpinBox, QAbstractSlider)):
             assert "[" in text and "]" in text, f"no [unit] in the tooltip {text!r}"
+
+
+def xy_frame(L: int = 4) -> dict:
+    vortices = {"vortex": np.array([[0.5, 1.5]]), "antivortex": np.array([[2.5, 0.5]])}
+    return {"model": "xy", "lattice": np.zeros((L, L), np.float32), "params": {}, "vortices": vortices}
+
+
+@pytest.mark.parametrize("model, lattice", [("phi4", np.ones((2, 4, 4), np.float32)),
+                                            ("ising", np.ones((4, 4), np.float32))])
+def test_vortex_markers_are_cleared_on_model_change(qtbot, model, lattice):
+    view = LatticeView()
+    qtbot.addWidget(view)
+    view.show_frame(xy_frame())
+    view.vortex_box.setChecked(True)
+    assert all(item.isVisible() and len(item.data) == 1 for item in view.vortex_items.values())
+    view.show_frame({"model": model, "lattice": lattice, "params": {}})
+    assert all(not item.isVisible() and len(item.data) == 0 for item in view.vortex_items.values())
+    view.show_frame({**xy_frame(), "vortices": {"vortex": np.zeros((0, 2)), "antivortex": np.zeros((0, 2))}})
+    assert all(len(item.data) == 0 for item in view.vortex_items.values())  # none of the old ones return
+
+
+def test_vortex_and_antivortex_markers_are_alike_but_for_swapped_colours(qtbot):
+    view = LatticeView()
+    qtbot.addWidget(view)
+    vortex, anti = (view.vortex_items[k].opts for k in ("vortex", "antivortex"))
+    assert vortex["symbol"] == anti["symbol"] and vortex["size"] == anti["size"] >= 8
+    assert vortex["pen"].width() == anti["pen"].width() >= 1.5
+    assert vortex["brush"].color() == anti["pen"].color() and anti["brush"].color() == vortex["pen"].color()
+    assert abs(vortex["brush"].color().lightness() - anti["brush"].color().lightness()) == 255  # white, black
