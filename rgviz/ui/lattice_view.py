@@ -31,7 +31,7 @@ COLORMAPS = {
 TWO_PI = 2.0 * np.pi
 #: Vortex markers: (fill, rim) per charge, and their size in screen pixels.
 VORTEX_COLOURS = {"vortex": ("w", "k"), "antivortex": ("k", "w")}
-MARKER_SIZE = 9
+MARKER_SIZE = 10
 
 
 def lookup_table(name: str) -> np.ndarray:
@@ -113,7 +113,7 @@ class LatticeView(QWidget):
         # with a contrasting rim stays readable on every hue of a cyclic map (a thin ring or a
         # cross disappears on light or busy regions)
         self.vortex_items = {
-            kind: pg.ScatterPlotItem(symbol="o", size=MARKER_SIZE, pen=pg.mkPen(rim, width=2), brush=pg.mkBrush(fill))
+            kind: pg.ScatterPlotItem(symbol="o", size=MARKER_SIZE, pen=pg.mkPen(rim, width=1.5), brush=pg.mkBrush(fill))
             for kind, (fill, rim) in VORTEX_COLOURS.items()
         }
         for item in self.vortex_items.values():

@@ -67,7 +67,8 @@ class _TypedNumber:
     state into the field (several times a second) to leave it alone.
     """
 
-    RED = "QAbstractSpinBox { background: #ffd6d6; border: 2px solid #d01010; }"
+    #: Refused text: on the line edit only (a style sheet on the spin box itself replaces the style's arrows)
+    RED = "QLineEdit { background: #ffc8c8; color: #a00000; }"
 
     def _setup(self, name: str, tooltip: str, multiple_of: int) -> None:
         self.name, self.multiple_of, self.error = name, multiple_of, None
@@ -147,7 +148,7 @@ class _TypedNumber:
         if reason == self.error:
             return
         self.error = reason
-        self.setStyleSheet(self.RED if reason else "")
+        self.lineEdit().setStyleSheet(self.RED if reason else "")
         self.setToolTip(f"{reason}\n{self._tooltip}" if reason else self._tooltip)
 
 
