@@ -16,6 +16,7 @@ T it had in this run.
 from __future__ import annotations
 
 import importlib
+import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -64,6 +65,48 @@ PARAM_TIPS = {
 }
 #: Temperature slider span per model.
 T_RANGES = {"ising": (0.5, 5.0), "xy": (0.1, 2.5)}
+
+
+#: The longest a sweep may take: the worker looks at its commands between sweeps, never inside
+#: one, so this bounds how late the app answers (XY at L = 4096 took 16.7 s a sweep on one core).
+SWEEP_BUDGET_S = 0.5
+#: Sites updated per second on one CPU core, measured at L = 1024 from a cold start at Tc / T_KT
+#: (phi^4 at the default couplings): the estimate until the worker has measured a lattice here.
+DEFAULT_RATES = {
+    ("ising", "metropolis"): 28e6, ("ising", "heatbath"): 27e6, ("ising", "wolff"): 0.78e6,
+    ("ising", "swendsen-wang"): 1.8e6, ("xy", "metropolis"): 1.8e6, ("xy", "heatbath"): 0.85e6,
+    ("xy", "overrelax"): 0.5e6, ("xy", "wolff"): 0.67e6, ("phi4", "metropolis"): 1.7e6, ("phi4", "hmc"): 0.73e6,
+}
+#: Rates measured on smaller lattices are not used: there the cost per sweep (frames, Python) dominates.
+MEASURE_MIN_L = 256
+
+
+class SweepBudget:
+    """The largest L whose sweep fits in :data:`SWEEP_BUDGET_S` for a model and algorithm here,
+    from the sites per second the worker reports (or :data:`DEFAULT_RATES` until it has)."""
+
+    def __init__(self):
+        self.rates: dict[tuple[str, str], float] = {}
+
+    def observe(self, model: str, algorithm: str, L: int, sites_per_s: float) -> None:
+        if L >= MEASURE_MIN_L and sites_per_s > 0:
+            self.rates[model, algorithm] = sites_per_s
+
+    def seconds(self, model: str, algorithm: str, L: int) -> float:
+        """Estimated seconds per sweep at size L."""
+        return L * L / self.rates.get((model, algorithm), DEFAULT_RATES.get((model, algorithm), 1e6))
+
+    def largest_L(self, model: str, algorithm: str, cap: int) -> int:
+        L = int(math.sqrt(SWEEP_BUDGET_S / self.seconds(model, algorithm, 1))) // 2 * 2
+        return max(MEASURE_MIN_L // 4, min(cap, L))
+
+    def refusal(self, model: str, algorithm: str, L: int, cap: int) -> str | None:
+        """Why L is too slow for ``algorithm`` here, or None."""
+        largest = self.largest_L(model, algorithm, cap)
+        if L <= largest:
+            return None
+        return (f"L = {L} would take ~{self.seconds(model, algorithm, L):.1f} s per {algorithm} sweep here, and "
+                f"the app answers only between sweeps: at most L = {largest} ({SWEEP_BUDGET_S} s per sweep)")
 
 
 def model_class(name: str):
@@ -188,6 +231,13 @@ class ControlPanel(QWidget):
         self.algorithm.setToolTip("Monte Carlo update (only those valid for the model); applies at the next sweep")
         self.L = IntField("L", 4, 4096, L, "Linear size L of the L x L torus; even; Enter starts a new run [sites]",
                           step=2, multiple_of=2)
+        self.speed = SweepBudget()
+        self.L.limit = lambda L: self.speed.refusal(self.model_name(), self.algorithm.currentText(), L,
+                                                    self.L.maximum())
+        self.L_limit = QLabel()
+        self.L_limit.setToolTip(f"The largest L whose sweep takes at most {SWEEP_BUDGET_S} s with this model and "
+                                "algorithm on this device (measured while it runs): the app answers commands "
+                                "between sweeps")
         self.seed = IntField("seed", 0, 2**31 - 1, seed,
                              "Seed of the random numbers: the same seed gives the same run; Enter starts a new run "
                              "[integer]")
@@ -252,12 +302,17 @@ class ControlPanel(QWidget):
             field.rejected.connect(self.message)
         self._fill_for_model(self.model_name())
         self._built = self._system()  # what the worker was (or will be) started with
+        self._algorithm = self.algorithm.currentText()  # the one the worker runs
+        self._show_limit()
 
     def _layout(self, params_form: QFormLayout) -> None:
         system = QFormLayout()
         system.addRow("Model", self.model)
         system.addRow("Algorithm", self.algorithm)
-        system.addRow("L", self.L)
+        size = QHBoxLayout()
+        size.addWidget(self.L, 1)
+        size.addWidget(self.L_limit)
+        system.addRow("L", size)
         system.addRow("Seed", self.seed)
         system.addRow("Start", self.start)
         system_box = QGroupBox("System")
@@ -318,7 +373,11 @@ class ControlPanel(QWidget):
                 self._fill_for_model(model)
             if snapshot.get("algorithm") and snapshot["algorithm"] != self.algorithm.currentText():
                 self.algorithm.setCurrentText(snapshot["algorithm"])
+            self._algorithm = self.algorithm.currentText()
             L = snapshot["lattice"].shape[-1]
+            if snapshot.get("running") and self.sweeps_per_frame.value() == 0:  # flat out: the engine's speed
+                self.speed.observe(model, self._algorithm, L, snapshot.get("rate", {}).get("sites_per_s", 0.0))
+                self._show_limit()
             if not self.L.editing():
                 self.L.setValue(L)
             self._built = (model, L, self.seed.value())
@@ -361,7 +420,8 @@ class ControlPanel(QWidget):
         return self.model_name(), self.L.value(), self.seed.value()
 
     def _on_model_changed(self) -> None:
-        """Remember the old model's T; start the new one at its last T or at its transition."""
+        """Remember the old model's T; start the new one at its last T or at its transition, and
+        at a size whose sweep fits the budget."""
         old, new = self._built[0], self.model_name()
         if "T" in model_class(old).param_names:
             self._last_T[old] = self.T.value()
@@ -369,11 +429,35 @@ class ControlPanel(QWidget):
         if "T" in model_class(new).param_names:
             marked = critical_temperature(new)
             self.T.set_value(self._last_T.get(new, marked[1] if marked else PARAM_SPECS["T"][3]))
+        self._algorithm = self.algorithm.currentText()
+        largest = self.speed.largest_L(new, self._algorithm, self.L.maximum())
+        if self.L.value() > largest:
+            self.message.emit(f"L reduced from {self.L.value()} to {largest}: "
+                              + self.speed.refusal(new, self._algorithm, self.L.value(), self.L.maximum()))
+            self.L.setValue(largest)
+        self._show_limit()
         self._rebuild()
 
     def _on_algorithm_changed(self) -> None:
-        if self.algorithm.currentText():
-            self._send("set_algorithm", name=self.algorithm.currentText())
+        """Switch the worker's algorithm, unless its sweep at this L would not fit the budget."""
+        name = self.algorithm.currentText()
+        if not name:
+            return
+        reason = self.speed.refusal(self.model_name(), name, self._built[1], self.L.maximum())
+        if reason:
+            self.message.emit(f"{name} not started: {reason}")
+            self.algorithm.blockSignals(True)
+            self.algorithm.setCurrentText(self._algorithm)
+            self.algorithm.blockSignals(False)
+            return
+        self._algorithm = name
+        self._show_limit()
+        self._send("set_algorithm", name=name)
+
+    def _show_limit(self) -> None:
+        text = f"max {self.speed.largest_L(self.model_name(), self._algorithm, self.L.maximum())}"
+        if text != self.L_limit.text():
+            self.L_limit.setText(text)
 
     def _on_play(self, on: bool) -> None:
         self.play.setText("Pause" if on else "Play")

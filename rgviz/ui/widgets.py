@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
@@ -61,7 +62,7 @@ class _TypedNumber:
     A plain QSpinBox drops characters its validator cannot use ("-16" with a minimum of 4 becomes
     "16", "1e9" becomes "19") and, when the field loses focus, replaces text it cannot read by
     the previous value. Here any text may be typed; Enter or leaving the field applies a number
-    that parses and lies in the range (and is a multiple of ``multiple_of``); anything else stays
+    that parses and lies in the range (is a multiple of ``multiple_of``, passes ``limit``); anything else stays
     as typed, the field turns red, its tooltip says why and ``rejected(message)`` is emitted.
     Escape puts the applied value back. :meth:`editing` tells a caller that mirrors the engine's
     state into the field (several times a second) to leave it alone.
@@ -72,6 +73,8 @@ class _TypedNumber:
 
     def _setup(self, name: str, tooltip: str, multiple_of: int) -> None:
         self.name, self.multiple_of, self.error = name, multiple_of, None
+        #: Optional further check of a parsed value: a reason to refuse it, or None
+        self.limit: Callable[[float], str | None] | None = None
         self._tooltip = tooltip
         self.setToolTip(tooltip)
         self.setKeyboardTracking(False)  # apply on Enter or focus loss, not at every key
@@ -95,7 +98,8 @@ class _TypedNumber:
             return None, f"{self.name} must lie between {self.minimum():g} and {self.maximum():g}, got {text}"
         if self.multiple_of > 1 and value % self.multiple_of:
             return None, f"{self.name} must be a multiple of {self.multiple_of}, got {text}"
-        return value, None
+        reason = self.limit(value) if self.limit is not None else None
+        return (None, reason) if reason else (value, None)
 
     def validate(self, text: str, pos: int):
         """Never Invalid, so no keystroke is dropped; Acceptable only for what :meth:`parse` takes."""

@@ -192,3 +192,36 @@ def test_vortex_and_antivortex_markers_are_alike_but_for_swapped_colours(qtbot):
     assert vortex["pen"].width() == anti["pen"].width() >= 1.5
     assert vortex["brush"].color() == anti["pen"].color() and anti["brush"].color() == vortex["pen"].color()
     assert abs(vortex["brush"].color().lightness() - anti["brush"].color().lightness()) == 255  # white, black
+
+
+def test_sizes_whose_sweep_would_hold_up_commands_are_refused(qtbot, panel):
+    """The worker answers between sweeps: L is kept where one sweep takes at most 0.5 s."""
+    measured = {"model": "ising", "algorithm": "metropolis", "params": {}, "running": True}
+    panel.show_frame({**measured, "lattice": np.ones((256, 256)), "rate": {"sites_per_s": 1e6}})
+    assert panel.L_limit.text() == "max 706"  # sqrt(0.5 s * 1e6 sites/s) = 707, even
+    panel.show_frame({**measured, "lattice": np.ones((16, 16)), "rate": {"sites_per_s": 1e3}})
+    assert panel.L_limit.text() == "max 706"  # a small lattice's rate is mostly overhead: not used
+    focus(qtbot, panel.L)
+    QTest.keyClicks(panel.L, "1024")
+    QTest.keyClick(panel.L, Qt.Key.Key_Return)
+    assert panel.L.text() == "1024" and "~1.0 s per metropolis sweep" in panel.L.error and "706" in panel.L.error
+    assert not panel.sent
+    panel.L.selectAll()
+    QTest.keyClicks(panel.L, "706")
+    QTest.keyClick(panel.L, Qt.Key.Key_Return)
+    assert panel.sent[-1][0] == "set_model" and panel.sent[-1][1]["L"] == 706
+
+
+def test_model_and_algorithm_switches_keep_within_the_sweep_budget(qtbot):
+    panel = ControlPanel(L=2048)  # Ising Metropolis: 2048^2 / 28e6 sites/s = 0.15 s per sweep on one core
+    qtbot.addWidget(panel)
+    sent, messages = [], []
+    panel.command.connect(lambda name, kwargs: sent.append((name, kwargs)))
+    panel.message.connect(messages.append)
+    panel.model.setCurrentIndex(panel.model.findData("xy"))  # XY Metropolis: 1.8e6 sites/s, so L <= 948
+    assert sent[-1][1]["L"] == 948 and panel.L.value() == 948 and messages[-1].startswith("L reduced from 2048")
+    panel.algorithm.setCurrentText("wolff")  # 0.67e6 sites/s: 948^2 would take 1.3 s
+    assert panel.algorithm.currentText() == "metropolis" and sent[-1][0] == "set_model"
+    assert messages[-1].startswith("wolff not started") and "at most L = 578" in messages[-1]
+    panel.algorithm.setCurrentText("heatbath")  # 0.85e6 sites/s: L <= 651, still refused
+    assert panel.algorithm.currentText() == "metropolis"
