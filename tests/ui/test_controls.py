@@ -1,15 +1,20 @@
 """The control panel with real key events: typing survives live frames, bad text is refused
-visibly, each model keeps its own temperature, every input explains itself; vortex markers."""
+visibly, each model keeps its own temperature, sizes stay where the app answers, every input
+explains itself; vortex markers; the live run held while background jobs run."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit, QWidget
 
 from engine.exact import T_KT_XY, TC_ISING
+from rgviz.jobs import Job
+from rgviz.mainwindow import MainWindow
 from rgviz.ui.controls import ControlPanel
 from rgviz.ui.lattice_view import LatticeView
 
@@ -225,3 +230,53 @@ def test_model_and_algorithm_switches_keep_within_the_sweep_budget(qtbot):
     assert messages[-1].startswith("wolff not started") and "at most L = 578" in messages[-1]
     panel.algorithm.setCurrentText("heatbath")  # 0.85e6 sites/s: L <= 651, still refused
     assert panel.algorithm.currentText() == "metropolis"
+
+
+def test_hold_suspends_an_anneal_and_keeps_it(qtbot, start_worker):
+    worker, sink = start_worker()
+    sink.wait_for(qtbot, lambda f: True)
+    worker.anneal(3.0, 1.0, 400)
+    sink.wait_for(qtbot, lambda f: f["sweep"] >= 40)
+    worker.send("hold", on=True)
+    held = sink.wait_for(qtbot, lambda f: f["held"] and not f["running"])
+    assert sink.wait_quiet(qtbot)["sweep"] == held["sweep"]  # nothing runs while held
+    worker.send("hold", on=False)
+    done = sink.wait_for(qtbot, lambda f: f["protocol"] is None and f["sweep"] >= 400)
+    assert done["sweep"] == 400 and T_of(done) == 1.0  # the anneal went on to its end, exactly
+
+
+def test_live_run_is_held_while_a_background_job_runs(qtbot, tmp_path):
+    window = MainWindow({"model": "ising", "L": 16, "seed": 0, "device": "cpu"},
+                        settings=QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    release = threading.Event()
+    jobs = []
+
+    def start_job():
+        jobs.append(Job(lambda control: release.wait(10)).start())
+
+    def live(running: bool):
+        return lambda: window.last_snapshot is not None and window.last_snapshot["running"] is running
+
+    try:
+        qtbot.waitUntil(live(True))
+        start_job()
+        qtbot.waitUntil(live(False))
+        assert window.last_snapshot["held"] and window.job_note.isVisible()
+        release.set()  # the job ends: the live run goes on by itself
+        qtbot.waitUntil(lambda: live(True)() and not window.job_note.isVisible())
+        release.clear()
+        start_job()
+        qtbot.waitUntil(window.job_note.isVisible)
+        window.resume_button.click()  # the user's choice: run beside the job
+        qtbot.waitUntil(live(True))
+        assert jobs[-1].is_running() and not window.job_note.isVisible()
+        start_job()  # a further job leaves that choice alone
+        qtbot.wait(300)
+        assert live(True)() and not window.job_note.isVisible()
+    finally:
+        release.set()
+        assert all(job.shutdown(5000) for job in jobs)
+        window.close()
+    assert not window.engine.is_running()
