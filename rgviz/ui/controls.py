@@ -10,7 +10,7 @@ and never touches a field the user is typing in (frames arrive many times a seco
 Typed numbers are applied by Enter or by leaving the field, exactly as typed or not at all: text
 that is no number, out of range or (L) odd stays in a red field and ``message`` says why
 (:mod:`rgviz.ui.widgets`). Each model starts at its own transition temperature, or at the last
-T it had in this run.
+T it had in this run. L is refused where one sweep would take longer than :data:`SWEEP_BUDGET_S`.
 """
 
 from __future__ import annotations
@@ -65,8 +65,6 @@ PARAM_TIPS = {
 }
 #: Temperature slider span per model.
 T_RANGES = {"ising": (0.5, 5.0), "xy": (0.1, 2.5)}
-
-
 #: The longest a sweep may take: the worker looks at its commands between sweeps, never inside
 #: one, so this bounds how late the app answers (XY at L = 4096 took 16.7 s a sweep on one core).
 SWEEP_BUDGET_S = 0.5
@@ -79,6 +77,8 @@ DEFAULT_RATES = {
 }
 #: Rates measured on smaller lattices are not used: there the cost per sweep (frames, Python) dominates.
 MEASURE_MIN_L = 256
+#: The limit never drops below this (sweeps this small take milliseconds anywhere).
+SMALLEST_LIMIT = 64
 
 
 class SweepBudget:
@@ -98,7 +98,7 @@ class SweepBudget:
 
     def largest_L(self, model: str, algorithm: str, cap: int) -> int:
         L = int(math.sqrt(SWEEP_BUDGET_S / self.seconds(model, algorithm, 1))) // 2 * 2
-        return max(MEASURE_MIN_L // 4, min(cap, L))
+        return max(SMALLEST_LIMIT, min(cap, L))
 
     def refusal(self, model: str, algorithm: str, L: int, cap: int) -> str | None:
         """Why L is too slow for ``algorithm`` here, or None."""
