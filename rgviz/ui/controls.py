@@ -89,15 +89,17 @@ class SweepBudget:
         self.rates: dict[tuple[str, str], float] = {}
 
     def observe(self, model: str, algorithm: str, L: int, sites_per_s: float) -> None:
+        """Fold in a measured rate (a running average: single measurements vary by ~20%)."""
         if L >= MEASURE_MIN_L and sites_per_s > 0:
-            self.rates[model, algorithm] = sites_per_s
+            old = self.rates.get((model, algorithm), sites_per_s)
+            self.rates[model, algorithm] = old + 0.25 * (sites_per_s - old)
 
     def seconds(self, model: str, algorithm: str, L: int) -> float:
         """Estimated seconds per sweep at size L."""
         return L * L / self.rates.get((model, algorithm), DEFAULT_RATES.get((model, algorithm), 1e6))
 
     def largest_L(self, model: str, algorithm: str, cap: int) -> int:
-        L = int(math.sqrt(SWEEP_BUDGET_S / self.seconds(model, algorithm, 1))) // 2 * 2
+        L = int(math.sqrt(SWEEP_BUDGET_S / self.seconds(model, algorithm, 1))) // 16 * 16  # steadier text
         return max(SMALLEST_LIMIT, min(cap, L))
 
     def refusal(self, model: str, algorithm: str, L: int, cap: int) -> str | None:
@@ -105,8 +107,8 @@ class SweepBudget:
         largest = self.largest_L(model, algorithm, cap)
         if L <= largest:
             return None
-        return (f"L = {L} would take ~{self.seconds(model, algorithm, L):.1f} s per {algorithm} sweep here, and "
-                f"the app answers only between sweeps: at most L = {largest} ({SWEEP_BUDGET_S} s per sweep)")
+        return (f"L = {L}: ~{self.seconds(model, algorithm, L):.1f} s per {algorithm} sweep here, and commands "
+                f"wait for the sweep; at most {largest}")
 
 
 def model_class(name: str):
@@ -235,6 +237,7 @@ class ControlPanel(QWidget):
         self.L.limit = lambda L: self.speed.refusal(self.model_name(), self.algorithm.currentText(), L,
                                                     self.L.maximum())
         self.L_limit = QLabel()
+        self.L_limit.setMinimumWidth(self.L_limit.fontMetrics().horizontalAdvance("max 0000"))  # no relayout
         self.L_limit.setToolTip(f"The largest L whose sweep takes at most {SWEEP_BUDGET_S} s with this model and "
                                 "algorithm on this device (measured while it runs): the app answers commands "
                                 "between sweeps")

@@ -29,9 +29,16 @@ COLORMAPS = {
 }
 
 TWO_PI = 2.0 * np.pi
-#: Vortex markers: (fill, rim) per charge, and their size in screen pixels.
+#: Vortex markers: (fill, rim) per charge; diameter 0.8 sites on screen, within MARKER_PX pixels.
 VORTEX_COLOURS = {"vortex": ("w", "k"), "antivortex": ("k", "w")}
-MARKER_SIZE = 10
+MARKER_PX = (5, 12)
+
+
+def marker_size(site_px: float) -> int:
+    """Marker diameter in screen pixels when one site spans ``site_px`` pixels: markers grow as
+    the user zooms in, and zoomed out they stay small enough to leave the lattice visible."""
+    lo, hi = MARKER_PX
+    return int(min(hi, max(lo, round(0.8 * site_px))))
 
 
 def lookup_table(name: str) -> np.ndarray:
@@ -113,9 +120,10 @@ class LatticeView(QWidget):
         # with a contrasting rim stays readable on every hue of a cyclic map (a thin ring or a
         # cross disappears on light or busy regions)
         self.vortex_items = {
-            kind: pg.ScatterPlotItem(symbol="o", size=MARKER_SIZE, pen=pg.mkPen(rim, width=1.5), brush=pg.mkBrush(fill))
+            kind: pg.ScatterPlotItem(symbol="o", size=MARKER_PX[0], pen=pg.mkPen(rim, width=1.5), brush=pg.mkBrush(fill))
             for kind, (fill, rim) in VORTEX_COLOURS.items()
         }
+        self.plot.getViewBox().sigRangeChanged.connect(self._on_zoom)
         for item in self.vortex_items.values():
             self.plot.addItem(item)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -213,6 +221,13 @@ class LatticeView(QWidget):
         if name:
             self._set_lut(lookup_table(name))
             self._redraw()
+
+    def _on_zoom(self) -> None:
+        site_px = 1.0 / max(self.plot.getViewBox().viewPixelSize()[0], 1e-9)
+        size = marker_size(site_px)
+        for item in self.vortex_items.values():
+            if item.opts["size"] != size:
+                item.setSize(size)
 
     def _on_vortex_toggled(self, on: bool) -> None:
         self._set_vortices(self._vortices if on else None)

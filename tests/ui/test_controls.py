@@ -16,7 +16,7 @@ from engine.exact import T_KT_XY, TC_ISING
 from rgviz.jobs import Job
 from rgviz.mainwindow import MainWindow
 from rgviz.ui.controls import ControlPanel
-from rgviz.ui.lattice_view import LatticeView
+from rgviz.ui.lattice_view import MARKER_PX, LatticeView, marker_size
 
 
 @pytest.fixture
@@ -193,7 +193,7 @@ def test_vortex_and_antivortex_markers_are_alike_but_for_swapped_colours(qtbot):
     view = LatticeView()
     qtbot.addWidget(view)
     vortex, anti = (view.vortex_items[k].opts for k in ("vortex", "antivortex"))
-    assert vortex["symbol"] == anti["symbol"] and vortex["size"] == anti["size"] >= 8
+    assert vortex["symbol"] == anti["symbol"] and vortex["size"] == anti["size"]
     assert vortex["pen"].width() == anti["pen"].width() >= 1.5
     assert vortex["brush"].color() == anti["pen"].color() and anti["brush"].color() == vortex["pen"].color()
     assert abs(vortex["brush"].color().lightness() - anti["brush"].color().lightness()) == 255  # white, black
@@ -203,18 +203,22 @@ def test_sizes_whose_sweep_would_hold_up_commands_are_refused(qtbot, panel):
     """The worker answers between sweeps: L is kept where one sweep takes at most 0.5 s."""
     measured = {"model": "ising", "algorithm": "metropolis", "params": {}, "running": True}
     panel.show_frame({**measured, "lattice": np.ones((256, 256)), "rate": {"sites_per_s": 1e6}})
-    assert panel.L_limit.text() == "max 706"  # sqrt(0.5 s * 1e6 sites/s) = 707, even
+    panel.show_frame({**measured, "lattice": np.ones((256, 256)), "rate": {"sites_per_s": 2e6}})
+    assert panel.L_limit.text() == "max 784"  # rates are averaged: 1.25e6 sites/s
+    panel.speed.rates.clear()
+    panel.show_frame({**measured, "lattice": np.ones((256, 256)), "rate": {"sites_per_s": 1e6}})
+    assert panel.L_limit.text() == "max 704"  # sqrt(0.5 s * 1e6 sites/s) = 707, down to a multiple of 16
     panel.show_frame({**measured, "lattice": np.ones((16, 16)), "rate": {"sites_per_s": 1e3}})
-    assert panel.L_limit.text() == "max 706"  # a small lattice's rate is mostly overhead: not used
+    assert panel.L_limit.text() == "max 704"  # a small lattice's rate is mostly overhead: not used
     focus(qtbot, panel.L)
     QTest.keyClicks(panel.L, "1024")
     QTest.keyClick(panel.L, Qt.Key.Key_Return)
-    assert panel.L.text() == "1024" and "~1.0 s per metropolis sweep" in panel.L.error and "706" in panel.L.error
+    assert panel.L.text() == "1024" and "~1.0 s per metropolis sweep" in panel.L.error and "704" in panel.L.error
     assert not panel.sent
     panel.L.selectAll()
-    QTest.keyClicks(panel.L, "706")
+    QTest.keyClicks(panel.L, "704")
     QTest.keyClick(panel.L, Qt.Key.Key_Return)
-    assert panel.sent[-1][0] == "set_model" and panel.sent[-1][1]["L"] == 706
+    assert panel.sent[-1][0] == "set_model" and panel.sent[-1][1]["L"] == 704
 
 
 def test_model_and_algorithm_switches_keep_within_the_sweep_budget(qtbot):
@@ -223,12 +227,12 @@ def test_model_and_algorithm_switches_keep_within_the_sweep_budget(qtbot):
     sent, messages = [], []
     panel.command.connect(lambda name, kwargs: sent.append((name, kwargs)))
     panel.message.connect(messages.append)
-    panel.model.setCurrentIndex(panel.model.findData("xy"))  # XY Metropolis: 1.8e6 sites/s, so L <= 948
-    assert sent[-1][1]["L"] == 948 and panel.L.value() == 948 and messages[-1].startswith("L reduced from 2048")
-    panel.algorithm.setCurrentText("wolff")  # 0.67e6 sites/s: 948^2 would take 1.3 s
+    panel.model.setCurrentIndex(panel.model.findData("xy"))  # XY Metropolis: 1.8e6 sites/s, so L <= 944
+    assert sent[-1][1]["L"] == 944 and panel.L.value() == 944 and messages[-1].startswith("L reduced from 2048")
+    panel.algorithm.setCurrentText("wolff")  # 0.67e6 sites/s: 944^2 would take 1.3 s
     assert panel.algorithm.currentText() == "metropolis" and sent[-1][0] == "set_model"
-    assert messages[-1].startswith("wolff not started") and "at most L = 578" in messages[-1]
-    panel.algorithm.setCurrentText("heatbath")  # 0.85e6 sites/s: L <= 651, still refused
+    assert messages[-1].startswith("wolff not started") and "at most 576" in messages[-1]
+    panel.algorithm.setCurrentText("heatbath")  # 0.85e6 sites/s: L <= 640, still refused
     assert panel.algorithm.currentText() == "metropolis"
 
 
@@ -280,3 +284,22 @@ def test_live_run_is_held_while_a_background_job_runs(qtbot, tmp_path):
         assert all(job.shutdown(5000) for job in jobs)
         window.close()
     assert not window.engine.is_running()
+
+
+def test_vortex_markers_scale_with_zoom_within_bounds(qtbot):
+    view = LatticeView()
+    qtbot.addWidget(view)
+    view.resize(500, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_frame(xy_frame(L=256))  # about 1.5 screen pixels per site: the smallest markers
+
+    def sizes() -> set[int]:
+        return {item.opts["size"] for item in view.vortex_items.values()}
+
+    qtbot.waitUntil(lambda: sizes() == {MARKER_PX[0]})
+    view.plot.getViewBox().setRange(xRange=(0, 40), yRange=(0, 40), padding=0)  # about 10 px per site
+    qtbot.waitUntil(lambda: sizes() == {marker_size(1 / view.plot.getViewBox().viewPixelSize()[0])})
+    assert MARKER_PX[0] < sizes().pop() < MARKER_PX[1]
+    view.plot.getViewBox().setRange(xRange=(0, 4), yRange=(0, 4), padding=0)
+    qtbot.waitUntil(lambda: sizes() == {MARKER_PX[1]})
