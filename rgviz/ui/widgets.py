@@ -78,7 +78,8 @@ class _TypedNumber:
         self._tooltip = tooltip
         self.setToolTip(tooltip)
         self.setKeyboardTracking(False)  # apply on Enter or focus loss, not at every key
-        self.lineEdit().textEdited.connect(self._on_edited)
+        self.lineEdit().textChanged.connect(self._on_text)  # typed
+        self.textChanged.connect(self._on_text)  # a new value shown (the spin box mutes its line edit then)
 
     def editing(self) -> bool:
         """True while the user has the field (focus) or it holds refused text."""
@@ -122,6 +123,11 @@ class _TypedNumber:
             return
         super().keyPressEvent(event)
 
+    def stepBy(self, steps: int) -> None:
+        """Arrows, wheel, Page keys: on refused text the applied value comes back (as with Escape)."""
+        super().stepBy(steps)
+        self._on_text(self.lineEdit().text())
+
     def focusOutEvent(self, event) -> None:
         if self._accept_text():
             super().focusOutEvent(event)
@@ -144,7 +150,7 @@ class _TypedNumber:
             QToolTip.showText(self.mapToGlobal(self.rect().bottomLeft()), reason, self)
         return reason is None
 
-    def _on_edited(self, text: str) -> None:
+    def _on_text(self, text: str) -> None:
         if self.error is not None and self.parse(text)[1] is None:
             self._mark(None)
 
@@ -195,3 +201,10 @@ class FloatField(_TypedNumber, QDoubleSpinBox):
         if not math.isfinite(value):
             raise ValueError(text)
         return value
+
+    def parse(self, text: str) -> tuple[float | None, str | None]:
+        """As :meth:`_TypedNumber.parse`; more decimals than the field keeps are refused, not rounded away."""
+        value, reason = super().parse(text)
+        if value is not None and round(value, self.decimals()) != value:
+            return None, f"{self.name} takes at most {self.decimals()} decimals, got {text.strip()}"
+        return value, reason

@@ -97,7 +97,8 @@ def test_phi4_fields_survive_live_frames(qtbot, live_panel):
 
 
 @pytest.mark.parametrize("field, text", [("L", "-16"), ("L", "63"), ("L", "8192"), ("T", "-1"), ("T", "1e9"),
-                                         ("T", "abc"), ("seed", "-5"), ("seed", "1.5"), ("J", "nan")])
+                                         ("T", "abc"), ("seed", "-5"), ("seed", "1.5"), ("J", "nan"),
+                                         ("J", "0.00001")])
 def test_bad_text_is_refused_visibly_never_rewritten(qtbot, panel, field, text):
     box = {"L": panel.L, "T": panel.T.spin, "seed": panel.seed}.get(field) or panel.params[field]
     before, tooltip = box.value(), box.toolTip()
@@ -117,6 +118,17 @@ def test_bad_text_is_refused_visibly_never_rewritten(qtbot, panel, field, text):
     QTest.keyClick(box, Qt.Key.Key_Escape)  # Escape: back to the applied value, plain again
     assert box.value() == before and box.text() == box.textFromValue(before)
     assert box.error is None and not box.lineEdit().styleSheet() and box.toolTip() == tooltip
+
+
+def test_arrow_keys_leave_no_stale_red(qtbot, panel):
+    focus(qtbot, panel.L)
+    QTest.keyClicks(panel.L, "63")
+    QTest.keyClick(panel.L, Qt.Key.Key_Return)
+    assert panel.L.error
+    QTest.keyClick(panel.L, Qt.Key.Key_Up)  # on refused text: back to the applied value, as Escape
+    assert panel.L.text() == "16" and panel.L.error is None and not panel.L.lineEdit().styleSheet()
+    QTest.keyClick(panel.L, Qt.Key.Key_Up)
+    assert panel.L.text() == "18" and panel.L.value() == 18
 
 
 def test_refused_protocol_field_stops_the_protocol(qtbot, panel):
