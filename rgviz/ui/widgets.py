@@ -62,10 +62,11 @@ class _TypedNumber:
     A plain QSpinBox drops characters its validator cannot use ("-16" with a minimum of 4 becomes
     "16", "1e9" becomes "19") and, when the field loses focus, replaces text it cannot read by
     the previous value. Here any text may be typed; Enter or leaving the field applies a number
-    that parses and lies in the range (is a multiple of ``multiple_of``, passes ``limit``); anything else stays
-    as typed, the field turns red, its tooltip says why and ``rejected(message)`` is emitted.
-    Escape puts the applied value back. :meth:`editing` tells a caller that mirrors the engine's
-    state into the field (several times a second) to leave it alone.
+    that parses, lies in the range, is a multiple of ``multiple_of`` and passes ``limit``;
+    anything else stays as typed, the field turns red, its tooltip says why and
+    ``rejected(message)`` is emitted. Escape or a step (arrows, wheel) puts the applied value
+    back. :meth:`editing` tells a caller that mirrors the engine's state into the field (several
+    times a second) to leave it alone.
     """
 
     #: Refused text: on the line edit only (a style sheet on the spin box itself replaces the style's arrows)
