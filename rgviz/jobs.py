@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -128,6 +129,28 @@ class _JobWorker(QObject):
             QThread.currentThread().quit()  # directly, not queued: the GUI thread may be blocked in wait()
 
 
+class RunningJobs(QObject):
+    """The jobs running in this process. ``changed()`` is emitted (in the GUI thread) when one
+    starts or ends, so that the window can pause the live simulation competing with them for
+    the processor."""
+
+    changed = Signal()
+
+    def __init__(self):
+        super().__init__()
+        self._jobs: weakref.WeakSet[Job] = weakref.WeakSet()
+
+    def count(self) -> int:
+        return sum(job.is_running() for job in list(self._jobs))
+
+    def _started(self, job: Job) -> None:
+        self._jobs.add(job)
+        self.changed.emit()
+
+
+running_jobs = RunningJobs()
+
+
 class Job(QObject):
     """Runs ``work(control)`` in a new QThread; signals arrive in the GUI thread.
 
@@ -160,6 +183,7 @@ class Job(QObject):
 
     def start(self) -> Job:
         self._thread.start()
+        running_jobs._started(self)
         return self
 
     def cancel(self) -> None:
@@ -208,6 +232,7 @@ class Job(QObject):
         self._thread.wait()  # the work has returned; the thread ends right after: join it
         self.is_done = True
         self.stopped.emit()
+        running_jobs.changed.emit()
 
 
 class JobPanel:

@@ -24,16 +24,18 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSpinBox,
     QWidget,
 )
 
 from engine.device import device_label, resolve_device
 
-from . import export
+from . import export, jobs
 from .ui.controls import ControlPanel
 from .ui.lattice_view import LatticeView
 from .ui.timeseries import TimeSeriesView
@@ -43,6 +45,8 @@ from .worker import EngineWorker, WorkerThread
 LAYOUT_VERSION = 1
 WHOLE_WINDOW = "window"
 CORE_PANELS = ("controls", "lattice", "timeseries")
+#: Commands by which the user runs the live simulation (they end a hold for background jobs).
+RUN_COMMANDS = ("play", "step", "quench", "anneal")
 
 #: Panel groups beyond the live simulation's own: "module:function", each function adding its
 #: docks with :meth:`MainWindow.add_panel` (one line per group here).
@@ -97,6 +101,7 @@ class MainWindow(QMainWindow):
             register_group(self, group)
         self._arrange_default_layout()
         self._build_status_bar(kwargs["device"])
+        self._build_job_note()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_layout()
         self.engine.start()
@@ -121,6 +126,8 @@ class MainWindow(QMainWindow):
         self.panels[key], self.docks[key] = widget, dock
         if hasattr(widget, "command"):
             widget.command.connect(self.send)
+        if hasattr(widget, "message"):
+            widget.message.connect(self._on_notice)
         return dock
 
     def _arrange_default_layout(self) -> None:
@@ -144,6 +151,8 @@ class MainWindow(QMainWindow):
     def send(self, command: str, kwargs: dict) -> None:
         if command == "set_model":
             kwargs = {**kwargs, "device": self.device}
+        if command in RUN_COMMANDS and self._held_for_jobs:
+            self._run_beside_jobs()  # the user wants the live run now
         self.worker.send(command, **kwargs)
 
     @Slot(object)
@@ -184,6 +193,45 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_notice(self, message: str) -> None:
         self.statusBar().showMessage(message, 5_000)
+
+    # --- background jobs ------------------------------------------------------------------
+    def _build_job_note(self) -> None:
+        """A note in the status bar while the live run is held for background jobs, with a way on."""
+        self._held_for_jobs = self._beside_jobs = False
+        self.job_note = QWidget()
+        layout = QHBoxLayout(self.job_note)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Live run on hold while a background job runs"))
+        self.resume_button = QPushButton("Run it anyway")
+        self.resume_button.setToolTip("Run the live simulation beside the job; both share the processor and run slower")
+        self.resume_button.clicked.connect(self._run_beside_jobs)
+        layout.addWidget(self.resume_button)
+        self.statusBar().insertPermanentWidget(0, self.job_note)
+        self.job_note.hide()
+        jobs.running_jobs.changed.connect(self._on_jobs_changed)
+
+    @Slot()
+    def _on_jobs_changed(self) -> None:
+        """Hold a running live simulation while background jobs run: they share the processor
+        (a phase sweep crawled beside it). It goes on, with anything in progress, after the last
+        job, or when the user asks."""
+        if jobs.running_jobs.count():
+            running = self.last_snapshot is not None and self.last_snapshot.get("running")
+            if running and not (self._held_for_jobs or self._beside_jobs):
+                self.worker.send("hold", on=True)
+                self._held_for_jobs = True
+                self.job_note.show()
+        else:
+            if self._held_for_jobs:
+                self.worker.send("hold", on=False)
+            self._held_for_jobs = self._beside_jobs = False
+            self.job_note.hide()
+
+    @Slot()
+    def _run_beside_jobs(self) -> None:
+        self.worker.send("hold", on=False)
+        self._held_for_jobs, self._beside_jobs = False, True
+        self.job_note.hide()
 
     # --- status bar -----------------------------------------------------------------------
     def _build_status_bar(self, device: str) -> None:

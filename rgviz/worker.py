@@ -80,6 +80,7 @@ class EngineWorker(QObject):
         self._stop = threading.Event()
         # Loop state below is touched only by the worker thread.
         self.running = False
+        self.held = False  # suspended while background jobs run: nothing is dropped, see _do_hold
         self.sweeps_per_frame = 0  # 0: flat out; n > 0: exactly n sweeps between frames
         self._pending_steps = 0
         self._protocol: Anneal | None = None
@@ -146,7 +147,8 @@ class EngineWorker(QObject):
         return self.sim
 
     def _busy(self) -> bool:
-        return self.sim is not None and (self.running or self._pending_steps > 0 or self._protocol is not None)
+        return self.sim is not None and not self.held and (
+            self.running or self._pending_steps > 0 or self._protocol is not None)
 
     def _frame_full(self) -> bool:
         """With a fixed number of sweeps per frame, wait for the frame to be shown."""
@@ -245,6 +247,7 @@ class EngineWorker(QObject):
             self._rate_clock = (now, snap["sweep"])
         snap["rate"] = dict(self._rate) if self._busy() else {"sweeps_per_s": 0.0, "sites_per_s": 0.0}
         snap["running"] = self._busy()
+        snap["held"] = self.held
         snap["protocol"] = self._protocol.describe() if self._protocol else None
         return snap
 
@@ -256,6 +259,10 @@ class EngineWorker(QObject):
         self.running = False
         self._protocol = None
         self._pending_steps = 0
+
+    def _do_hold(self, on: bool) -> None:
+        """Suspend whatever runs (play, steps, a protocol) without dropping it, or go on with it."""
+        self.held = bool(on)
 
     def _do_step(self, n: int = 1) -> None:
         self.running = False

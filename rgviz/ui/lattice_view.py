@@ -4,8 +4,9 @@ Colouring uses a 256-entry lookup table of the chosen colour map: Ising and XY l
 8-bit indices into it, looked up as Qt's RGB32 words for the screen and as RGB for movies:
 
 - Ising: the two end colours of the chosen map (-1 and +1),
-- XY: the angle on a cyclic map, optionally with vortex (o) and antivortex (x) markers at the
-  plaquette centres that the engine's snapshot lists (computed in the worker thread),
+- XY: the angle on a cyclic map, optionally with vortex (white disc, black rim) and antivortex
+  (black disc, white rim) markers at the plaquette centres that the engine's snapshot lists
+  (computed in the worker thread); a change of model removes them,
 - complex phi^4: the phase as hue on a cyclic map and the amplitude as brightness.
 """
 
@@ -28,6 +29,16 @@ COLORMAPS = {
 }
 
 TWO_PI = 2.0 * np.pi
+#: Vortex markers: (fill, rim) per charge; diameter 0.8 sites on screen, within MARKER_PX pixels.
+VORTEX_COLOURS = {"vortex": ("w", "k"), "antivortex": ("k", "w")}
+MARKER_PX = (5, 12)
+
+
+def marker_size(site_px: float) -> int:
+    """Marker diameter in screen pixels when one site spans ``site_px`` pixels: markers grow as
+    the user zooms in, and zoomed out they stay small enough to leave the lattice visible."""
+    lo, hi = MARKER_PX
+    return int(min(hi, max(lo, round(0.8 * site_px))))
 
 
 def lookup_table(name: str) -> np.ndarray:
@@ -105,19 +116,25 @@ class LatticeView(QWidget):
         # scaled image was drawn holding the GIL that the engine thread needs, every frame)
         self.image = QGraphicsPixmapItem()
         self.plot.addItem(self.image)
+        # One marker shape and size for both charges, told apart by swapped colours: a filled disc
+        # with a contrasting rim stays readable on every hue of a cyclic map (a thin ring or a
+        # cross disappears on light or busy regions)
         self.vortex_items = {
-            "vortex": pg.ScatterPlotItem(symbol="o", size=7, pen=pg.mkPen("w", width=1.5), brush=None),
-            "antivortex": pg.ScatterPlotItem(symbol="x", size=7, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush("w")),
+            kind: pg.ScatterPlotItem(symbol="o", size=MARKER_PX[0], pen=pg.mkPen(rim, width=1.5), brush=pg.mkBrush(fill))
+            for kind, (fill, rim) in VORTEX_COLOURS.items()
         }
+        self.plot.getViewBox().sigRangeChanged.connect(self._on_zoom)
         for item in self.vortex_items.values():
             self.plot.addItem(item)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         self.cmap_box = QComboBox()
-        self.cmap_box.setToolTip("Colour map")
+        self.cmap_box.setToolTip("Colour map: Ising -1 and +1 take its two ends; XY angles and phi^4 phases "
+                                 "take a cyclic map (phi^4: brightness is the amplitude)")
         self.cmap_box.currentTextChanged.connect(self._on_cmap_changed)
         self.vortex_box = QCheckBox("vortices")
-        self.vortex_box.setToolTip("Mark vortices (o) and antivortices (x) of the XY model")
+        self.vortex_box.setToolTip("Mark the XY model's vortices (winding +1: white disc with black rim) and "
+                                   "antivortices (winding -1: black disc with white rim) at plaquette centres")
         self.vortex_box.toggled.connect(self._on_vortex_toggled)
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -135,8 +152,8 @@ class LatticeView(QWidget):
         self.cmap_box.blockSignals(False)
         self._set_lut(lookup_table(COLORMAPS[model][0]))
         self.vortex_box.setVisible(model == "xy")
-        if model != "xy":
-            self._set_vortices(None)
+        self._vortices = None  # markers belong to the lattice they were found in
+        self._set_vortices(None)
 
     def figure_widget(self) -> QWidget:
         """What "Export figure" renders: the image with its axes, without the tool bar."""
@@ -204,6 +221,13 @@ class LatticeView(QWidget):
         if name:
             self._set_lut(lookup_table(name))
             self._redraw()
+
+    def _on_zoom(self) -> None:
+        site_px = 1.0 / max(self.plot.getViewBox().viewPixelSize()[0], 1e-9)
+        size = marker_size(site_px)
+        for item in self.vortex_items.values():
+            if item.opts["size"] != size:
+                item.setSize(size)
 
     def _on_vortex_toggled(self, on: bool) -> None:
         self._set_vortices(self._vortices if on else None)
