@@ -81,8 +81,8 @@ def summarise(result: SweepResult) -> dict:
     cfg = result.config
     if result.analysis is not None and len(result.sizes) >= 2 and "susceptibility" in next(
             iter(result.analysis.curves.values())):
-        tc0 = est.get("binder_crossing_Tc", {}).get("mean", reference_temperature(cfg.model))
-        g0 = est.get("gamma_over_nu", {}).get("mean", 1.75)
+        tc0 = est.get("binder_crossing_Tc", {}).get("mean") or reference_temperature(cfg.model)  # None: not found
+        g0 = est.get("gamma_over_nu", {}).get("mean") or 1.75
         curves = [(L, result.analysis.T_fine, *c["susceptibility"]) for L, c in result.analysis.curves.items()]
         points = [(L, r.T, r.estimates["susceptibility"].mean, r.estimates["susceptibility"].error)
                   for L, r in result.sizes.items()]

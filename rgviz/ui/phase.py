@@ -13,6 +13,7 @@ correlations, dynamics) to the main window.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -91,10 +92,13 @@ def estimate_rows(result: SweepResult) -> list[tuple[str, float, float, float | 
     rows = []
 
     def add(label, value, reference=None):
-        rows.append((label, value["mean"], value["error"], reference))
+        if value["mean"] is None:  # not found: the reason in place of the value
+            rows.append((f"{label}: not found: {value['reason']}", math.nan, math.nan, reference))
+        else:
+            rows.append((label, value["mean"], value["error"], reference))
 
     if "binder_crossing_Tc" in est:
-        add("Tc (Binder crossings, weighted)", est["binder_crossing_Tc"], TC_ISING if ising else None)
+        add("Tc (Binder crossing, largest pair)", est["binder_crossing_Tc"], TC_ISING if ising else None)
     for pair, v in est.get("binder_crossings", {}).items():
         add(f"Binder crossing L={pair}", v, TC_ISING if ising else None)
     if "one_over_nu" in est:
@@ -256,9 +260,12 @@ class PhasePanel(JobPanel, QWidget):
         rows = estimate_rows(result)
         self.table.setRowCount(len(rows))
         for i, (label, value, error, ref) in enumerate(rows):
-            cells = (label, f"{value:.5g}", f"{error:.2g}", "" if ref is None else f"{ref:.5g}")
+            found = math.isfinite(value)
+            cells = (label, f"{value:.5g}" if found else "", f"{error:.2g}" if found else "",
+                     "" if ref is None else f"{ref:.5g}")
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(label if j == 0 else "")  # a long reason for a missing value may be clipped
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(i, j, item)
 
