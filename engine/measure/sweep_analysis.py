@@ -169,9 +169,9 @@ def _estimates(sizes: list[SizeData], T: np.ndarray, replicas, n_rep: int) -> di
 
     if "binder" in first and len(Ls) >= 2:
         guess = T[np.argmax(replicas[Ls[-1]][0]["specific_heat"])]
+        no_cross = "the Binder cumulants do not cross inside the temperature range"
         pairs = {f"{a}-{b}": _estimate([crossing(T, replicas[a][r]["binder"], replicas[b][r]["binder"], near=guess)
-                                        for r in reps], "the Binder cumulants do not cross inside the temperature range")
-                 for a, b in zip(Ls[:-1], Ls[1:])}
+                                        for r in reps], no_cross) for a, b in zip(Ls[:-1], Ls[1:])}
         est["binder_crossings"] = pairs
         est["binder_crossing_Tc"] = _largest_pair(pairs)
         if _found(est["binder_crossing_Tc"]):

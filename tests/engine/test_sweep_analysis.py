@@ -11,7 +11,10 @@ import torch
 
 from engine.exact import enumerate_ising, enumeration_averages
 from engine.measure.fss import crossing, peak, power_law
+from engine.measure.reweight import Reweighter
 from engine.measure.sweep_analysis import SizeData, analyse_sweep
+from engine.measure.vortices import helicity_modulus, helicity_terms
+from engine.models.xy import XYModel
 from engine.session import Simulation
 from engine.sweep import SweepConfig, SweepRunner
 
@@ -108,6 +111,25 @@ def test_binder_crossing_tc_error_matches_the_scatter_over_seeds():
     u3, u4 = (np.array([enumeration_averages(L, t)["binder"] for t in np.linspace(1.8, 2.4, 121)]) for L in (3, 4))
     exact_tc = crossing(np.linspace(1.8, 2.4, 121), u3, u4)
     assert abs(np.mean(tc) - exact_tc) < 4 * np.std(tc, ddof=1) / np.sqrt(len(tc))
+
+
+def test_helicity_reweights_its_bond_and_current_parts_separately():
+    # Any configurations will do (the algebra, not the physics, is checked): at each target T the curve must be
+    # J <c>_T - J^2 <s2>_T / T with c, s2 measured directly, although the series holds only Upsilon at the
+    # run's own T_k and the energy (which includes the field term -h m_x).
+    L, temps, J, h, n = 4, np.array([0.8, 1.0, 1.2]), 1.3, 0.2, 40
+    gen = torch.Generator().manual_seed(3)
+    theta = 2 * np.pi * torch.rand((n, len(temps), L, L), generator=gen, dtype=torch.float64)
+    model = XYModel(L, T=list(temps), J=J, h=h, dtype=torch.float64)
+    series = {"energy": np.stack([model.energy(t).numpy() / L**2 for t in theta]),
+              "helicity": np.stack([helicity_modulus(t, torch.tensor(temps), J).numpy() for t in theta]),
+              "mx": theta.cos().mean(dim=(-2, -1)).numpy(), "h": np.full((n, len(temps)), h)}
+    analysis = analyse_sweep([SizeData(L, temps, series, components=2)], n_fine=9)
+    c, s2 = (x.numpy().T.ravel() for x in helicity_terms(theta))  # run-major, as the reweighter's samples
+    rw = Reweighter([L**2 * series["energy"][:, k] for k in range(len(temps))], 1 / temps)
+    w = rw.weights(1 / analysis.T_fine)
+    np.testing.assert_allclose(analysis.curves[L]["helicity"][0], J * (w @ c) - J**2 * (w @ s2) / analysis.T_fine,
+                               rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.slow
