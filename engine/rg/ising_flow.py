@@ -35,8 +35,10 @@ Y_H_EXACT = 15.0 / 8.0
 #: Largest scaled distance |K/Kc - 1| L^y_t (y_t = 1) from the estimated Kc at which the MCRG exponents are
 #: reported without a warning. The scaled distance is the same at every blocking level (t grows by b^y_t
 #: per blocking while L shrinks by b) and sets L / xi; beyond a few tenths the blocked lattices leave the
-#: critical region, and the exponents drift from the fixed point's with errors too small to show it
-#: (a fan of 2.21 - 2.33 gave y_h = 1.8858 +- 0.0013 at T = 2.25, 8 sigma from 15/8).
+#: critical region, and the exponents drift from the fixed point's with errors too small to show it. Measured
+#: (benchmarks/validate_rg.py, L = 64, 2000 samples): at T = 2.3, scaled distance 1.17, y_h = 1.8602 +- 0.0014,
+#: 10 sigma from 15/8; a fan of 2.21 - 2.33 gave y_h = 1.8858 +- 0.0013 at T = 2.25, 8 sigma. The bound itself
+#: is a judgement, not a fit: Tc in the fan gave 0.20 at L = 32, where the separatrix estimate is 2.5 sigma off.
 MCRG_MAX_SCALED_DISTANCE = 0.3
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
