@@ -25,7 +25,7 @@ from .progress import Progress
 from .session import COMPONENTS, Simulation
 
 SWEEP_MODELS = ("ising", "xy")
-ANALYSIS_SERIES = ("energy", "abs_m", "m2", "m4", "helicity")
+ANALYSIS_SERIES = ("energy", "abs_m", "m2", "m4", "helicity", "mx", "h")  # mx, h: the XY helicity's bond part
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """``rgviz-batch rgflow``: real-space RG: Ising trajectories, Kc, MCRG exponents; XY Kosterlitz flow.
 
-Writes to ``--out``: ``rgflow.json`` (Ising: MCRG y_t and y_h at the temperature closest to Tc,
-the separatrix estimate of Kc, every trajectory with errors; XY: the measured (1/K, y) per
+Writes to ``--out``: ``rgflow.json`` (Ising: MCRG y_t and y_h at the temperature closest to the
+separatrix estimate of Kc, that distance, the estimate, every trajectory with errors; XY: the measured (1/K, y) per
 level), ``trajectories.csv`` (one row per temperature and blocking level) and the figures
 through :func:`engine.figures.write_figures` (their data as JSON always; PNG, SVG and PDF when
 the application's renderer is installed). A short summary goes to stdout as JSON.
@@ -75,7 +75,7 @@ def _run_ising(args: argparse.Namespace, out: Path, t0: float) -> dict:
         result = run_ising_rgflow(config, progress=bar)
     doc = result.to_dict()
     files = _write(out, doc, result.trajectory_table(), result.figures(), t0)
-    return {"mcrg": {k: doc["mcrg"].get(k) for k in ("T", "step", "y_t", "y_h")},
+    return {"mcrg": {k: doc["mcrg"].get(k) for k in ("T", "step", "y_t", "y_h", "distance_from_Kc")},
             "Kc_estimate": doc["Kc_estimate"], "fates": {t["T"]: t["fate"] for t in doc["trajectories"]},
             "notes": result.notes, **files}
 

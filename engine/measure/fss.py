@@ -41,15 +41,20 @@ def crossing(x: np.ndarray, y1: np.ndarray, y2: np.ndarray, near: float | None =
 
 
 def peak(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Position and height of the maximum, refined by a parabola through the top three points."""
+    """Position and height of the maximum, refined by a parabola through the top three points.
+
+    (NaN, NaN) when the largest value sits at either end of the grid: the true maximum may lie
+    outside the range, and the edge value would read as a peak found with no error.
+    """
     i = int(np.nanargmax(y))
-    if 0 < i < len(y) - 1:
-        y0, y1, y2 = y[i - 1], y[i], y[i + 1]
-        denom = y0 - 2 * y1 + y2
-        if denom < 0:
-            shift = 0.5 * (y0 - y2) / denom
-            h = x[i + 1] - x[i]
-            return float(x[i] + shift * h), float(y1 - 0.25 * (y0 - y2) * shift)
+    if not 0 < i < len(y) - 1:
+        return float("nan"), float("nan")
+    y0, y1, y2 = y[i - 1], y[i], y[i + 1]
+    denom = y0 - 2 * y1 + y2
+    if denom < 0:
+        shift = 0.5 * (y0 - y2) / denom
+        h = x[i + 1] - x[i]
+        return float(x[i] + shift * h), float(y1 - 0.25 * (y0 - y2) * shift)
     return float(x[i]), float(y[i])
 
 

@@ -37,6 +37,10 @@ def estimate_rows(result: RGFlowResult) -> list[tuple[str, float, float, float]]
             step = ex["step"]
             rows.append((f"{key} (MCRG, T = {ex['T']:.4g}, {step} -> {step + 1})",
                          _nan(ex[key]["mean"]), _nan(ex[key]["error"]), exact))
+    if ex:  # how far the MCRG temperature is from Kc (a warning in the notes when too far)
+        d = ex["distance_from_Kc"]
+        rows.append((f"K - Kc at T = {ex['T']:.4g} (|K/Kc - 1| L = {d['scaled']:.2g})",
+                     d["K_minus_Kc"]["mean"], d["K_minus_Kc"]["error"], 0.0))
     return rows
 
 

@@ -9,6 +9,7 @@ and the figures (:func:`figures`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,8 +29,8 @@ def summarise(result: SweepResult) -> dict:
     cfg = result.config
     if result.analysis is not None and len(result.sizes) >= 2 and "susceptibility" in next(
             iter(result.analysis.curves.values())):
-        tc0 = est.get("binder_crossing_Tc", {}).get("mean", reference_temperature(cfg.model))
-        g0 = est.get("gamma_over_nu", {}).get("mean", 1.75)
+        tc0 = est.get("binder_crossing_Tc", {}).get("mean") or reference_temperature(cfg.model)  # None: not found
+        g0 = est.get("gamma_over_nu", {}).get("mean") or 1.75
         curves = [(L, result.analysis.T_fine, *c["susceptibility"]) for L, c in result.analysis.curves.items()]
         points = [(L, r.T, r.estimates["susceptibility"].mean, r.estimates["susceptibility"].error)
                   for L, r in result.sizes.items()]
@@ -65,10 +66,13 @@ def estimate_rows(result: SweepResult) -> list[tuple[str, float, float, float | 
     rows = []
 
     def add(label, value, reference=None):
-        rows.append((label, value["mean"], value["error"], reference))
+        if value["mean"] is None:  # not found: the reason in place of the value
+            rows.append((f"{label}: not found: {value['reason']}", math.nan, math.nan, reference))
+        else:
+            rows.append((label, value["mean"], value["error"], reference))
 
     if "binder_crossing_Tc" in est:
-        add("Tc (Binder crossings, weighted)", est["binder_crossing_Tc"], TC_ISING if ising else None)
+        add("Tc (Binder crossing, largest pair)", est["binder_crossing_Tc"], TC_ISING if ising else None)
     for pair, v in est.get("binder_crossings", {}).items():
         add(f"Binder crossing L={pair}", v, TC_ISING if ising else None)
     if "one_over_nu" in est:

@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from engine.errors import ParameterError
 from engine.plots.sweep import observable_figures
@@ -34,7 +34,7 @@ from .dynamics import DynamicsPanel
 from .fss import FssPanel
 from .parsing import parse_sizes
 from .plotting import draw_figure, fill_grid, grid_widget
-from .widgets import estimate_table, int_spin
+from .widgets import estimate_table, fill_estimate_table, int_spin
 
 #: Default temperature grid (from, to, points) per model: around Tc (Ising) or T_KT (XY).
 T_DEFAULTS = {"ising": (2.0, 2.6, 13), "xy": (0.7, 1.2, 11)}
@@ -217,14 +217,7 @@ class PhasePanel(JobPanel, QWidget):
             self.result_ready.emit(result)
 
     def _fill_table(self, result: SweepResult) -> None:
-        rows = estimate_rows(result)
-        self.table.setRowCount(len(rows))
-        for i, (label, value, error, ref) in enumerate(rows):
-            cells = (label, f"{value:.5g}", f"{error:.2g}", "" if ref is None else f"{ref:.5g}")
-            for j, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.table.setItem(i, j, item)
+        fill_estimate_table(self.table, estimate_rows(result))
 
     # --- export -------------------------------------------------------------------------------
     def figure_widget(self) -> QWidget:

@@ -26,8 +26,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSplitter, QTableWidgetItem,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from engine.errors import ParameterError
 from engine.exact import T_KT_XY
@@ -46,7 +45,7 @@ from .hierarchy import HierarchyPanel
 from .parsing import parse_temperatures
 from .plotting import draw_figure, fill_grid, grid_widget, style_plot
 from .teaching import TeachingPanel
-from .widgets import estimate_table, int_spin
+from .widgets import estimate_table, fill_estimate_table, int_spin
 
 XY_X_RANGE = (0.4, 3.0)  # 1/K shown in the Kosterlitz diagram (zoom out for hotter trajectories)
 
@@ -222,13 +221,7 @@ class IsingFlowTab(FlowTab):
         """Draw the projection, the other figures and the table from a finished study."""
         self.result = result
         self._redraw()
-        rows = estimate_rows(result)
-        self.table.setRowCount(len(rows))
-        for r, (label, value, error, exact) in enumerate(rows):
-            for c, text in enumerate((label, f"{value:.5g}", f"{error:.2g}", f"{exact:.5g}")):
-                item = QTableWidgetItem(text)
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.table.setItem(r, c, item)
+        fill_estimate_table(self.table, estimate_rows(result))
         fates = ", ".join(f"T={t.T:.4g}: {t.fate}" for t in result.trajectories)
         self.status.setText(f"done. {fates}" + "".join(f"<br>{n}" for n in result.notes))
 

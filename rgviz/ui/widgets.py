@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSpinBox,
     QTableWidget,
+    QTableWidgetItem,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -53,6 +54,22 @@ def estimate_table(reference: str) -> QTableWidget:
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.verticalHeader().setVisible(False)
     return table
+
+
+def fill_estimate_table(table: QTableWidget, rows: list[tuple[str, float, float, float | None]]) -> None:
+    """Rows of (estimate, value, error, reference), read-only; a NaN value (an estimate that could
+    not be made, its label saying why) leaves its cells empty, and every label is also its tooltip
+    (a long reason may be clipped)."""
+    table.setRowCount(len(rows))
+    for i, (label, value, error, ref) in enumerate(rows):
+        found = math.isfinite(value)
+        cells = (label, f"{value:.5g}" if found else "", f"{error:.2g}" if found else "",
+                 "" if ref is None else f"{ref:.5g}")
+        for j, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(label if j == 0 else "")
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            table.setItem(i, j, item)
 
 
 class _TypedNumber:

@@ -37,6 +37,22 @@ def test_json_document_and_out_file(capsys, tmp_path):
     assert np.allclose(sim.series()["T"][0], [2.0, 3.0])
 
 
+def test_larger_ising_lattice_matches_kaufman(capsys):
+    # L = 16 (L = 4 above is small enough for enumeration): E/N and C/N against Kaufman's exact torus values,
+    # below, at and above Tc. C's pulls have a heavy low tail in short runs, hence 5 sigma for it.
+    temps = (2.0, 2.269185, 2.6)
+    rc = main(["simulate", "--model", "ising", "--L", "16", "--T", *map(str, temps), "--algorithm", "swendsen-wang",
+               "--sweeps", "1500", "--thermalize", "200", "--seed", "5", "--device", "cpu", "--json", "--no-progress"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    for res, T in zip(json.loads(captured.out)["results"], temps):
+        obs = res["observables"]
+        for name, exact_value, k in (("energy", exact.kaufman_energy(16, T), 4.5),
+                                     ("specific_heat", exact.kaufman_specific_heat(16, T), 5)):
+            mean, err = obs[name]["mean"], obs[name]["error"]
+            assert 0 < err < 0.1 and abs(mean - exact_value) < k * err, (T, name, mean, err, exact_value)
+
+
 def test_table_output_and_cluster_algorithm(capsys):
     rc = main(["simulate", "--L", "4", "--T", "2.5", "--sweeps", "50", "--thermalize", "0",
                "--algorithm", "swendsen-wang", "--device", "cpu", "--no-progress", "--measure-every", "5"])

@@ -19,6 +19,12 @@ def test_peak_refines_between_grid_points():
     assert height == pytest.approx(5, abs=1e-9)
 
 
+def test_peak_at_the_edge_of_the_grid_is_not_found():
+    x = np.linspace(0, 1, 11)
+    for y in (x, 1 - x, 5 - 40 * (x - 1.2) ** 2):  # rising, falling, a maximum beyond the grid
+        assert np.isnan(peak(x, y)).all()
+
+
 def test_power_law_recovers_exponent_with_error():
     rng = np.random.default_rng(0)
     L = np.array([8, 16, 32, 64, 128])

@@ -114,9 +114,24 @@ def test_sample_prints_observables(ising_ckpt, method, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert set(doc["observables"]) >= {"energy", "abs_m"}
     assert set(doc["observables"]["energy"]) == {"mean", "error", "tau_int"}
-    assert -2 <= doc["observables"]["energy"]["mean"] <= 2
     assert 0 <= doc["acceptance"] <= 1 and doc["method"] == method
     assert doc["exact"]["energy"] == pytest.approx(-1.3791165, abs=1e-6)  # Kaufman, L=4, T=2.5
+
+
+@pytest.mark.parametrize("method", [
+    "physical",
+    pytest.param("independent", marks=pytest.mark.xfail(strict=True, reason=(
+        "independent Metropolis from the 3-step checkpoint gave E/N = -0.226 +- 0.014 (seed 1) and "
+        "-0.303 +- 0.013 (seed 2) at n = 4000 against Kaufman's -1.379: 80 sigma, acceptance 0.013"))),
+])
+def test_sampled_energy_matches_kaufman(ising_ckpt, method, capsys):
+    # Exact sampling: whatever the flow's quality, the chain's energy must agree with Kaufman within its error.
+    assert main(["sample", "--checkpoint", str(ising_ckpt), "--n", "4000", "--mcmc", method, "--chains", "4",
+                 "--leapfrog", "2", "--seed", "1", "--device", "cpu", "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    energy = doc["observables"]["energy"]
+    assert 0 < energy["error"] < 0.2
+    assert abs(energy["mean"] - doc["exact"]["energy"]) < 4 * energy["error"], (energy, doc["exact"]["energy"])
 
 
 @pytest.mark.parametrize("argv,fragment", [

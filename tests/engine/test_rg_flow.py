@@ -86,10 +86,28 @@ def test_ising_study_flows_to_the_trivial_fixed_points():
     assert sep.bracket[0] - 1e-6 < KC_ISING < sep.bracket[1] + 1e-6
     assert abs(sep.Kc - KC_ISING) < 0.02 and sep.error < 0.02
     ex = res.exponents()
-    assert ex["T"] == 2.269185
+    assert ex["T"] == 2.269185  # the fan's temperature nearest the separatrix estimate
+    d = ex["distance_from_Kc"]
+    assert d["Kc"] == sep.Kc and d["K_minus_Kc"]["mean"] == pytest.approx(1 / 2.269185 - sep.Kc)
+    assert d["scaled"] == pytest.approx(abs(1 / 2.269185 / sep.Kc - 1) * 32)
     assert abs(ex["y_h"]["mean"] - 1.875) < 0.05
+    assert 0 < ex["y_t"]["error"] < 0.1 and abs(ex["y_t"]["mean"] - 1.0) < 3 * ex["y_t"]["error"]
     assert {f.name for f in res.figures()} >= {"rg_trajectories", "rg_separatrix", "mcrg_y_t", "mcrg_y_h"}
     json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_mcrg_off_the_critical_point_is_reported_with_its_distance_and_a_warning():
+    # A fan that misses Tc: the exponents come from the temperature nearest the separatrix
+    # estimate, with its distance from it, and a note that they are off the critical point.
+    fan = (2.0, 2.2, 2.35, 2.6)
+    res = run_ising_rgflow(RGFlowConfig(L=16, temperatures=fan, levels=2, n_samples=150, seed=4, thermalize=30))
+    kc = res.separatrix.Kc
+    ex = res.exponents()
+    assert ex["T"] == min(fan, key=lambda T: abs(1 / T - kc))
+    d = ex["distance_from_Kc"]
+    assert d["Kc_source"] == "separatrix" and d["scaled"] == pytest.approx(abs(1 / ex["T"] / kc - 1) * 16)
+    assert d["scaled"] > 0.3
+    assert any("off the critical point" in n and f"{ex['T']:.6g}" in n for n in res.notes), res.notes
 
 
 def test_rgflow_cli_writes_json_csv_and_figures(tmp_path, capsys):
