@@ -58,7 +58,9 @@ def ising_half_sweep(spins, other, bonds, table, key, counts, counter, colour, r
     up = tl.load(other + (first + (y + L - 1) % L) * W + j, mask=inside, other=0).to(tl.int32)
     down = tl.load(other + (first + (y + 1) % L) * W + j, mask=inside, other=0).to(tl.int32)
     beside = tl.load(other + here, mask=inside, other=0).to(tl.int32)
-    side = tl.load(other + r * W + (j + 2 * p - 1 + W) % W, mask=inside, other=0).to(tl.int32)
+    j_side = j + 2 * p - 1  # wrapped by a select: an integer modulo per site costs more on a GPU
+    j_side = tl.where(j_side < 0, j_side + W, tl.where(j_side >= W, j_side - W, j_side))
+    side = tl.load(other + r * W + j_side, mask=inside, other=0).to(tl.int32)
     if DISORDER:  # bit i set: the bond to neighbour i (up, down, beside, side) is -J
         bits = tl.load(bonds + y * W + j, mask=inside, other=0).to(tl.int32)
         up *= 1 - 2 * (bits & 1)
