@@ -220,6 +220,12 @@ def test_energy_and_specific_heat_match_kaufman(rule, L, burn, sweeps, replicas=
 
 # --- choosing the fused path ------------------------------------------------------------------
 
+@pytest.mark.skipif(DEVICE == "cpu", reason="needs a CUDA device")
+def test_cuda_runs_the_fused_kernel_by_default():
+    assert isinstance(make_sampler(IsingModel(8, device="cuda"), "heatbath"), FusedIsingSampler)
+    assert isinstance(make_sampler(IsingModel(8, device="cuda"), fused=False), CheckerboardSampler)
+
+
 def test_fused_path_is_chosen_only_where_it_can_run(monkeypatch):
     model = IsingModel(8)
     assert isinstance(make_sampler(model), CheckerboardSampler)  # CPU: the unfused sampler by default
