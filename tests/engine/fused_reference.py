@@ -2,7 +2,7 @@
 
 It is written independently of the kernel: on the full ``[B, L, L]`` lattice (not the colour
 layout), neighbour sums from the model itself, Philox4x32-10 in 64-bit integer arithmetic, and
-the random word of site (b, y, x) found from its definition in :mod:`engine.samplers.fused.ising`
+the random word of site (b, y, x) found from its definition in :mod:`engine.samplers.fused.tiles`
 (colour-array row r = b L + y, column j = x // 2, word j % 4 of Philox call r G + j // 4).
 Only the flip-threshold table is shared, and it is tested on its own against exp and sigmoid.
 """
@@ -24,10 +24,9 @@ def _mul(a: int, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (high + (low >> 16)) >> 16, (((high & 0xFFFF) << 16) + low) & MASK
 
 
-def philox(key: int, c0: torch.Tensor, c1: int, rounds: int = 10) -> list[torch.Tensor]:
-    """Philox4x32 of counters (c0, c1, 0, 0) under the 64-bit ``key``: four int64 tensors of 32-bit words."""
-    c = [c0.to(torch.int64), torch.full_like(c0, c1, dtype=torch.int64), torch.zeros_like(c0, dtype=torch.int64),
-         torch.zeros_like(c0, dtype=torch.int64)]
+def philox(key: int, c0: torch.Tensor, c1: int, c2: int = 0, rounds: int = 10) -> list[torch.Tensor]:
+    """Philox4x32 of counters (c0, c1, c2, 0) under the 64-bit ``key``: four int64 tensors of 32-bit words."""
+    c = [c0.to(torch.int64)] + [torch.full_like(c0, v, dtype=torch.int64) for v in (c1, c2, 0)]
     k0, k1 = key & MASK, (key >> 32) & MASK
     for _ in range(rounds):
         hi_b, lo_b = _mul(ROUND_B, c[2])
@@ -37,12 +36,12 @@ def philox(key: int, c0: torch.Tensor, c1: int, rounds: int = 10) -> list[torch.
     return c
 
 
-def site_words(key: int, B: int, L: int, counter: int) -> torch.Tensor:
-    """The kernel's random word for every site of the lattice at half-sweep ``counter``, ``[B, L, L]`` int64."""
+def site_words(key: int, B: int, L: int, counter: int, stream: int = 0) -> torch.Tensor:
+    """The kernels' random word for every site of the lattice at half-sweep ``counter``, ``[B, L, L]`` int64."""
     groups = -(-(L // 2) // 4)
     b, y, x = torch.meshgrid(torch.arange(B), torch.arange(L), torch.arange(L), indexing="ij")
     j = x // 2
-    words = torch.stack(philox(key, (b * L + y) * groups + j // 4, counter))
+    words = torch.stack(philox(key, (b * L + y) * groups + j // 4, counter, stream))
     return words.gather(0, (j % 4).unsqueeze(0)).squeeze(0)
 
 

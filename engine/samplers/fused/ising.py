@@ -14,13 +14,10 @@ in a ``[B, 2, 5]`` int64 table computed in float64 by torch, and flips iff word 
 antiferromagnetic J and random bonds cost nothing extra, P(flip) is p to 2^-32, and the
 kernel's decisions are exactly reproducible from the random words (the tests replay them).
 
-Random numbers: Philox4x32-10 (Triton's ``tl.philox``), keyed by a 63-bit word drawn from the
-sampler's ``torch.Generator`` once per ``sweeps`` call, with the counter (site group, 2 sweep +
-colour, 0, 0). A site group is four neighbouring columns of a row (columns 4 q .. 4 q + 3 of row
-r: group r G + q with G = ceil(L/2 / 4)), and the four words of one Philox call go to those four
-sites: one call per four sites instead of one per site. The stream depends on the lattice, the
-key and the sweep, not on the tile shape. Because the key comes from the generator, a seed fixes
-the run and a restored generator state resumes it exactly, as for every other sampler.
+Random numbers: one word per site from :func:`.tiles.site_words` (Philox4x32-10, stream 0,
+half-sweep 2 sweep + colour), keyed by a 63-bit word drawn from the sampler's
+``torch.Generator`` once per ``sweeps`` call. Because the key comes from the generator, a seed
+fixes the run and a restored generator state resumes it exactly, as for every other sampler.
 """
 
 from __future__ import annotations
@@ -32,46 +29,29 @@ import triton.language as tl
 from ...models.ising import IsingModel
 from . import interpreting
 from .colours import join_colours, split_colours
-
-#: (rows, site groups of four columns) per program on a GPU; ``tile`` on the sampler overrides it
-GPU_TILE = (8, 32)
-#: sites per program in the interpreter: one program per call where the batch allows (the
-#: interpreter's cost is per program)
-INTERPRETER_SITES = 1 << 16
+from .tiles import GPU_TILE, checkerboard_tile, interpreter_tile, site_words
 
 
 @triton.jit(do_not_specialize=["counter"])
 def ising_half_sweep(spins, other, bonds, table, key, counts, counter, colour, rows, L, W, groups,
                      DISORDER: tl.constexpr, BY: tl.constexpr, BQ: tl.constexpr):
     """Update one colour: ``spins`` ``[rows, W]`` int8 in place from the other colour ``other``."""
-    row = tl.program_id(0) * BY + tl.arange(0, BY)
-    r = row[:, None, None]
-    q = tl.program_id(1) * BQ + tl.arange(0, BQ)[None, :, None]
-    k = tl.arange(0, 4)[None, None, :]
-    j = 4 * q + k
-    inside = (r < rows) & (j < W)
-    y = r % L
-    first = r - y  # row of this replica's y = 0
-    p = (y + colour) % 2  # the site is at x = 2 j + p
-    here = r * W + j
+    row, r, q, k, inside, here, up, down, side = checkerboard_tile(colour, rows, L, W, BY, BQ)
     s = tl.load(spins + here, mask=inside, other=1)
-    up = tl.load(other + (first + (y + L - 1) % L) * W + j, mask=inside, other=0).to(tl.int32)
-    down = tl.load(other + (first + (y + 1) % L) * W + j, mask=inside, other=0).to(tl.int32)
-    beside = tl.load(other + here, mask=inside, other=0).to(tl.int32)
-    j_side = j + 2 * p - 1  # wrapped by a select: an integer modulo per site costs more on a GPU
-    j_side = tl.where(j_side < 0, j_side + W, tl.where(j_side >= W, j_side - W, j_side))
-    side = tl.load(other + r * W + j_side, mask=inside, other=0).to(tl.int32)
+    n_up = tl.load(other + up, mask=inside, other=0).to(tl.int32)
+    n_down = tl.load(other + down, mask=inside, other=0).to(tl.int32)
+    n_beside = tl.load(other + here, mask=inside, other=0).to(tl.int32)
+    n_side = tl.load(other + side, mask=inside, other=0).to(tl.int32)
     if DISORDER:  # bit i set: the bond to neighbour i (up, down, beside, side) is -J
-        bits = tl.load(bonds + y * W + j, mask=inside, other=0).to(tl.int32)
-        up *= 1 - 2 * (bits & 1)
-        down *= 1 - 2 * ((bits >> 1) & 1)
-        beside *= 1 - 2 * ((bits >> 2) & 1)
-        side *= 1 - 2 * ((bits >> 3) & 1)
-    n = up + down + beside + side
+        bits = tl.load(bonds + (r % L) * W + (here - r * W), mask=inside, other=0).to(tl.int32)  # at (y, j)
+        n_up *= 1 - 2 * (bits & 1)
+        n_down *= 1 - 2 * ((bits >> 1) & 1)
+        n_beside *= 1 - 2 * ((bits >> 2) & 1)
+        n_side *= 1 - 2 * ((bits >> 3) & 1)
+    n = n_up + n_down + n_beside + n_side
     index = (r // L) * 10 + (s > 0).to(tl.int32) * 5 + (n + 4) // 2
     threshold = tl.load(table + index, mask=inside, other=0)
-    w0, w1, w2, w3 = tl.philox(tl.load(key), (r * groups + q).to(tl.uint32), counter, 0, 0)
-    word = tl.where(k == 0, w0, tl.where(k == 1, w1, tl.where(k == 2, w2, w3)))
+    word = site_words(key, r, q, k, groups, counter, 0)
     flip = ((word.to(tl.int64) & 0xFFFFFFFF) < threshold) & inside
     tl.store(spins + here, tl.where(flip, -s, s), mask=inside)
     flips = tl.sum(tl.sum(flip.to(tl.int32), axis=2), axis=1)
@@ -126,7 +106,7 @@ class FusedIsingSampler:
         W = L // 2
         groups = -(-W // 4)
         if tile is None:
-            tile = GPU_TILE if not interpreting() else self._interpreter_tile(B * L, groups)
+            tile = GPU_TILE if not interpreting() else interpreter_tile(B * L, groups)
         self.tile = tile
         spins = torch.empty((2, B * L, W), device=model.device, dtype=torch.int8)
         disorder = model.disorder_signs is not None
@@ -138,11 +118,6 @@ class FusedIsingSampler:
         }
         self._cache: tuple[torch.Tensor, int] | None = None  # (returned state, its version counter)
         self._table: tuple[list, torch.Tensor] | None = None
-
-    @staticmethod
-    def _interpreter_tile(rows: int, groups: int) -> tuple[int, int]:
-        bq = triton.next_power_of_2(groups)
-        return min(triton.next_power_of_2(rows), max(1, INTERPRETER_SITES // (4 * bq))), bq
 
     def thresholds(self) -> torch.Tensor:
         """The flip-threshold table, recomputed only when a parameter tensor was replaced or changed."""
