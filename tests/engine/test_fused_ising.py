@@ -21,14 +21,17 @@ pytest.importorskip("triton")
 from enumeration import all_states, bond_magnetisation_key, boltzmann, exact_key_distribution  # noqa: E402
 from fused_reference import reference_sweeps, site_words  # noqa: E402
 from test_ising_samplers import check_kaufman, chi_square_p_value  # noqa: E402
+from test_session import _assert_same_future  # noqa: E402
 
 from engine.device import make_generator  # noqa: E402
 from engine.errors import ParameterError  # noqa: E402
 from engine.models.ising import IsingModel  # noqa: E402
-from engine.samplers import make_sampler, run_sweeps  # noqa: E402
+from engine.samplers import checkerboard, make_sampler, run_sweeps  # noqa: E402
+from engine.samplers import xy as xy_samplers  # noqa: E402
 from engine.samplers.checkerboard import CheckerboardSampler  # noqa: E402
 from engine.samplers.fused.colours import join_colours, split_colours  # noqa: E402
 from engine.samplers.fused.ising import FusedIsingSampler, flip_thresholds  # noqa: E402
+from engine.session import Simulation  # noqa: E402
 
 pytestmark = pytest.mark.triton
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -224,6 +227,20 @@ def test_energy_and_specific_heat_match_kaufman(rule, L, burn, sweeps, replicas=
 def test_cuda_runs_the_fused_kernel_by_default():
     assert isinstance(make_sampler(IsingModel(8, device="cuda"), "heatbath"), FusedIsingSampler)
     assert isinstance(make_sampler(IsingModel(8, device="cuda"), fused=False), CheckerboardSampler)
+
+
+@pytest.mark.parametrize("model, params", [("ising", dict(T=[2.0, 2.6], h=[0.0, 0.1], bond_disorder=0.1)),
+                                           ("xy", dict(T=[0.8, 1.2]))])
+def test_session_with_the_fused_kernel_restores_exactly(model, params, monkeypatch):
+    """A saved session resumes the fused chain bit-identically (the key comes from the saved generator)."""
+    if DEVICE == "cpu":  # in the interpreter, make the fused kernel the default choice, as on CUDA
+        for module in (checkerboard, xy_samplers):
+            monkeypatch.setattr(module, "use_fused", lambda m, fused: fused is not False)
+    sim = Simulation(model, L=8, algorithm="metropolis", seed=5, device=DEVICE, **params)
+    sim.step(4)
+    assert type(sim.sampler).__name__.startswith("Fused")
+    restored = Simulation.from_state(*sim.to_state())
+    _assert_same_future(sim, restored, 3)
 
 
 def test_fused_path_is_chosen_only_where_it_can_run(monkeypatch):

@@ -1,4 +1,5 @@
-"""Fused GPU kernels (Triton) for checkerboard sweeps: one kernel launch per half-sweep.
+"""Fused GPU kernels (Triton) for checkerboard sweeps (Ising Metropolis and heat bath, XY Metropolis):
+one kernel launch per half-sweep.
 
 Why: on a GPU the unfused sampler is a sequence of torch calls, each a pass over memory and a
 launch; one GPU measurement (H200, Ising Metropolis, L = 256, B = 8) gave 0.85 attempted flips
