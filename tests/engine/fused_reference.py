@@ -5,13 +5,23 @@ layout), neighbour sums from the model itself, Philox4x32-10 in 64-bit integer a
 the random word of site (b, y, x) found from its definition in :mod:`engine.samplers.fused.tiles`
 (colour-array row r = b L + y, column j = x // 2, word j % 4 of Philox call r G + j // 4).
 Only the flip-threshold table is shared, and it is tested on its own against exp and sigmoid.
+
+Importing this module also picks the device of the fused-kernel tests: without CUDA it sets
+``TRITON_INTERPRET=1``, which Triton reads when a kernel is defined, so the test modules import
+it before any kernel module.
 """
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from engine.models.ising import IsingModel, neighbour_sum
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+if DEVICE == "cpu":
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 MASK = 0xFFFFFFFF
 KEY_A, KEY_B = 0x9E3779B9, 0xBB67AE85

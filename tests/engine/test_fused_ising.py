@@ -1,7 +1,7 @@
 """The fused Ising kernel (Triton): the same chain as a plain-torch replay, exact physics.
 
 Without a GPU the kernel runs in Triton's interpreter on CPU tensors (``TRITON_INTERPRET=1``, set
-here before the kernel module is imported); the interpreter's cost is about 0.05-0.1 s per kernel
+by ``fused_reference`` before the kernel module is imported); the interpreter's cost is about 0.05-0.1 s per kernel
 call whatever the lattice, so the statistical tests use many replicas and few sweeps. With a CUDA
 device the same tests run the compiled kernel.
 """
@@ -9,17 +9,14 @@ device the same tests run the compiled kernel.
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 import torch
+from fused_reference import DEVICE, reference_sweeps, site_words
 
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
 pytest.importorskip("triton")
 
 from enumeration import all_states, bond_magnetisation_key, boltzmann, exact_key_distribution  # noqa: E402
-from fused_reference import reference_sweeps, site_words  # noqa: E402
 from test_ising_samplers import check_kaufman, chi_square_p_value  # noqa: E402
 from test_session import _assert_same_future  # noqa: E402
 
@@ -34,7 +31,6 @@ from engine.samplers.fused.ising import FusedIsingSampler, flip_thresholds  # no
 from engine.session import Simulation  # noqa: E402
 
 pytestmark = pytest.mark.triton
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 RULES = ("metropolis", "heatbath")
 
 

@@ -7,17 +7,14 @@ statistical tests use many replicas and few sweeps.
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 import scipy.special
 import torch
+from fused_reference import DEVICE, site_words
 
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
 pytest.importorskip("triton")
 
-from fused_reference import site_words  # noqa: E402
 from test_xy import assert_agrees, replica_jackknife, run, xy_torus_exact  # noqa: E402
 
 from engine.device import make_generator  # noqa: E402
@@ -27,7 +24,6 @@ from engine.samplers.fused.xy import FusedXYMetropolis  # noqa: E402
 from engine.samplers.xy import XYMetropolis  # noqa: E402
 
 pytestmark = pytest.mark.triton
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def fused(model: XYModel, **options) -> FusedXYMetropolis:
