@@ -20,8 +20,8 @@ step() { echo "+ $*"; "$@" || { echo "FAILED ($?): $*"; status=1; }; }
 
 step "$PY" -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__,
       torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'NO CUDA DEVICE')"
-step "$PY" -m pytest -q -p no:xvfb -p no:cacheprovider -m triton tests/engine/test_fused_ising.py tests/engine/test_fused_xy.py \
-     --junitxml "$OUT/gpu_tests.xml"
+step "$PY" -m pytest -q -p no:xvfb -p no:cacheprovider -m triton \
+     tests/engine/test_fused_ising.py tests/engine/test_fused_xy.py --junitxml "$OUT/gpu_tests.xml"
 step "$PY" benchmarks/cuda_check.py --out "$OUT/cuda_check.json"
 step "$PY" -m benchmarks.bench_mc --device cuda --sizes 1024 4096 --batches 1 16 --repeats 3 --seconds 0.5 \
      --out "$OUT/bench_mc_cuda.json"
