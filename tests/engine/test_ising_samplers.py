@@ -169,11 +169,14 @@ def replica_jackknife(e: np.ndarray, N: int, T: float) -> tuple[tuple[float, flo
     return (full[0], error[0]), (full[1], error[1])
 
 
-def check_kaufman(algorithm: str, L: int, replicas: int = 16, seed: int = 2, device: str = "cpu"):
+def check_kaufman(algorithm: str, L: int, replicas: int = 16, seed: int = 2, device: str = "cpu",
+                  sweeps: int | None = None, burn: int | None = None, **options):
+    """<E>/N and C/N of cold-started replicas within 4 sigma of Kaufman; ``options`` go to the sampler."""
     temps = np.repeat(TEMPERATURES, replicas)
     model = IsingModel(L, T=temps.tolist(), device=device)
-    energy, _ = run(model, algorithm, SWEEPS[algorithm], seed, start="cold", burn=SWEEPS[algorithm] // 5,
-                    observe=model.energy)
+    sweeps = SWEEPS[algorithm] if sweeps is None else sweeps
+    energy, _ = run(model, algorithm, sweeps, seed, start="cold", burn=sweeps // 5 if burn is None else burn,
+                    observe=model.energy, **options)
     e = (energy / model.N).double().cpu().numpy()
     for k, T in enumerate(TEMPERATURES):
         (e_mean, e_err), (c_mean, c_err) = replica_jackknife(e[:, k * replicas:(k + 1) * replicas], model.N, T)
