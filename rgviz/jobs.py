@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from engine.device import configure_threads
@@ -216,7 +216,7 @@ class JobPanel:
     The panel (a QWidget) creates ``start_button``, ``stop_button``, ``progress``, a ``status``
     label and an ``error`` signal, and calls :meth:`start_job` (or :meth:`launch`); bad input,
     failures, stopping, progress, button states, the join on close and, for panels with an
-    ``export(folder)``, the export dialog are shared here.
+    ``export_data(folder)``, the export dialog are shared here.
     ``job`` is the last job started (kept after it ends, for its result and state).
     """
 
@@ -245,12 +245,12 @@ class JobPanel:
         self.error.emit(message)
 
     def export_dialog(self, title: str) -> None:
-        """Ask for a folder and write the panel's ``export(folder)`` there; a failure is shown, not raised."""
+        """Ask for a folder and write the panel's ``export_data(folder)`` there; a failure is shown, not raised."""
         folder = QFileDialog.getExistingDirectory(self, title)
         if not folder:
             return
         try:
-            written = self.export(folder)
+            written = self.export_data(folder)
         except (OSError, ValueError) as err:
             self.job_failed(str(err))
             return
@@ -291,3 +291,76 @@ class JobPanel:
     def job_stopped(self) -> None:
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+
+
+class LatestJob(QObject):
+    """Live analysis off the GUI thread: ``compute(item)`` runs as a :class:`Job` for the newest item.
+
+    One run at a time: an item submitted while one runs waits, replacing any older waiting item (a
+    live panel wants the newest frame, not every frame), and a run starts at least ``min_interval``
+    seconds after the last one ended, so the analysis takes a bounded share of a core however fast
+    frames come. ``finished(result)`` arrives in the GUI thread; :meth:`clear` drops the waiting item
+    and the result of the run in progress (e.g. the user reset what they accumulate).
+    """
+
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, compute: Callable[[Any], Any], name: str, min_interval: float = 0.0,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.compute, self.name, self.min_interval = compute, name, min_interval
+        self.job: Job | None = None
+        self._pending: tuple[Any] | None = None  # (item,): an item may itself be None
+        self._generation = 0
+        self._ended_at = -float("inf")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._run_next)
+
+    def submit(self, item: Any) -> None:
+        """Analyse ``item`` as soon as the rules above allow."""
+        self._pending = (item,)
+        self._run_next()
+
+    def clear(self) -> None:
+        self._pending = None
+        self._generation += 1
+
+    def busy(self) -> bool:
+        """A run in progress or an item waiting."""
+        return self.job is not None or self._pending is not None
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Drop the waiting item and join the run in progress; True when no thread is left."""
+        self._pending = None
+        self._timer.stop()
+        return self.job is None or self.job.shutdown(timeout_ms)
+
+    @Slot()
+    def _run_next(self) -> None:
+        if self.job is not None or self._pending is None or self._timer.isActive():
+            return
+        wait = self._ended_at + self.min_interval - time.monotonic()
+        if wait > 0:
+            self._timer.start(int(wait * 1000) + 1)
+            return
+        (item,), self._pending = self._pending, None
+        generation, compute = self._generation, self.compute
+        self.job = Job(lambda control: compute(item), name=self.name, parent=self)
+
+        def finished(result: Any) -> None:
+            if self._generation == generation:
+                self.finished.emit(result)
+
+        self.job.finished.connect(finished)
+        self.job.failed.connect(self.failed)
+        self.job.stopped.connect(self._on_stopped)
+        self.job.start()
+
+    @Slot()
+    def _on_stopped(self) -> None:
+        self.job.deleteLater()  # its thread has ended
+        self.job = None
+        self._ended_at = time.monotonic()
+        self._run_next()

@@ -25,6 +25,7 @@ from engine.sweep import SweepResult
 
 from ..figures import PALETTE
 from ..jobs import Job
+from .panel import Panel
 from .plotting import draw_figure, fill_grid, grid_widget
 
 
@@ -101,7 +102,7 @@ class SliderSpin(QWidget):
         self.changed.emit(value)
 
 
-class FssPanel(QWidget):
+class FssPanel(Panel, QWidget):
     """Collapse plot, parameter controls, live quality S and a background auto-fit."""
 
     error = Signal(str)

@@ -25,6 +25,7 @@ from engine.device import make_generator
 from engine.rg.blocking import coarse_levels
 
 from .lattice_view import COLORMAPS, colorize, lookup_table
+from .panel import Panel
 from .widgets import view_with_bar
 
 MAX_RATE = 4.0  # blockings per second at most
@@ -42,7 +43,7 @@ RULES = {
 }
 
 
-class HierarchyPanel(QWidget):
+class HierarchyPanel(Panel, QWidget):
     """The live lattice and its blocked levels side by side; ``levels`` holds what is drawn."""
 
     def __init__(self, seed: int = 0, parent: QWidget | None = None):

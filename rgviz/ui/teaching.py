@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSlider, QTabWid
 
 from engine.rg.teaching import decimation_1d, fbm_path, flow_1d, structure_function, toy_flow
 
+from .panel import FigureTarget, Panel
 from .plotting import grid_widget, style_plot
 from .widgets import int_spin
 
@@ -199,7 +200,7 @@ class FBMTab(TeachingTab):
                           "looks like the blue path; roughness grows as h decreases (h = 1/2: Brownian motion).")
 
 
-class TeachingPanel(QTabWidget):
+class TeachingPanel(Panel, QTabWidget):
     """The three teaching tabs in one dock."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -209,7 +210,6 @@ class TeachingPanel(QTabWidget):
         self.addTab(self.toy, "df/dt = c f")
         self.addTab(self.fbm, "Fractional Brownian motion")
 
-    def figure_widget(self) -> QWidget:
-        """The plots of the tab on show."""
-        return self.currentWidget().figure_widget()
+    def figure_targets(self) -> list[FigureTarget]:
+        return [FigureTarget(self.tabText(i), self.widget(i).figure_widget) for i in range(self.count())]
 
