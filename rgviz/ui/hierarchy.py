@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 from engine.device import make_generator
 from engine.rg.blocking import coarse_levels
 
-from .lattice_view import COLORMAPS, colorize, lookup_table
+from .colors import COLORMAPS, colorize, lookup_table
 from .panel import Panel
 from .widgets import view_with_bar
 

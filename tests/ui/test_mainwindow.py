@@ -306,7 +306,8 @@ def test_export_dialog_proposes_the_chosen_targets_size(make_window, qtbot):
 
 def test_every_panel_of_the_registry_is_built_once_and_shut_down(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
-    window = MainWindow({"model": "ising", "L": 8, "device": "cpu"}, settings=settings, play=False, panels=registry.PANELS)
+    window = MainWindow({"model": "ising", "L": 8, "device": "cpu"}, settings=settings, play=False,
+                        panels=registry.PANELS)
     qtbot.addWidget(window)
     try:
         assert list(window.docks) == [spec.key for spec in registry.PANELS]

@@ -24,7 +24,7 @@ from rgviz import export
 from rgviz.mainwindow import MainWindow
 from rgviz.ui import hierarchy as hierarchy_ui
 from rgviz.ui.hierarchy import HierarchyPanel
-from rgviz.ui.lattice_view import COLORMAPS, colorize, lookup_table
+from rgviz.ui.colors import COLORMAPS, colorize, lookup_table
 from rgviz.ui.registry import specs
 from rgviz.ui.rgflow import RGFlowPanel, parse_temperatures
 from rgviz.ui.teaching import TeachingPanel, cobweb
