@@ -6,7 +6,8 @@ or registers a canceller with ``control.on_cancel`` (e.g. ``SweepRunner.cancel``
 
 :class:`Job` runs it in its own QThread and re-emits everything as signals of an object that
 lives in the GUI thread, so handlers connected to them run in the GUI thread, lambdas included
-(STACK-NOTES: a worker-thread QObject's signal connected to a lambda runs in the worker thread).
+(in PySide6, a lambda connected to a signal of a QObject living in another thread runs in that thread,
+even with a queued connection; only a method of a GUI-thread QObject is delivered to the GUI thread).
 
 Back-pressure: a partial result is published only after the GUI's handlers have returned from
 the previous one; intermediate results produced meanwhile are dropped (the next one supersedes

@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
         """Draw the lattice (every frame) and, at most every ``SLOW_INTERVAL`` s while running,
         the other visible panels and the status bar; then let the worker publish the next frame.
 
-        Plots and numbers gain nothing from 60 redraws a second, and every millisecond of Python
+        Plots and numbers gain nothing from 40 redraws a second, and every millisecond of Python
         in the GUI thread holds the GIL that the engine thread needs between its torch calls.
         """
         try:
@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
                                  ("sweeps", "0 sweeps/s", "00000.0 sweeps/s"), ("flips", "0 flips/s", "0000.0 M flips/s"),
                                  ("fps", "0 frames/s", "000 frames/s")):
             label_widget = QLabel(text)
-            if width:  # fixed widths: numbers changing 60 times a second must not make the bar jitter
+            if width:  # fixed widths: numbers changing 40 times a second must not make the bar jitter
                 label_widget.setMinimumWidth(label_widget.fontMetrics().horizontalAdvance(width))
             self.status_labels[key] = label_widget
             self.statusBar().addPermanentWidget(label_widget)
