@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
 
     def _export_figure_dialog(self) -> None:
         figures = self._figures()
-        initial = self.front if self.front in figures else "lattice"
+        initial = next((key for key in figures if key.split("/")[0] == self.front), "lattice")
         dialog = ExportFigureDialog({key: (title, target.default_size()) for key, (title, target) in figures.items()},
                                     initial, self)
         if dialog.exec() != QDialog.DialogCode.Accepted:

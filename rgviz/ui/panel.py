@@ -33,22 +33,24 @@ MIN_EXPORT_SIZE = QSize(320, 240)
 @dataclass(frozen=True)
 class FigureTarget:
     """One thing File > Export figure can render: ``widget()`` gives the widget at export time
-    (a tab's content may change); ``size`` fixes the proposed PNG size (default: as shown)."""
+    (a tab's content may change); ``size`` is the proposed PNG size (default: as shown). Give
+    ``size`` when ``widget()`` is expensive (e.g. renders a 3D view), since the dialog asks first."""
 
     title: str
     widget: Callable[[], QWidget]
     size: QSize | None = None
 
     def default_size(self) -> QSize:
-        """The PNG size the export dialog proposes: ``size``, else the widget's size on screen."""
-        if self.size is not None:
-            return self.size
-        widget = self.widget()
-        shown = widget.size()
-        if widget.isVisible() and shown.width() >= MIN_EXPORT_SIZE.width() \
-                and shown.height() >= MIN_EXPORT_SIZE.height():
-            return shown
-        return OFF_SCREEN_SIZE
+        """The PNG size the export dialog proposes: ``size``, else the widget's (:func:`proposed_size`)."""
+        return self.size if self.size is not None else proposed_size(self.widget())
+
+
+def proposed_size(widget: QWidget) -> QSize:
+    """A widget's size on screen, or :data:`OFF_SCREEN_SIZE` when it is hidden or squeezed."""
+    shown = widget.size()
+    if widget.isVisible() and shown.width() >= MIN_EXPORT_SIZE.width() and shown.height() >= MIN_EXPORT_SIZE.height():
+        return shown
+    return OFF_SCREEN_SIZE
 
 
 class Panel:

@@ -27,7 +27,7 @@ from .fss import FssPanel
 from .hierarchy import HierarchyPanel
 from .lattice_view import LatticeView
 from .neuralrg import NeuralRGPanel
-from .panel import Panel, WidgetPanel, as_panel
+from .panel import FigureTarget, Panel, WidgetPanel, as_panel, proposed_size
 from .phase import PhasePanel
 from .rgflow import RGFlowPanel
 from .teaching import TeachingPanel
@@ -72,7 +72,11 @@ class _Bulk(WidgetPanel):
     """The bulk panel: its current tab as figure, its analysed checkpoints as data (NPZ and CSV)."""
 
     def __init__(self, widget: BulkPanel):
-        super().__init__(widget, figure=widget.figure_widget, shutdown=widget.shutdown)
+        super().__init__(widget, shutdown=widget.shutdown)
+
+    def figure_targets(self) -> list[FigureTarget]:
+        """The tab on show; its size is the panel's, as the 3D tab's figure is rendered on demand."""
+        return [FigureTarget("", self.widget.figure_widget, proposed_size(self.widget))]
 
     def has_data(self) -> bool:
         return bool(self.widget.results)
