@@ -43,6 +43,7 @@ class JobControl:
     def __init__(self, emitter: _JobWorker):
         self._emitter = emitter
         self._cancelled = threading.Event()
+        self._abandoned = threading.Event()
         self._consumed = threading.Event()
         self._consumed.set()
         self._cancellers: list[Callable[[], None]] = []
@@ -52,6 +53,12 @@ class JobControl:
     @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
+
+    @property
+    def abandoned(self) -> bool:
+        """Cancelled because the application closes: nobody will see the result, so skip finishing
+        touches (a Stop button only cancels; its result is still shown)."""
+        return self._abandoned.is_set()
 
     def check(self) -> None:
         """Raise :class:`JobCancelled` if the job was cancelled (for loops in the work callable)."""
@@ -179,7 +186,8 @@ class Job(QObject):
         return self._thread.wait(timeout_ms)
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel and join the thread; True when no thread is left running."""
+        """Abandon (cancel, result unwanted) and join the thread; True when no thread is left running."""
+        self._worker.control._abandoned.set()
         self.cancel()
         return self._thread.wait(timeout_ms)
 

@@ -41,8 +41,9 @@ from .worker import EngineWorker, WorkerThread
 LAYOUT_VERSION = 1
 WHOLE_WINDOW = "window"
 CORE_PANELS = tuple(spec.key for spec in CORE)
-#: How long closing the window waits for each panel's jobs and for the worker (milliseconds).
-CLOSE_TIMEOUT_MS = 2000
+#: How long closing the window waits for each panel's jobs and for the worker (milliseconds). Every job
+#: is cancelled before the first is waited for, so this bounds a job that is slow to notice, not the sum.
+CLOSE_TIMEOUT_MS = 10_000
 
 
 class MainWindow(QMainWindow):
@@ -393,14 +394,16 @@ class MainWindow(QMainWindow):
 
     # --- shutdown -------------------------------------------------------------------------
     def shutdown(self) -> bool:
-        """The one shutdown path: the worker is told to stop (it winds down meanwhile), the movie is
-        closed, every panel cancels and joins its jobs, then the worker thread is joined. True when
-        no thread is left."""
+        """The one shutdown path: the worker is told to stop and every panel to cancel its jobs (they
+        all wind down at once), the movie is closed, then every panel's jobs and the worker thread
+        are joined. True when no thread is left."""
         self.worker.stop()
+        for panel in self.hooks.values():
+            panel.shutdown(0)  # cancel, do not wait yet
         if self.recorder is not None:
             self._guard(self.stop_recording)
-        panels_done = [panel.shutdown(CLOSE_TIMEOUT_MS) for panel in self.hooks.values()]
-        return all(panels_done) and self.engine.shutdown(timeout_ms=CLOSE_TIMEOUT_MS)
+        joined = [panel.shutdown(CLOSE_TIMEOUT_MS) for panel in self.hooks.values()]
+        return self.engine.shutdown(timeout_ms=CLOSE_TIMEOUT_MS) and all(joined)
 
     def closeEvent(self, event) -> None:
         self.save_layout()

@@ -84,7 +84,9 @@ class Panel:
         """Apply what :meth:`session_state` returned (unknown or missing keys are ignored)."""
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel and join every background job; True when no thread of this panel is left."""
+        """Cancel every background job and wait up to ``timeout_ms`` for each to end; True when no
+        thread of this panel is left. Closing the window calls it twice: with 0 (cancel everything
+        at once), then with a timeout (join)."""
         return True
 
 

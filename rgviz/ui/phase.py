@@ -56,7 +56,8 @@ def sweep_work(config: SweepConfig):
             control.partial(result)
 
         result = runner.run(control.progress, on_update)
-        analyse(result)
+        if not control.abandoned:  # a stopped sweep is analysed once more; a closing window skips it
+            analyse(result)
         return result
 
     return work

@@ -190,3 +190,19 @@ def test_latest_job_analyses_the_newest_item_and_clear_drops_a_stale_result(qtbo
     qtbot.waitUntil(lambda: not latest.busy(), timeout=5000)
     assert seen == [1, 4] and results == [40]
     assert latest.shutdown()
+
+
+def test_shutdown_abandons_a_job_and_stop_only_cancels(qtbot):
+    seen = []
+
+    def work(control):
+        while not control.cancelled:
+            time.sleep(0.005)
+        seen.append(control.abandoned)
+
+    stopped = Job(work, name="test-stop").start()
+    stopped.cancel()
+    assert stopped.wait(5000)
+    closed = Job(work, name="test-close").start()
+    assert closed.shutdown(5000)
+    assert seen == [False, True]
