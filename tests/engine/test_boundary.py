@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import engine
 
 FORBIDDEN = {"PySide6", "shiboken6", "pyqtgraph", "vispy", "PyQt5", "PyQt6", "qtpy"}
@@ -106,8 +108,9 @@ def test_ui_check_catches_torch_and_the_cli(tmp_path):
 
 ROOT = ENGINE_DIR.parent
 PACKAGES = ("engine", "rgviz")
-#: Loops being removed by a change in progress; the test names them and fails once they are gone,
-#: so the entry is dropped: bulk.py <-> neuralrg.py (the bulk panel's helper functions move into the engine).
+#: Loops being removed by a change in progress (bulk.py <-> neuralrg.py: the bulk panel's helpers move
+#: out of bulk.py). test_known_loops_are_gone is an expected failure until then; once it passes (and so
+#: fails, being strict), empty this list and delete that test.
 KNOWN_LOOPS = [["rgviz.ui.bulk", "rgviz.ui.neuralrg"]]
 
 
@@ -174,8 +177,13 @@ def loops(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_import_loops_in_engine_or_rgviz():
     graph = import_graph()
-    assert len(graph) > 50 and "rgviz.ui.phase" in graph["rgviz.mainwindow"] | graph["rgviz.ui.registry"]
-    assert loops(graph) == KNOWN_LOOPS, "an import loop (list it here only while a change removes it)"
+    assert len(graph) > 50 and "rgviz.ui.phase" in graph["rgviz.ui.registry"]
+    assert [loop for loop in loops(graph) if loop not in KNOWN_LOOPS] == []
+
+
+@pytest.mark.xfail(strict=True, reason="rgviz/ui/bulk.py <-> rgviz/ui/neuralrg.py import each other")
+def test_known_loops_are_gone():
+    assert not [loop for loop in loops(import_graph()) if loop in KNOWN_LOOPS]
 
 
 def test_loop_finder_sees_a_loop_through_a_function_level_import(tmp_path, monkeypatch):
