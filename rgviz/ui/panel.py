@@ -103,8 +103,8 @@ class WidgetPanel(Panel):
         if self._show_frame is not None:
             self._show_frame(snapshot)
 
-    def figure_targets(self) -> list[FigureTarget]:
-        return [FigureTarget("", self._figure or (lambda: self.widget))]
+    def figure_widget(self) -> QWidget:
+        return self.widget if self._figure is None else self._figure()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         return True if self._shutdown is None else self._shutdown(timeout_ms)
