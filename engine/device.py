@@ -39,7 +39,7 @@ def worker_threads(cores: int | None = None) -> int:
     """Intra-op threads for an engine that shares the machine with a GUI thread.
 
     On small machines (<= 2 cores) one thread is fastest: with two, OpenMP spin-waits against the
-    GUI thread and the worker ran 3-7x slower (STACK-NOTES). Larger machines keep one core free.
+    GUI thread and the worker ran 3-7x slower (measured on 2 cores). Larger machines keep one core free.
     """
     cores = cores or os.cpu_count() or 1
     return 1 if cores <= 2 else min(cores - 1, 16)

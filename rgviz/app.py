@@ -45,13 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .mainwindow import PANEL_GROUPS, MainWindow
+    from .mainwindow import MainWindow
+    from .ui.registry import PANELS
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("rgviz")
     app.setOrganizationName("rgviz")
     window = MainWindow(simulation_kwargs(args), play=not args.paused and not args.session,
-                        panel_groups=PANEL_GROUPS)
+                        panels=PANELS)
     if args.session:
         window.worker.load_session(args.session)
     window.show()

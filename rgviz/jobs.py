@@ -6,7 +6,8 @@ or registers a canceller with ``control.on_cancel`` (e.g. ``SweepRunner.cancel``
 
 :class:`Job` runs it in its own QThread and re-emits everything as signals of an object that
 lives in the GUI thread, so handlers connected to them run in the GUI thread, lambdas included
-(STACK-NOTES: a worker-thread QObject's signal connected to a lambda runs in the worker thread).
+(in PySide6, a lambda connected to a signal of a QObject living in another thread runs in that thread,
+even with a queued connection; only a method of a GUI-thread QObject is delivered to the GUI thread).
 
 Back-pressure: a partial result is published only after the GUI's handlers have returned from
 the previous one; intermediate results produced meanwhile are dropped (the next one supersedes
@@ -24,7 +25,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from engine.device import configure_threads
@@ -43,6 +44,7 @@ class JobControl:
     def __init__(self, emitter: _JobWorker):
         self._emitter = emitter
         self._cancelled = threading.Event()
+        self._abandoned = threading.Event()
         self._consumed = threading.Event()
         self._consumed.set()
         self._cancellers: list[Callable[[], None]] = []
@@ -52,6 +54,12 @@ class JobControl:
     @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
+
+    @property
+    def abandoned(self) -> bool:
+        """Cancelled because the application closes: nobody will see the result, so skip finishing
+        touches (a Stop button only cancels; its result is still shown)."""
+        return self._abandoned.is_set()
 
     def check(self) -> None:
         """Raise :class:`JobCancelled` if the job was cancelled (for loops in the work callable)."""
@@ -158,6 +166,8 @@ class Job(QObject):
     return value; a cancelled job still delivers what it returned, or None if it raised
     :class:`JobCancelled`), ``failed(message)`` and ``stopped()`` (after finished or failed; the thread has ended).
     Create and use it from the GUI thread; call :meth:`shutdown` before the application exits.
+    ``holds_live_run``: the job is counted in :data:`running_jobs`, for which the window holds the live
+    simulation (False for analysis that serves the live run itself, e.g. :class:`LatestJob`).
     """
 
     progress = Signal(int, int)
@@ -167,8 +177,9 @@ class Job(QObject):
     stopped = Signal()
 
     def __init__(self, work: Callable[[JobControl], Any], name: str = "rgviz-job", threads: int | None = None,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, holds_live_run: bool = True):
         super().__init__(parent)
+        self.holds_live_run = holds_live_run
         self._worker = _JobWorker(work, threads)
         self._thread = QThread()
         self._thread.setObjectName(name)
@@ -183,7 +194,8 @@ class Job(QObject):
 
     def start(self) -> Job:
         self._thread.start()
-        running_jobs._started(self)
+        if self.holds_live_run:
+            running_jobs._started(self)
         return self
 
     def cancel(self) -> None:
@@ -202,7 +214,8 @@ class Job(QObject):
         return self._thread.wait(timeout_ms)
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel and join the thread; True when no thread is left running."""
+        """Abandon (cancel, result unwanted) and join the thread; True when no thread is left running."""
+        self._worker.control._abandoned.set()
         self.cancel()
         return self._thread.wait(timeout_ms)
 
@@ -241,7 +254,7 @@ class JobPanel:
     The panel (a QWidget) creates ``start_button``, ``stop_button``, ``progress``, a ``status``
     label and an ``error`` signal, and calls :meth:`start_job` (or :meth:`launch`); bad input,
     failures, stopping, progress, button states, the join on close and, for panels with an
-    ``export(folder)``, the export dialog are shared here.
+    ``export_data(folder)``, the export dialog are shared here.
     ``job`` is the last job started (kept after it ends, for its result and state).
     """
 
@@ -270,12 +283,12 @@ class JobPanel:
         self.error.emit(message)
 
     def export_dialog(self, title: str) -> None:
-        """Ask for a folder and write the panel's ``export(folder)`` there; a failure is shown, not raised."""
+        """Ask for a folder and write the panel's ``export_data(folder)`` there; a failure is shown, not raised."""
         folder = QFileDialog.getExistingDirectory(self, title)
         if not folder:
             return
         try:
-            written = self.export(folder)
+            written = self.export_data(folder)
         except (OSError, ValueError) as err:
             self.job_failed(str(err))
             return
@@ -316,3 +329,76 @@ class JobPanel:
     def job_stopped(self) -> None:
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+
+
+class LatestJob(QObject):
+    """Live analysis off the GUI thread: ``compute(item)`` runs as a :class:`Job` for the newest item.
+
+    One run at a time: an item submitted while one runs waits, replacing any older waiting item (a
+    live panel wants the newest frame, not every frame), and a run starts at least ``min_interval``
+    seconds after the last one ended, so the analysis takes a bounded share of a core however fast
+    frames come. ``finished(result)`` arrives in the GUI thread; :meth:`clear` drops the waiting item
+    and the result of the run in progress (e.g. the user reset what they accumulate).
+    """
+
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, compute: Callable[[Any], Any], name: str, min_interval: float = 0.0,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.compute, self.name, self.min_interval = compute, name, min_interval
+        self.job: Job | None = None
+        self._pending: tuple[Any] | None = None  # (item,): an item may itself be None
+        self._generation = 0
+        self._ended_at = -float("inf")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._run_next)
+
+    def submit(self, item: Any) -> None:
+        """Analyse ``item`` as soon as the rules above allow."""
+        self._pending = (item,)
+        self._run_next()
+
+    def clear(self) -> None:
+        self._pending = None
+        self._generation += 1
+
+    def busy(self) -> bool:
+        """A run in progress or an item waiting."""
+        return self.job is not None or self._pending is not None
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Drop the waiting item and join the run in progress; True when no thread is left."""
+        self._pending = None
+        self._timer.stop()
+        return self.job is None or self.job.shutdown(timeout_ms)
+
+    @Slot()
+    def _run_next(self) -> None:
+        if self.job is not None or self._pending is None or self._timer.isActive():
+            return
+        wait = self._ended_at + self.min_interval - time.monotonic()
+        if wait > 0:
+            self._timer.start(int(wait * 1000) + 1)
+            return
+        (item,), self._pending = self._pending, None
+        generation, compute = self._generation, self.compute
+        self.job = Job(lambda control: compute(item), name=self.name, parent=self, holds_live_run=False)
+
+        def finished(result: Any) -> None:
+            if self._generation == generation:
+                self.finished.emit(result)
+
+        self.job.finished.connect(finished)
+        self.job.failed.connect(self.failed)
+        self.job.stopped.connect(self._on_stopped)
+        self.job.start()
+
+    @Slot()
+    def _on_stopped(self) -> None:
+        self.job.deleteLater()  # its thread has ended
+        self.job = None
+        self._ended_at = time.monotonic()
+        self._run_next()

@@ -1,21 +1,19 @@
 """The main window: panels as docks, menus, status bar, export, sessions, layout persistence.
 
-Every panel is a QDockWidget registered with one :meth:`MainWindow.add_panel` line. A panel may
-provide ``show_frame(snapshot)`` (called for every frame the worker publishes), a
-``command = Signal(str, dict)`` (forwarded to the worker) and ``figure_widget()`` (what "Export
-figure" renders; default: the panel itself). Later panels (phase diagrams, RG flows, the neural-RG
-bulk) plug in the same way.
+The docks are built from the registry (:mod:`rgviz.ui.registry`); the window talks to every panel
+through the :class:`rgviz.ui.panel.Panel` protocol only (frames, figure targets, data export,
+session state, shutdown). Closing the window is the one shutdown path: every panel cancels and
+joins its jobs, then the worker thread is joined.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QApplication,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -36,49 +35,40 @@ from PySide6.QtWidgets import (
 from engine.device import device_label, resolve_device
 
 from . import export, jobs
-from .ui.controls import ControlPanel
-from .ui.lattice_view import LatticeView
-from .ui.timeseries import TimeSeriesView
+from .ui.panel import FigureTarget, Panel, as_panel
+from .ui.registry import CORE, Context, PanelSpec, connect_panels
 from .worker import EngineWorker, WorkerThread
 
 #: Bumped whenever the set of docks changes, so an old saved layout is ignored, not misapplied.
 LAYOUT_VERSION = 1
 WHOLE_WINDOW = "window"
-CORE_PANELS = ("controls", "lattice", "timeseries")
+CORE_PANELS = tuple(spec.key for spec in CORE)
 #: Commands by which the user runs the live simulation (they end a hold for background jobs).
 RUN_COMMANDS = ("play", "step", "quench", "anneal")
-
-#: Panel groups beyond the live simulation's own: "module:function", each function adding its
-#: docks with :meth:`MainWindow.add_panel` (one line per group here).
-PANEL_GROUPS = (
-    "rgviz.ui.phase:register_phase_panels",
-    "rgviz.ui.rgflow:register_rg_panels",
-    "rgviz.ui.bulk:register_bulk_panels",
-)
-
-
-def register_group(window: MainWindow, spec: str) -> dict[str, QWidget]:
-    """Import ``module:function`` and let it add its panels to ``window``."""
-    module, function = spec.split(":")
-    return getattr(importlib.import_module(module), function)(window)
+#: How long closing the window waits for each panel's jobs and for the worker (milliseconds). Every job
+#: is cancelled before the first is waited for, so this bounds a job that is slow to notice, not the sum.
+CLOSE_TIMEOUT_MS = 10_000
 
 
 class MainWindow(QMainWindow):
-    """``simulation_kwargs`` start the live simulation; ``panel_groups`` (e.g. :data:`PANEL_GROUPS`)
-    add further docks; ``settings`` hold the layout (default: the user's rgviz settings)."""
+    """``simulation_kwargs`` start the live simulation; ``panels`` are the docks to build (default:
+    the core three; the application passes :data:`rgviz.ui.registry.PANELS`); ``settings`` hold the
+    layout (default: the user's rgviz settings)."""
 
     SLOW_INTERVAL = 0.2
 
     def __init__(self, simulation_kwargs: dict | None = None, settings: QSettings | None = None,
-                 play: bool = True, panel_groups: Sequence[str] = ()):
+                 play: bool = True, panels: Sequence[PanelSpec] = CORE):
         super().__init__()
         kwargs = {"model": "ising", "L": 256, "T": 2.269, "seed": 0, "device": "auto", **(simulation_kwargs or {})}
         self.setWindowTitle(f"rgviz: {kwargs['model']} model")
         self.setDockNestingEnabled(True)
         self.settings = settings or QSettings("rgviz", "rgviz")
         self.device = str(resolve_device(kwargs["device"]))
-        self.panels: dict[str, QWidget] = {}
+        self.panels: dict[str, QWidget] = {}  # the widgets, by registry key
+        self.hooks: dict[str, Panel] = {}  # what the window calls on each (the widget or its adapter)
         self.docks: dict[str, QDockWidget] = {}
+        self.front: str | None = None  # the panel the user last raised or worked in
         self.last_snapshot: dict | None = None
         self.recorder: export.MovieRecorder | None = None
         self.error_box: QMessageBox | None = None
@@ -93,24 +83,26 @@ class MainWindow(QMainWindow):
         self.engine = WorkerThread(self.worker)
 
         self._build_menus()  # first: add_panel lists every dock in the View menu
-        controls = ControlPanel(model=kwargs["model"], L=kwargs["L"], T=kwargs.get("T", 2.269), seed=kwargs["seed"])
-        self.add_panel("controls", "Controls", controls, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.add_panel("lattice", "Lattice", LatticeView(), Qt.DockWidgetArea.RightDockWidgetArea)
-        self.add_panel("timeseries", "Time series", TimeSeriesView(), Qt.DockWidgetArea.BottomDockWidgetArea)
-        for group in panel_groups:
-            register_group(self, group)
+        context = Context(self.device, kwargs)
+        for spec in panels:
+            widget = spec.build(context)
+            self.add_panel(spec.key, spec.title, widget, spec.area, spec.shortcut, spec.adapt(widget))
+        connect_panels(self.panels, self.show_error, self.send, self._on_notice)
         self._arrange_default_layout()
         self._build_status_bar(kwargs["device"])
         self._build_job_note()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_layout()
+        QApplication.instance().focusChanged.connect(self._on_focus)
         self.engine.start()
         if play:
             self.worker.play()
 
     # --- panels ---------------------------------------------------------------------------
-    def add_panel(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        """Dock ``widget`` as a movable, floatable, closable panel listed in the View menu."""
+    def add_panel(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
+                  shortcut: str | None = None, panel: Panel | None = None) -> QDockWidget:
+        """Dock ``widget`` as a movable, floatable, closable panel listed in the View menu;
+        ``panel`` is what the window calls on it (default: the widget, or the default adapter)."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")  # saveState/restoreState identify docks by name
         dock.setWidget(widget)
@@ -120,15 +112,32 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         if key not in CORE_PANELS and "timeseries" in self.docks:
             # Every further panel starts as a tab beside the time series: the lattice stays large.
-            # (Tabbing here, not after a group has tabbed its own docks, leaves no stray tab bars.)
             self.tabifyDockWidget(self.docks["timeseries"], dock)
         self._view_menu.insertAction(self._view_separator, dock.toggleViewAction())
+        if shortcut is not None:
+            self._action(self._front_menu, title, lambda: self.bring_to_front(key), shortcut)
+        dock.visibilityChanged.connect(lambda shown: self._on_dock_shown(key, shown))
         self.panels[key], self.docks[key] = widget, dock
-        if hasattr(widget, "command"):
-            widget.command.connect(self.send)
-        if hasattr(widget, "message"):
-            widget.message.connect(self._on_notice)
+        self.hooks[key] = panel if panel is not None else as_panel(widget)
         return dock
+
+    def bring_to_front(self, key: str) -> None:
+        """Show the panel's dock and raise its tab."""
+        dock = self.docks[key]
+        dock.show()
+        dock.raise_()
+        self.front = key
+
+    def _on_dock_shown(self, key: str, shown: bool) -> None:
+        """A tab raised (or a dock shown) becomes the panel in front; core docks only by focus."""
+        if shown and key not in CORE_PANELS:
+            self.front = key
+
+    def _on_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        for key, dock in self.docks.items():
+            if new is not None and dock.isAncestorOf(new):
+                self.front = key
+                return
 
     def _arrange_default_layout(self) -> None:
         """Controls on the left (full height), the lattice large on the right, the time series
@@ -140,11 +149,21 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["controls"], self.docks["lattice"]], [380, 1000], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["lattice"], series], [560, 320], Qt.Orientation.Vertical)
 
+    def _figures(self) -> dict[str, tuple[str, FigureTarget]]:
+        """Export-figure targets: key -> (title, target); a panel with several has ``key/index`` keys."""
+        found = {}
+        for key, panel in self.hooks.items():
+            targets = panel.figure_targets()
+            title = self.docks[key].windowTitle()
+            for i, target in enumerate(targets):
+                found[key if len(targets) == 1 else f"{key}/{i}"] = (
+                    f"{title}: {target.title}" if target.title else title, target)
+        found[WHOLE_WINDOW] = ("Whole window", FigureTarget("Whole window", lambda: self))
+        return found
+
     def figure_targets(self) -> dict[str, str]:
         """Export-figure targets: key -> title (panels, then the whole window)."""
-        targets = {key: dock.windowTitle() for key, dock in self.docks.items() if key != "controls"}
-        targets[WHOLE_WINDOW] = "Whole window"
-        return targets
+        return {key: title for key, (title, _) in self._figures().items()}
 
     # --- worker traffic -------------------------------------------------------------------
     @Slot(str, dict)
@@ -160,7 +179,7 @@ class MainWindow(QMainWindow):
         """Draw the lattice (every frame) and, at most every ``SLOW_INTERVAL`` s while running,
         the other visible panels and the status bar; then let the worker publish the next frame.
 
-        Plots and numbers gain nothing from 60 redraws a second, and every millisecond of Python
+        Plots and numbers gain nothing from 40 redraws a second, and every millisecond of Python
         in the GUI thread holds the GIL that the engine thread needs between its torch calls.
         """
         try:
@@ -173,8 +192,8 @@ class MainWindow(QMainWindow):
             self._frame_times.append(now)
             if not snapshot.get("running") or now - self._slow_drawn_at >= self.SLOW_INTERVAL:
                 self._slow_drawn_at = now
-                for key, panel in self.panels.items():
-                    if key != "lattice" and hasattr(panel, "show_frame") and self.docks[key].isVisible():
+                for key, panel in self.hooks.items():
+                    if key != "lattice" and self.docks[key].isVisible():
                         panel.show_frame(snapshot)
                 self._update_status(snapshot)
         finally:
@@ -244,7 +263,7 @@ class MainWindow(QMainWindow):
                                  ("sweeps", "0 sweeps/s", "00000.0 sweeps/s"), ("flips", "0 flips/s", "0000.0 M flips/s"),
                                  ("fps", "0 frames/s", "000 frames/s")):
             label_widget = QLabel(text)
-            if width:  # fixed widths: numbers changing 60 times a second must not make the bar jitter
+            if width:  # fixed widths: numbers changing 40 times a second must not make the bar jitter
                 label_widget.setMinimumWidth(label_widget.fontMetrics().horizontalAdvance(width))
             self.status_labels[key] = label_widget
             self.statusBar().addPermanentWidget(label_widget)
@@ -283,6 +302,7 @@ class MainWindow(QMainWindow):
         self._action(file, "&Quit", self.close, QKeySequence("Ctrl+Q"))
         self._view_menu = self.menuBar().addMenu("&View")
         self._view_separator = self._view_menu.addSeparator()  # the panels' toggles go above it
+        self._front_menu = self._view_menu.addMenu("Bring to &front")  # panels with a shortcut
         self._action(self._view_menu, "Reset &layout", self.reset_layout)
 
     # --- layout ---------------------------------------------------------------------------
@@ -307,21 +327,41 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_state, LAYOUT_VERSION)
 
     # --- export ---------------------------------------------------------------------------
+    def figure_target(self, target: str) -> FigureTarget:
+        figures = self._figures()
+        if target not in figures:
+            raise export.ExportError(f"No panel {target!r} to export; allowed: {', '.join(figures)}")
+        return figures[target][1]
+
     def figure_widget(self, target: str) -> QWidget:
-        if target == WHOLE_WINDOW:
-            return self
-        if target not in self.panels:
-            raise export.ExportError(f"No panel {target!r} to export; allowed: {', '.join(self.figure_targets())}")
-        panel = self.panels[target]
-        return panel.figure_widget() if hasattr(panel, "figure_widget") else panel
+        return self.figure_target(target).widget()
 
     def export_figure(self, target: str, path: str, width: int | None = None, height: int | None = None) -> Path:
         return export.export_figure(self.figure_widget(target), path, width, height)
 
-    def export_data(self, path: str) -> list[Path]:
+    def data_panel(self) -> str | None:
+        """The panel File > Export data writes: the one in front when it has data, else None (the lattice)."""
+        return self.front if self.front is not None and self.hooks[self.front].has_data() else None
+
+    def export_data(self, path: str, panel: str | None = None) -> list[Path]:
+        """``panel``'s results into the folder ``path``; without a panel, the live lattice and
+        its series into the file ``path`` (NPZ, or CSV files beside it)."""
+        if panel is not None:
+            return self.hooks[panel].export_data(path)
         if self.last_snapshot is None:
             raise export.ExportError("Nothing to export yet: no frame has been shown")
         return export.export_data(self.last_snapshot, path)
+
+    # --- session state of the panels --------------------------------------------------------
+    def panel_states(self) -> dict[str, dict]:
+        """Each panel's settings (plain data), for the session file; panels with none are left out."""
+        return {key: state for key, panel in self.hooks.items() if (state := panel.session_state())}
+
+    def restore_panel_states(self, states: dict[str, dict]) -> None:
+        """Hand each panel its part of ``states``; keys of panels not present are ignored."""
+        for key, state in states.items():
+            if key in self.hooks:
+                self.hooks[key].restore_session_state(state)
 
     def start_recording(self, path: str, fps: int = 30) -> None:
         self.recorder = export.MovieRecorder(path, fps=fps)
@@ -354,7 +394,10 @@ class MainWindow(QMainWindow):
             return None
 
     def _export_figure_dialog(self) -> None:
-        dialog = ExportFigureDialog(self.figure_targets(), self.figure_widget("lattice").size(), self)
+        figures = self._figures()
+        initial = next((key for key in figures if key.split("/")[0] == self.front), "lattice")
+        dialog = ExportFigureDialog({key: (title, target.default_size()) for key, (title, target) in figures.items()},
+                                    initial, self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export figure", "figure.png",
@@ -365,10 +408,14 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Exported {path}", 5_000)
 
     def _export_data_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export data", "data.npz",
-                                              "NumPy archive (*.npz);;CSV (*.csv)")
+        panel = self.data_panel()
+        if panel is not None:
+            path = QFileDialog.getExistingDirectory(self, f"Export {self.docks[panel].windowTitle()} data to folder")
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, "Export lattice data", "data.npz",
+                                                  "NumPy archive (*.npz);;CSV (*.csv)")
         if path:
-            written = self._guard(self.export_data, path)
+            written = self._guard(self.export_data, path, panel)
             if written:
                 self.statusBar().showMessage("Exported " + ", ".join(map(str, written)), 5_000)
 
@@ -393,10 +440,16 @@ class MainWindow(QMainWindow):
 
     # --- shutdown -------------------------------------------------------------------------
     def shutdown(self) -> bool:
-        """Stop the worker and join its thread; True when it has ended."""
+        """The one shutdown path: the worker is told to stop and every panel to cancel its jobs (they
+        all wind down at once), the movie is closed, then every panel's jobs and the worker thread
+        are joined. True when no thread is left."""
+        self.worker.stop()
+        for panel in self.hooks.values():
+            panel.shutdown(0)  # cancel, do not wait yet
         if self.recorder is not None:
             self._guard(self.stop_recording)
-        return self.engine.shutdown(timeout_ms=2000)
+        joined = [panel.shutdown(CLOSE_TIMEOUT_MS) for panel in self.hooks.values()]
+        return self.engine.shutdown(timeout_ms=CLOSE_TIMEOUT_MS) and all(joined)
 
     def closeEvent(self, event) -> None:
         self.save_layout()
@@ -405,19 +458,25 @@ class MainWindow(QMainWindow):
 
 
 class ExportFigureDialog(QDialog):
-    """Which panel to export and, for PNG, at what pixel size."""
+    """Which panel to export and, for PNG, at what pixel size (proposed per target: choosing
+    another target proposes its size)."""
 
-    def __init__(self, targets: dict[str, str], size, parent=None):
+    def __init__(self, targets: dict[str, tuple[str, QSize]], initial: str, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Export figure")
+        self.sizes = {key: size for key, (_, size) in targets.items()}
         self.target = QComboBox()
-        for key, title in targets.items():
+        self.target.setToolTip("The panel (or the whole window) to render")
+        for key, (title, _) in targets.items():
             self.target.addItem(title, key)
         self.width_box, self.height_box = QSpinBox(), QSpinBox()
-        for box, value in ((self.width_box, size.width()), (self.height_box, size.height())):
+        for box, what in ((self.width_box, "width"), (self.height_box, "height")):
             box.setRange(16, 16384)
-            box.setValue(value)
             box.setSuffix(" px")
+            box.setToolTip(f"PNG {what} in pixels (SVG and PDF use the panel's size on screen)")
+        self.target.currentIndexChanged.connect(self._propose_size)
+        self.target.setCurrentIndex(max(self.target.findData(initial), 0))
+        self._propose_size()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -426,6 +485,11 @@ class ExportFigureDialog(QDialog):
         form.addRow("PNG width", self.width_box)
         form.addRow("PNG height", self.height_box)
         form.addRow(buttons)
+
+    def _propose_size(self) -> None:
+        size = self.sizes[self.target.currentData()]
+        self.width_box.setValue(size.width())
+        self.height_box.setValue(size.height())
 
     def choice(self) -> tuple[str, int, int]:
         return self.target.currentData(), self.width_box.value(), self.height_box.value()

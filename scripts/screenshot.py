@@ -32,12 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         from PySide6.QtWidgets import QApplication
 
         from rgviz.app import parse_args, simulation_kwargs
-        from rgviz.mainwindow import PANEL_GROUPS, MainWindow
+        from rgviz.mainwindow import MainWindow
+        from rgviz.ui.registry import PANELS
 
         app = QApplication.instance() or QApplication([sys.argv[0]])
         settings = QSettings(str(Path(tempfile.mkdtemp()) / "layout.ini"), QSettings.Format.IniFormat)
         kwargs = simulation_kwargs(parse_args(["--model", args.model, "--L", str(args.L)]))
-        window = MainWindow(kwargs, settings=settings, panel_groups=PANEL_GROUPS)  # default layout
+        window = MainWindow(kwargs, settings=settings, panels=PANELS)  # default layout
         window.resize(1400, 900)
         window.show()
         if args.model == "xy":

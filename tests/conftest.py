@@ -4,7 +4,7 @@ Qt reads ``QT_QPA_PLATFORM`` when the (single) QApplication is created, which py
 first test that needs it, after collection. So the platform is chosen late: offscreen by default
 (fast, no display needed, enough for 2D widgets), the X server that pytest-xvfb starts in its own
 ``pytest_configure`` only when a selected test is marked ``gl`` (OpenGL does not work offscreen).
-A choice made at import time would run before Xvfb exists (STACK-NOTES).
+A choice made at import time would run before Xvfb exists.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    torch.set_num_threads(1)  # 2 shared cores: more threads only spin-wait (STACK-NOTES)
+    torch.set_num_threads(1)  # on 2 shared cores, 2 intra-op threads ran 3-7x slower (OpenMP spin-waits)
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         config._rgviz_platform_chosen = True  # ours to switch if GL tests are selected

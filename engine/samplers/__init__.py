@@ -63,7 +63,7 @@ def run_sweeps(sampler: Sampler, state: torch.Tensor, gen: torch.Generator, n: i
 SamplerFactory = Callable[..., Sampler]
 
 #: Modules whose ``SAMPLERS`` dicts make up the registry.
-SAMPLER_MODULES = ("checkerboard", "clusters", "xy", "hmc")
+SAMPLER_MODULES = ("choice", "clusters", "xy", "hmc")
 
 
 def _collect() -> dict[tuple[str, str], SamplerFactory]:

@@ -37,7 +37,6 @@ from functools import partial
 import torch
 
 from ..models.ising import IsingModel
-from .fused import use_fused
 from .state import Stateful
 from .uniforms import UniformSource
 
@@ -286,16 +285,3 @@ def metropolis_polynomial(a: float, scale: float) -> tuple[float, float]:
     return c1 * scale, c2 * scale
 
 
-def ising_checkerboard(model: IsingModel, rule: str = "metropolis", fused: bool | None = None):
-    """The checkerboard sampler for ``model``: the fused Triton kernel where :func:`.fused.use_fused`
-    picks it (by default on CUDA with Triton installed), else :class:`CheckerboardSampler`."""
-    if use_fused(model, fused):
-        from .fused.ising import FusedIsingSampler  # imports Triton: only when it is used
-        return FusedIsingSampler(model, rule)
-    return CheckerboardSampler(model, rule)
-
-
-SAMPLERS = {
-    ("ising", "metropolis"): partial(ising_checkerboard, rule="metropolis"),
-    ("ising", "heatbath"): partial(ising_checkerboard, rule="heatbath"),
-}

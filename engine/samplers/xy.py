@@ -28,7 +28,6 @@ from ..models.base import LatticeModel
 from ..models.phi4 import Phi4Model
 from ..models.xy import TWO_PI, XYModel, neighbour_sum, spin_vectors
 from .clusters import ClusterFlip, WolffSampler, sample_bonds, wolff_flip
-from .fused import use_fused
 from .state import Entry, Stateful
 
 
@@ -313,17 +312,7 @@ class XYWolff(WolffSampler):
         return reflect(theta, alpha), wolff_flip(sample_bonds(prob, gen), gen, cost, n_seeds)
 
 
-def xy_metropolis(model: XYModel, *, step: float | None = None, adapt_sweeps: int = 100, fused: bool | None = None):
-    """XY Metropolis: the fused Triton kernel where :func:`.fused.use_fused` picks it (by default on
-    CUDA with Triton installed), else :class:`XYMetropolis`."""
-    if use_fused(model, fused):
-        from .fused.xy import FusedXYMetropolis  # imports Triton: only when it is used
-        return FusedXYMetropolis(model, step=step, adapt_sweeps=adapt_sweeps)
-    return XYMetropolis(model, step=step, adapt_sweeps=adapt_sweeps)
-
-
 SAMPLERS = {
-    ("xy", "metropolis"): xy_metropolis,
     ("xy", "heatbath"): XYHeatBath,
     ("xy", "overrelax"): XYOverrelax,
     ("xy", "wolff"): XYWolff,

@@ -1,34 +1,45 @@
 """Correlation panel: the two-point function G(r) of the live lattice, with fitted xi and eta.
 
 The study is :class:`engine.studies.correlation.CorrelationAverage` (G(r) averaged over the frames
-since the model, size or parameters last changed, exponential and power-law fits); the panel
-feeds it frames and draws the two figures of :func:`engine.plots.correlation.correlation_figures`
-(lin-log: exp(-r/xi) straight; log-log: r^(-eta) straight). To keep the GUI thread light
-(one FFT of one L x L lattice per frame), a frame is used only MIN_INTERVAL after the last one was done.
+since the model, size or parameters last changed, exponential and power-law fits). Frames go to a
+:class:`rgviz.jobs.LatestJob`, which adds the newest one to the average, fits and builds the two
+figures of :func:`engine.plots.correlation.correlation_figures` (lin-log: exp(-r/xi) straight;
+log-log: r^(-eta) straight) off the GUI thread, at most one FFT of the lattice every MIN_INTERVAL;
+the panel only draws.
 """
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.plots.correlation import correlation_figures
-from engine.studies.correlation import CorrelationAverage, Fit, fit_window
+from engine.studies.correlation import CorrelationAverage, CorrelationResult, Fit, fit_window
 
+from ..jobs import LatestJob
+from .panel import Panel
 from .plotting import draw_figure, fill_grid, grid_widget
 
-#: Frames closer together than this are skipped (seconds).
+#: Seconds between the end of one frame's analysis and the start of the next.
 MIN_INTERVAL = 0.25
 
 
-class CorrelationPanel(QWidget):
+def add_frame(item: tuple) -> tuple[CorrelationResult, list]:
+    """The job: add one frame to its average; the averaged G(r) with its fits, and the figures."""
+    average, snapshot, connected = item
+    params = snapshot.get("params", {})
+    average.add(snapshot["lattice"], snapshot["model"], params, connected)
+    result = average.result()
+    return result, correlation_figures(result, params.get("T"))
+
+
+class CorrelationPanel(Panel, QWidget):
     """G(r) on lin-log and log-log axes, averaged over frames, with exponential and power-law fits."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.average = CorrelationAverage()
-        self._last = 0.0
+        self.average = CorrelationAverage()  # touched only by the job (one at a time)
+        self.analysis = LatestJob(add_frame, "rgviz-correlation", MIN_INTERVAL, parent=self)
+        self.analysis.finished.connect(self.draw)
         self.exponential: Fit | None = None
         self.power_law: Fit | None = None
         self.L = 0
@@ -56,9 +67,9 @@ class CorrelationPanel(QWidget):
         layout.addWidget(self.figure_box, 1)
 
     def clear(self) -> None:
-        """Forget the accumulated frames."""
-        self.average.clear()
-        self._last = 0.0
+        """Forget the accumulated frames (a new average: a run in progress finishes with the old one)."""
+        self.analysis.clear()
+        self.average = CorrelationAverage()
 
     @property
     def frames(self) -> int:
@@ -68,19 +79,17 @@ class CorrelationPanel(QWidget):
         return self.figure_box
 
     def show_frame(self, snapshot: dict) -> None:
-        if time.monotonic() - self._last < MIN_INTERVAL:
-            return
-        params = snapshot.get("params", {})
-        self.average.add(snapshot["lattice"], snapshot["model"], params, self.connected.isChecked())
-        self.redraw(params.get("T"))
-        self._last = time.monotonic()  # the next frame waits MIN_INTERVAL after this one's work
+        self.analysis.submit((self.average, snapshot, self.connected.isChecked()))
 
-    def redraw(self, T=None) -> None:
-        result = self.average.result()
+    def draw(self, analysed: tuple[CorrelationResult, list]) -> None:
+        result, figures = analysed
         self.L, self.exponential, self.power_law = result.L, result.exponential, result.power_law
-        for plot, fig in zip((self.lin_log, self.log_log), correlation_figures(result, T)):
+        for plot, fig in zip((self.lin_log, self.log_log), figures):
             draw_figure(plot, fig)
         self.readout.setText(self._fit_text())
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        return self.analysis.shutdown(timeout_ms)
 
     def _fit_text(self) -> str:
         parts = []

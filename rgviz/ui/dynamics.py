@@ -3,7 +3,8 @@
 Live: the normalised autocorrelation rho(t) of |m| and E from the running simulation's series
 (the samples since its parameters last changed) and their integrated autocorrelation times,
 which set how many sweeps an independent sample costs
-(:func:`engine.studies.dynamics.live_autocorrelation`).
+(:func:`engine.studies.dynamics.live_autocorrelation`, run with its figure off the GUI thread by a
+:class:`rgviz.jobs.LatestJob` on the newest frame, at most every MIN_INTERVAL).
 
 In the background: tau_int(T) of |m| and E for several update algorithms and sizes of the 2D
 Ising model, and the dynamic exponent z from tau_int(Tc) ~ L^z
@@ -12,8 +13,6 @@ Ising model, and the dynamic exponent z from tau_int(Tc) ~ L^z
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
@@ -21,17 +20,25 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
 
 from engine.errors import ParameterError
 from engine.exact import TC_ISING
+from engine.figures import Figure
 from engine.models.ising import IsingModel
 from engine.plots.dynamics import live_figure, scan_figures
-from engine.studies.dynamics import (OBSERVABLES, TauScan, TauScanConfig, live_autocorrelation, run_tau_scan,
-                                     scan_temperatures)
+from engine.studies.dynamics import (OBSERVABLES, LiveAutocorrelation, TauScan, TauScanConfig, live_autocorrelation,
+                                     run_tau_scan, scan_temperatures)
 
-from ..jobs import JobControl, JobPanel
+from ..jobs import JobControl, JobPanel, LatestJob
+from .panel import Panel
 from .parsing import parse_sizes
 from .plotting import draw_figure, fill_grid, grid_widget
 
-#: Live frames closer together than this are skipped (seconds).
+#: Seconds between the end of one live analysis and the start of the next.
 MIN_INTERVAL = 0.5
+
+
+def live_analysis(snapshot: dict) -> tuple[LiveAutocorrelation, Figure]:
+    """The live job: autocorrelations of the frame's series, and their figure."""
+    live = live_autocorrelation(snapshot.get("series") or {}, snapshot.get("params", {}))
+    return live, live_figure(live)
 
 
 def scan_work(config: TauScanConfig):
@@ -44,7 +51,7 @@ def scan_work(config: TauScanConfig):
     return work
 
 
-class DynamicsPanel(JobPanel, QWidget):
+class DynamicsPanel(JobPanel, Panel, QWidget):
     """Live autocorrelation functions, and a background tau_int(T, L) scan with z."""
 
     error = Signal(str)  # a message for the user (bad scan parameters, a failed scan)
@@ -54,7 +61,8 @@ class DynamicsPanel(JobPanel, QWidget):
         self.device = device
         self.scan: TauScan | None = None
         self.live_tau: dict[str, tuple[float, float]] = {}
-        self._last = 0.0
+        self.live = LatestJob(live_analysis, "rgviz-live-tau", MIN_INTERVAL, parent=self)
+        self.live.finished.connect(self.show_live)
 
         self.sizes = QLineEdit("8 16 24")
         self.t_from, self.t_to = QDoubleSpinBox(), QDoubleSpinBox()
@@ -124,14 +132,18 @@ class DynamicsPanel(JobPanel, QWidget):
 
     # --- live ---------------------------------------------------------------------------------
     def show_frame(self, snapshot: dict) -> None:
-        if time.monotonic() - self._last < MIN_INTERVAL:
-            return
-        live = live_autocorrelation(snapshot.get("series") or {}, snapshot.get("params", {}))
+        self.live.submit(snapshot)
+
+    def show_live(self, analysed: tuple[LiveAutocorrelation, Figure]) -> None:
+        live, figure = analysed
         self.live_tau = live.tau
-        draw_figure(self.rho_plot, live_figure(live))
+        draw_figure(self.rho_plot, figure)
         text = ", ".join(f"tau_int({k}) = {t:.3g} +- {e:.2g}" for k, (t, e) in self.live_tau.items())
         self.live_label.setText(f"live ({live.samples} samples at the current parameters): {text or 'too few samples'}")
-        self._last = time.monotonic()  # the next frame waits MIN_INTERVAL after this one's work
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Join the live analysis and the scan."""
+        return all([self.live.shutdown(timeout_ms), JobPanel.shutdown(self, timeout_ms)])
 
     # --- the scan -----------------------------------------------------------------------------
     def start(self) -> None:

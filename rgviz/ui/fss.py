@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.figures import Series
 from engine.measure.fss import Collapse, best_collapse, collapse_quality
@@ -25,7 +24,9 @@ from engine.sweep import SweepResult
 
 from ..figures import PALETTE
 from ..jobs import Job
+from .panel import Panel
 from .plotting import draw_figure, fill_grid, grid_widget
+from .widgets import SliderSpin
 
 
 @dataclass(frozen=True)
@@ -54,54 +55,7 @@ def collapse_data(result: SweepResult, key: str):
     return points, curves
 
 
-class SliderSpin(QWidget):
-    """A slider for dragging and a spin box for typing, showing one float value."""
-
-    changed = Signal(float)
-    STEPS = 1000
-
-    def __init__(self, lo: float, hi: float, value: float, decimals: int = 4):
-        super().__init__()
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, self.STEPS)
-        self.spin = QDoubleSpinBox()
-        self.spin.setDecimals(decimals)
-        self.spin.setKeyboardTracking(False)
-        self.set_range(lo, hi)
-        self.spin.setValue(value)
-        self._sync_slider()
-        self.slider.valueChanged.connect(self._slider_moved)
-        self.spin.valueChanged.connect(self._spin_changed)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.slider, 3)
-        row.addWidget(self.spin, 1)
-
-    def set_range(self, lo: float, hi: float) -> None:
-        self.lo, self.hi = lo, max(hi, lo + 1e-6)  # an empty range would leave the slider nowhere to go
-        self.spin.setRange(self.lo, self.hi)
-        self.spin.setSingleStep((self.hi - self.lo) / 200)
-
-    def value(self) -> float:
-        return self.spin.value()
-
-    def set_value(self, value: float) -> None:
-        self.spin.setValue(value)
-
-    def _sync_slider(self) -> None:
-        self.slider.blockSignals(True)
-        self.slider.setValue(round((self.spin.value() - self.lo) / (self.hi - self.lo) * self.STEPS))
-        self.slider.blockSignals(False)
-
-    def _slider_moved(self, position: int) -> None:
-        self.spin.setValue(self.lo + (self.hi - self.lo) * position / self.STEPS)
-
-    def _spin_changed(self, value: float) -> None:
-        self._sync_slider()
-        self.changed.emit(value)
-
-
-class FssPanel(QWidget):
+class FssPanel(Panel, QWidget):
     """Collapse plot, parameter controls, live quality S and a background auto-fit."""
 
     error = Signal(str)
@@ -118,9 +72,12 @@ class FssPanel(QWidget):
         self.observable = QComboBox()
         for o in OBSERVABLES:
             self.observable.addItem(o.label, o.key)
-        self.tc = SliderSpin(2.0, 2.6, reference_temperature("ising"))
-        self.nu = SliderSpin(0.3, 3.0, 1.0)
-        self.ratio = SliderSpin(-0.5, 3.0, self._ratios["binder"])
+        self.observable.setToolTip("The observable whose curves for all L are collapsed onto one")
+        self.tc = SliderSpin(2.0, 2.6, reference_temperature("ising"),
+                             tooltip="Critical temperature: x = (T - Tc) L^(1/nu)")
+        self.nu = SliderSpin(0.3, 3.0, 1.0, tooltip="Correlation-length exponent nu: x = (T - Tc) L^(1/nu)")
+        self.ratio = SliderSpin(-0.5, 3.0, self._ratios["binder"],
+                                tooltip="Exponent ratio (e.g. gamma/nu) by which the observable is scaled with L")
         self.ratio_label = QLabel()
         self.quality_label = QLabel("S = -")
         self.fit_button = QPushButton("Auto-fit")
@@ -128,7 +85,7 @@ class FssPanel(QWidget):
         self.fit_label.setWordWrap(True)
         self.observable.currentIndexChanged.connect(self._observable_changed)
         for control in (self.tc, self.nu, self.ratio):
-            control.changed.connect(self._parameters_changed)
+            control.valueChanged.connect(self._parameters_changed)
         self.fit_button.clicked.connect(self.auto_fit)
         self.fit_button.setEnabled(False)
 

@@ -4,11 +4,11 @@ Watching the blocked levels while the temperature changes shows the RG at work: 
 coarse levels order completely, above Tc they turn into noise, at Tc they look alike at every
 scale. Each level is drawn on the same on-screen square (every image stretched to a unit square,
 side by side in one view), so a coarse site is drawn b^n times larger and the eye compares
-structures, not sizes. Colours are the lattice panel's (:func:`rgviz.ui.lattice_view.colorize`).
+structures, not sizes. Colours are the lattice panel's (:func:`rgviz.ui.colors.colorize`).
 
 Blocking uses the engine (:func:`engine.rg.blocking.coarse_levels`) on a copy of the snapshot. It is
-cheap, but frames arrive up to 60 times a second: the panel blocks the newest frame at most
-:data:`MAX_RATE` times a second, and less often when blocking and drawing take more than
+cheap, but frames arrive up to 40 times a second (``EngineWorker.MAX_FPS``): the panel blocks the
+newest frame at most :data:`MAX_RATE` times a second, and less often when blocking and drawing take more than
 :data:`GUI_SHARE` of the time (a 1024^2 lattice on a loaded machine); frames in between are dropped.
 """
 
@@ -24,7 +24,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
 from engine.device import make_generator
 from engine.rg.blocking import coarse_levels
 
-from .lattice_view import COLORMAPS, colorize, lookup_table
+from .colors import COLORMAPS, colorize, lookup_table
+from .panel import Panel
 from .widgets import view_with_bar
 
 MAX_RATE = 4.0  # blockings per second at most
@@ -42,7 +43,7 @@ RULES = {
 }
 
 
-class HierarchyPanel(QWidget):
+class HierarchyPanel(Panel, QWidget):
     """The live lattice and its blocked levels side by side; ``levels`` holds what is drawn."""
 
     def __init__(self, seed: int = 0, parent: QWidget | None = None):

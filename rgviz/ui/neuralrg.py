@@ -482,7 +482,7 @@ class NeuralRGPanel(QWidget):
         if self.explore_job is not None and self.explore_job.is_running():
             self._fail("Wait for the running operation to finish.")
             return None
-        self.explore_job = Job(lambda control: work(), name="rgviz-latent")
+        self.explore_job = Job(lambda control: work(), name="rgviz-latent", holds_live_run=False)  # brief
         self.explore_job.finished.connect(show)
         self.explore_job.failed.connect(self._fail)
         return self.explore_job.start()

@@ -5,9 +5,6 @@ background :class:`rgviz.jobs.Job`. After each round of sweeps the job analyses 
 (multi-histogram reweighting, Binder crossings, peaks, exponents) in its own thread, when the GUI
 is ready for it, and the panel redraws: points with error bars that shrink as data arrive,
 reweighted curves, exact overlays (Onsager; Kaufman per L), and a table of transition estimates.
-
-:func:`register_phase_panels` adds this panel and its companions (finite-size scaling,
-correlations, dynamics) to the main window.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
@@ -29,9 +26,7 @@ from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
 
 from ..figures import render_all
 from ..jobs import JobControl, JobPanel
-from .correlation import CorrelationPanel
-from .dynamics import DynamicsPanel
-from .fss import FssPanel
+from .panel import Panel
 from .parsing import parse_sizes
 from .plotting import draw_figure, fill_grid, grid_widget
 from .widgets import estimate_table, fill_estimate_table, int_spin
@@ -61,7 +56,8 @@ def sweep_work(config: SweepConfig):
             control.partial(result)
 
         result = runner.run(control.progress, on_update)
-        analyse(result)
+        if not control.abandoned:  # a stopped sweep is analysed once more; a closing window skips it
+            analyse(result)
         return result
 
     return work
@@ -81,7 +77,7 @@ def exchange_text(result: SweepResult) -> str:
     return ("exchange acceptance  " + ";  ".join(parts)) if parts else ""
 
 
-class PhasePanel(JobPanel, QWidget):
+class PhasePanel(JobPanel, Panel, QWidget):
     """Sweep controls, a grid of live plots, the estimates table, export."""
 
     result_ready = Signal(object)  # an analysed SweepResult (partial or final): feeds the FSS panel
@@ -223,45 +219,11 @@ class PhasePanel(JobPanel, QWidget):
     def figure_widget(self) -> QWidget:
         return self.figure_box
 
-    def export(self, folder: str | Path) -> list[Path]:
+    def has_data(self) -> bool:
+        return self.result is not None
+
+    def export_data(self, folder: str | Path) -> list[Path]:
         """What ``rgviz-batch sweep --out folder`` writes: results.csv/.npz, estimates.json, figures."""
         if self.result is None:
             raise ParameterError("export", "nothing to export yet: run a sweep first")
         return write_sweep(self.result, summarise(self.result), Path(folder), render_all)
-
-
-class _ShutdownOnClose(QObject):
-    """Joins the panels' background jobs when the main window closes (no thread may outlive it)."""
-
-    def __init__(self, panels: list[QWidget], parent: QObject):
-        super().__init__(parent)
-        self.panels = panels
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.Close:
-            for panel in self.panels:
-                panel.shutdown()
-        return False
-
-
-def register_phase_panels(window) -> dict[str, QWidget]:
-    """Add the Phase, Finite-size scaling, Correlations and Dynamics docks to a MainWindow.
-
-    They share one tabbed dock group in the bottom area; the Phase panel's results feed the FSS
-    panel, errors go to the window's error dialog, and closing the window stops their jobs.
-    """
-    device = getattr(window, "device", "auto")
-    panels = {"phase": ("Phase transitions", PhasePanel(device)), "fss": ("Finite-size scaling", FssPanel()),
-              "correlation": ("Correlations", CorrelationPanel()), "dynamics": ("Dynamics", DynamicsPanel(device))}
-    docks = [window.add_panel(key, title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
-             for key, (title, widget) in panels.items()]
-    for dock in docks[1:]:
-        window.tabifyDockWidget(docks[0], dock)
-    docks[0].raise_()
-    phase, fss = panels["phase"][1], panels["fss"][1]
-    phase.result_ready.connect(fss.set_result)
-    for panel in (phase, fss, panels["dynamics"][1]):
-        panel.error.connect(window.show_error)
-    with_jobs = [phase, fss, panels["dynamics"][1]]
-    window.installEventFilter(_ShutdownOnClose(with_jobs, window))
-    return {key: widget for key, (_, widget) in panels.items()}

@@ -16,15 +16,14 @@ XY tab: the Kosterlitz flow in the (1/K, y) plane, theory flow lines and separat
 
 Every plot is an :class:`engine.figures.Figure` spec built in :mod:`engine.plots.rgflow`, and the
 table and files come from :mod:`engine.studies.rgflow`, so the panel, its export and the batch
-CLI's output look alike. :func:`register_rg_panels` adds this panel, the Hierarchy panel
-and the teaching panels to the main window.
+CLI's output look alike.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
@@ -41,10 +40,9 @@ from engine.studies.rgflow import ISING_FAN, XY_FAN, estimate_rows, write_rgflow
 
 from ..figures import render_all
 from ..jobs import JobControl, JobPanel
-from .hierarchy import HierarchyPanel
+from .panel import FigureTarget, Panel
 from .parsing import parse_temperatures
 from .plotting import draw_figure, fill_grid, grid_widget, style_plot
-from .teaching import TeachingPanel
 from .widgets import estimate_table, fill_estimate_table, int_spin
 
 XY_X_RANGE = (0.4, 3.0)  # 1/K shown in the Kosterlitz diagram (zoom out for hotter trajectories)
@@ -69,7 +67,7 @@ class FlowTab(JobPanel, QWidget):
     """What both tabs share: a form, Start/Stop/Export, a progress bar, one background job.
 
     Subclasses add their parameters to ``self.form``, and implement ``work()`` (the job's
-    callable), ``show_result(result)`` and ``export(folder)``.
+    callable), ``show_result(result)`` and ``export_data(folder)``.
     """
 
     error = Signal(str)
@@ -240,7 +238,7 @@ class IsingFlowTab(FlowTab):
     def figure_widget(self) -> QWidget:
         return self.figure_box
 
-    def export(self, folder: str | Path) -> list[Path]:
+    def export_data(self, folder: str | Path) -> list[Path]:
         """What ``rgviz-batch rgflow --out folder`` writes, with the chosen projection as the plane figure."""
         if self.result is None:
             raise ParameterError("export", "nothing to export yet: run an RG flow first")
@@ -302,7 +300,7 @@ class XYFlowTab(FlowTab):
     def figure_widget(self) -> QWidget:
         return self.figure_box
 
-    def export(self, folder: str | Path) -> list[Path]:
+    def export_data(self, folder: str | Path) -> list[Path]:
         """``rgflow.json`` and ``trajectories.csv`` as the batch CLI writes them, and the flow diagram."""
         if self.result is None:
             raise ParameterError("export", "nothing to export yet: run an XY flow first")
@@ -310,7 +308,7 @@ class XYFlowTab(FlowTab):
                            [xy_figure(self.result)])
 
 
-class RGFlowPanel(QTabWidget):
+class RGFlowPanel(Panel, QTabWidget):
     """The Ising and XY flow tabs; errors of either come out of ``error``."""
 
     error = Signal(str)
@@ -322,31 +320,17 @@ class RGFlowPanel(QTabWidget):
         self.addTab(self.xy, "XY (Kosterlitz)")
         for tab in (self.ising, self.xy):
             tab.error.connect(self.error)
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
-    def figure_widget(self) -> QWidget:
-        """The plots of the tab on show."""
-        return self.currentWidget().figure_widget()
+    def figure_targets(self) -> list[FigureTarget]:
+        return [FigureTarget("Ising", self.ising.figure_widget), FigureTarget("XY", self.xy.figure_widget)]
+
+    def has_data(self) -> bool:
+        """The tab on show has a result (File > Export data writes that tab's)."""
+        return self.currentWidget().result is not None
+
+    def export_data(self, folder: str | Path) -> list[Path]:
+        return self.currentWidget().export_data(folder)
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel and join both tabs' jobs; True when no thread is left."""
         return all([self.ising.shutdown(timeout_ms), self.xy.shutdown(timeout_ms)])
-
-
-def register_rg_panels(window) -> dict[str, QWidget]:
-    """Add the Hierarchy, RG flow and RG teaching docks to ``window``, tabified together."""
-    hierarchy, rgflow, teaching = HierarchyPanel(), RGFlowPanel(getattr(window, "device", "auto")), TeachingPanel()
-    area = Qt.DockWidgetArea.BottomDockWidgetArea
-    docks = [window.add_panel("hierarchy", "Hierarchy", hierarchy, area),
-             window.add_panel("rgflow", "RG flow", rgflow, area),
-             window.add_panel("teaching", "RG teaching", teaching, area)]
-    for dock in docks[1:]:
-        window.tabifyDockWidget(docks[0], dock)
-    rgflow.error.connect(window.show_error)
-    lattice = window.panels.get("lattice")
-    if lattice is not None and hasattr(lattice, "cmap_box"):
-        lattice.cmap_box.currentTextChanged.connect(hierarchy.set_colormap)
-    return {"hierarchy": hierarchy, "rgflow": rgflow, "teaching": teaching}
-

@@ -19,46 +19,17 @@ from html import escape
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from engine.rg.teaching import decimation_1d, fbm_path, flow_1d, structure_function, toy_flow
 
+from .panel import FigureTarget, Panel
 from .plotting import grid_widget, style_plot
-from .widgets import int_spin
+from .widgets import SliderSpin, int_spin
 
 PEN = {"map": pg.mkPen("#1f77b4", width=2), "diagonal": pg.mkPen("gray", width=1, style=Qt.PenStyle.DashLine),
        "cobweb": pg.mkPen("#d62728", width=1.5), "copy": pg.mkPen("#d62728", width=1.5),
        "path": pg.mkPen("#1f77b4", width=1.5), "zero": pg.mkPen("k", width=1)}
-
-
-class ValueSlider(QWidget):
-    """A horizontal slider over [lo, hi] in ``steps`` steps with its value shown as text."""
-
-    def __init__(self, lo: float, hi: float, value: float, steps: int = 200, fmt: str = "{:.3f}",
-                 parent: QWidget | None = None):
-        super().__init__(parent)
-        self.lo, self.hi, self.steps, self.fmt = lo, hi, steps, fmt
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, steps)
-        self.label = QLabel()
-        self.label.setMinimumWidth(50)
-        self.valueChanged = self.slider.valueChanged
-        self.slider.valueChanged.connect(self._show)
-        self.set_value(value)
-        self._show()
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.label)
-
-    def value(self) -> float:
-        return self.lo + (self.hi - self.lo) * self.slider.value() / self.steps
-
-    def set_value(self, value: float) -> None:
-        self.slider.setValue(round((value - self.lo) / (self.hi - self.lo) * self.steps))
-
-    def _show(self) -> None:
-        self.label.setText(self.fmt.format(self.value()))
 
 
 class TeachingTab(QWidget):
@@ -114,7 +85,8 @@ class DecimationTab(TeachingTab):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(2, parent)
-        self.K0 = self.add_control("K0 = J/T", ValueSlider(0.05, 3.0, 1.5))
+        self.K0 = self.add_control(
+            "K0 = J/T", SliderSpin(0.05, 3.0, 1.5, 3, "Starting coupling of the 1D Ising chain, K0 = J/T"))
         self.steps = self.add_control("Decimations", int_spin(1, 30, 8))
         self.redraw()
 
@@ -139,8 +111,10 @@ class ToyLawTab(TeachingTab):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(2, parent)
-        self.c = self.add_control("c", ValueSlider(-1.0, 1.0, 0.2))
-        self.sigma = self.add_control("sigma", ValueSlider(0.5, 3.0, 2.0, steps=250, fmt="{:.2f}"))
+        self.c = self.add_control(
+            "c", SliderSpin(-1.0, 1.0, 0.2, 3, "Growth rate c of df/dt = c f (c > 0: relevant, c < 0: irrelevant)"))
+        self.sigma = self.add_control(
+            "sigma", SliderSpin(0.5, 3.0, 2.0, 2, "Rescaling factor sigma of one RG step: c -> sigma c"))
         self.steps = self.add_control("Rescalings", int_spin(1, 8, 3))
         self.redraw()
 
@@ -174,7 +148,8 @@ class FBMTab(TeachingTab):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(2, parent)
-        self.hurst = self.add_control("Hurst h", ValueSlider(0.05, 0.95, 0.7, steps=90, fmt="{:.2f}"))
+        self.hurst = self.add_control(
+            "Hurst h", SliderSpin(0.05, 0.95, 0.7, 2, "Hurst exponent h of the fractional Brownian motion"))
         self.sigma = self.add_control("sigma", int_spin(2, 16, 4))
         self.seed = self.add_control("Seed", int_spin(0, 2**31 - 1, 0))
         self.path: np.ndarray | None = None
@@ -199,7 +174,7 @@ class FBMTab(TeachingTab):
                           "looks like the blue path; roughness grows as h decreases (h = 1/2: Brownian motion).")
 
 
-class TeachingPanel(QTabWidget):
+class TeachingPanel(Panel, QTabWidget):
     """The three teaching tabs in one dock."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -209,7 +184,6 @@ class TeachingPanel(QTabWidget):
         self.addTab(self.toy, "df/dt = c f")
         self.addTab(self.fbm, "Fractional Brownian motion")
 
-    def figure_widget(self) -> QWidget:
-        """The plots of the tab on show."""
-        return self.currentWidget().figure_widget()
+    def figure_targets(self) -> list[FigureTarget]:
+        return [FigureTarget(self.tabText(i), self.widget(i).figure_widget) for i in range(self.count())]
 

@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QSpinBox, QWidget
 
+from .panel import Panel
 from .plotting import GraphicsLayoutWidget, prepare_live_plot
 from .widgets import view_with_bar
 
@@ -77,7 +78,7 @@ def curve(plot: pg.PlotItem, colour: tuple[int, int, int]) -> QGraphicsPathItem:
     return item
 
 
-class TimeSeriesView(QWidget):
+class TimeSeriesView(Panel, QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = ""

@@ -94,3 +94,95 @@ def test_ui_check_catches_torch_and_the_cli(tmp_path):
     good = tmp_path / "good.py"
     good.write_text("import numpy as np\nfrom engine.studies.sweep import summarise\nimport torchvision_like\n")
     assert forbidden_in(good, UI_FORBIDDEN) == []
+
+
+# --- no import loops --------------------------------------------------------------------------
+#
+# Every import statement counts, those inside functions included: a lazy import that closes a loop
+# hides the loop from the interpreter, not from the design (the two modules still need each other,
+# and neither can be understood, tested or moved alone).
+
+ROOT = ENGINE_DIR.parent
+PACKAGES = ("engine", "rgviz")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_within(path: Path, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` that ``path`` imports (relative imports resolved; ``from p import m``
+    names the submodule p.m when there is one, else the package p)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
+    return {m for m in found if m in modules and m != name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = [f for package in PACKAGES for f in sorted((ROOT / package).rglob("*.py"))]
+    modules = {module_name(f) for f in files}
+    return {module_name(f): imports_within(f, modules) for f in files}
+
+
+def loops(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(found)
+
+
+def test_no_import_loops_in_engine_or_rgviz():
+    graph = import_graph()
+    assert len(graph) > 50 and "rgviz.ui.phase" in graph["rgviz.ui.registry"]
+    assert loops(graph) == []
+
+
+def test_loop_finder_sees_a_loop_through_a_function_level_import(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from . import b\n")
+    (package / "b.py").write_text("def f():\n    from .c import g\n")
+    (package / "c.py").write_text("import pkg.a\nfrom pkg import b\n")
+    (package / "d.py").write_text("from pkg.a import x\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    modules = {module_name(f) for f in package.glob("*.py")}
+    graph = {module_name(f): imports_within(f, modules) for f in package.glob("*.py")}
+    assert graph["pkg.d"] == {"pkg.a"}
+    assert loops(graph) == [["pkg.a", "pkg.b", "pkg.c"]]

@@ -23,8 +23,7 @@ from test_session import _assert_same_future  # noqa: E402
 from engine.device import make_generator  # noqa: E402
 from engine.errors import ParameterError  # noqa: E402
 from engine.models.ising import IsingModel  # noqa: E402
-from engine.samplers import checkerboard, make_sampler, run_sweeps  # noqa: E402
-from engine.samplers import xy as xy_samplers  # noqa: E402
+from engine.samplers import choice, make_sampler, run_sweeps  # noqa: E402
 from engine.samplers.checkerboard import CheckerboardSampler  # noqa: E402
 from engine.samplers.fused.colours import join_colours, split_colours  # noqa: E402
 from engine.samplers.fused.ising import FusedIsingSampler, flip_thresholds  # noqa: E402
@@ -230,8 +229,7 @@ def test_cuda_runs_the_fused_kernel_by_default():
 def test_session_with_the_fused_kernel_restores_exactly(model, params, monkeypatch):
     """A saved session resumes the fused chain bit-identically (the key comes from the saved generator)."""
     if DEVICE == "cpu":  # in the interpreter, make the fused kernel the default choice, as on CUDA
-        for module in (checkerboard, xy_samplers):
-            monkeypatch.setattr(module, "use_fused", lambda m, fused: fused is not False)
+        monkeypatch.setattr(choice, "use_fused", lambda m, fused: fused is not False)
     sim = Simulation(model, L=8, algorithm="metropolis", seed=5, device=DEVICE, **params)
     sim.step(4)
     assert type(sim.sampler).__name__.startswith("Fused")

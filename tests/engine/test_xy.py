@@ -24,6 +24,7 @@ from chains import chain
 from engine.device import make_generator
 from engine.errors import ParameterError
 from engine.models.xy import XYModel, spin_vectors
+from engine.samplers.choice import SAMPLERS as CHOICE_SAMPLERS
 from engine.samplers.hmc import SAMPLERS as HMC_SAMPLERS
 from engine.samplers.xy import (SAMPLERS, XYMetropolis, XYOverrelax, XYWolff, overrelax, reflect,
                                 von_mises, wolff_embedding)
@@ -63,7 +64,7 @@ def assert_agrees(value, error, exact, sigmas=4.0, what=""):
 
 
 def make(model, algorithm, **options):
-    return {**SAMPLERS, **HMC_SAMPLERS}[(model.name, algorithm)](model, **options)
+    return {**SAMPLERS, **CHOICE_SAMPLERS, **HMC_SAMPLERS}[(model.name, algorithm)](model, **options)
 
 
 # --- exact 4x4 torus by the character expansion --------------------------------------------

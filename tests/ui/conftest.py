@@ -3,10 +3,11 @@ build panels whose background jobs are always shut down and joined at teardown."
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
-from PySide6.QtCore import QObject, QSettings, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Slot
 
 from rgviz.jobs import Job
 from rgviz.worker import EngineWorker, WorkerThread
@@ -17,6 +18,16 @@ def private_settings(tmp_path):
     """Windows save their layout in QSettings: keep tests away from the user's configuration."""
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    """Delete and collect each test's windows in its own teardown (after pytest-qt has closed them): a
+    window with the bulk or RG panels collected in the middle of a later test changed the zoom of that
+    test's mouse drag on the lattice view."""
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture

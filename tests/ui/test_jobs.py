@@ -166,3 +166,43 @@ def test_progress_is_throttled(start_job, qtbot):
     qtbot.waitUntil(lambda: rec.stopped, timeout=5000)
     assert rec.progress[-1] == (20000, 20000)
     assert len(rec.progress) < 200
+
+
+def test_latest_job_analyses_the_newest_item_and_clear_drops_a_stale_result(qtbot):
+    from rgviz.jobs import LatestJob
+
+    seen, results = [], []
+    gate = threading.Event()
+
+    def compute(item):
+        gate.wait(5)
+        seen.append(item)
+        return item * 10
+
+    latest = LatestJob(compute, "test-latest")
+    latest.finished.connect(results.append)
+    latest.submit(1)  # starts at once and waits on the gate
+    latest.submit(2)
+    latest.submit(3)  # replaces 2, which is never analysed
+    latest.clear()  # drops 3 and the result of the run in progress
+    latest.submit(4)
+    gate.set()
+    qtbot.waitUntil(lambda: not latest.busy(), timeout=5000)
+    assert seen == [1, 4] and results == [40]
+    assert latest.shutdown()
+
+
+def test_shutdown_abandons_a_job_and_stop_only_cancels(qtbot):
+    seen = []
+
+    def work(control):
+        while not control.cancelled:
+            time.sleep(0.005)
+        seen.append(control.abandoned)
+
+    stopped = Job(work, name="test-stop").start()
+    stopped.cancel()
+    assert stopped.wait(5000)
+    closed = Job(work, name="test-close").start()
+    assert closed.shutdown(5000)
+    assert seen == [False, True]

@@ -9,12 +9,19 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
 
-from rgviz.mainwindow import MainWindow
+from rgviz.jobs import Job
+from rgviz.mainwindow import WHOLE_WINDOW, ExportFigureDialog, MainWindow
+from rgviz.ui.panel import Panel
+from rgviz.ui import registry
+from rgviz.ui.registry import CORE, PanelSpec
 
 PANELS = {"controls", "lattice", "timeseries"}
 
@@ -24,10 +31,10 @@ def make_window(qtbot, tmp_path):
     """``make_window(play=True, **simulation_kwargs)``; closed (worker joined) at teardown."""
     windows = []
 
-    def make(play: bool = True, **kwargs) -> MainWindow:
+    def make(play: bool = True, panels=CORE, **kwargs) -> MainWindow:
         kwargs = {"model": "ising", "L": 16, "T": 2.269, "seed": 0, "device": "cpu", **kwargs}
         settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(kwargs, settings=settings, play=play)
+        window = MainWindow(kwargs, settings=settings, play=play, panels=panels)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -161,10 +168,6 @@ def test_layout_is_persisted(qtbot, tmp_path, make_window):
 
 
 def test_ctrl_q_during_run_closes_and_leaves_no_thread(make_window, qtbot):
-    from PySide6.QtGui import QAction
-
-    from PySide6.QtGui import QKeySequence
-
     window = make_window(L=64)
     wait_frame(qtbot, window, lambda s: s["sweep"] > 2)
     quit_action = next(a for a in window.findChildren(QAction) if a.text() == "&Quit")
@@ -220,3 +223,100 @@ def test_main_in_process_returns_zero(qtbot, tmp_path):
     assert app.main(["--model", "ising", "--L", "16", "--device", "cpu"]) == 0
     assert {"phase", "rgflow", "bulk", "neuralrg"} <= seen["docks"]
     assert seen["tabbed"] == seen["docks"] - PANELS
+
+
+# --- the panel protocol ----------------------------------------------------------------------
+
+class SlowJobPanel(Panel, QWidget):
+    """A panel whose job runs until cancelled (it checks its flag every 10 ms), with data and state."""
+
+    def __init__(self):
+        super().__init__()
+        self.job = Job(self.spin, name="test-spin").start()
+        self.setting = 1
+
+    @staticmethod
+    def spin(control):
+        while not control.cancelled:
+            time.sleep(0.01)
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        return self.job.shutdown(timeout_ms)
+
+    def has_data(self) -> bool:
+        return True
+
+    def export_data(self, folder):
+        path = Path(folder) / "slow.txt"
+        path.write_text("data")
+        return [path]
+
+    def session_state(self) -> dict:
+        return {"setting": self.setting}
+
+    def restore_session_state(self, state: dict) -> None:
+        self.setting = state.get("setting", self.setting)
+
+
+SLOW = PanelSpec("slow", "Slow job", lambda context: SlowJobPanel(), shortcut="Ctrl+9")
+
+
+def test_close_with_a_job_running_joins_it_within_2_s(make_window, qtbot):
+    window = make_window(panels=CORE + (SLOW,))
+    job = window.panels["slow"].job
+    qtbot.waitUntil(job.is_running)
+    t0 = time.monotonic()
+    window.close()
+    assert time.monotonic() - t0 < 2.0
+    assert not job.is_running() and not window.engine.is_running()
+
+
+def test_export_data_writes_the_panel_in_front_else_the_lattice(make_window, qtbot, tmp_path):
+    window = make_window(panels=CORE + (SLOW,))
+    wait_frame(qtbot, window, lambda s: s["sweep"] > 0)
+    window.docks["lattice"].widget().setFocus()
+    assert window.data_panel() is None  # the lattice has no panel data: File > Export data writes the lattice
+    front = next(a for a in window.findChildren(QAction) if a.shortcut() == QKeySequence("Ctrl+9"))
+    front.trigger()
+    assert window.front == "slow" and window.docks["slow"].isVisible()
+    assert window.data_panel() == "slow"
+    assert [p.name for p in window.export_data(str(tmp_path), window.data_panel())] == ["slow.txt"]
+
+
+def test_panel_states_round_trip(make_window):
+    window = make_window(play=False, panels=CORE + (SLOW,))
+    states = window.panel_states()
+    assert states == {"slow": {"setting": 1}}  # panels with the default (no state) are left out
+    window.restore_panel_states({"slow": {"setting": 7}, "gone": {"x": 1}})
+    assert window.panels["slow"].setting == 7
+
+
+def test_export_dialog_proposes_the_chosen_targets_size(make_window, qtbot):
+    window = make_window(play=False)
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: window.docks["lattice"].isVisible())
+    sizes = {key: target.default_size() for key, (_, target) in window._figures().items()}
+    dialog = ExportFigureDialog({k: (t, sizes[k]) for k, t in window.figure_targets().items()}, "lattice", window)
+    assert (dialog.width_box.value(), dialog.height_box.value()) == (sizes["lattice"].width(),
+                                                                     sizes["lattice"].height())
+    dialog.target.setCurrentIndex(dialog.target.findData(WHOLE_WINDOW))
+    assert (dialog.width_box.value(), dialog.height_box.value()) == (window.width(), window.height())
+    assert "controls" not in window.figure_targets()  # the control panel has no figure
+
+
+def test_every_panel_of_the_registry_is_built_once_and_shut_down(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
+    window = MainWindow({"model": "ising", "L": 8, "device": "cpu"}, settings=settings, play=False,
+                        panels=registry.PANELS)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        assert list(window.docks) == [spec.key for spec in registry.PANELS]
+        assert all(isinstance(window.hooks[key], Panel) for key in window.docks)
+        titles = set(window.figure_targets().values())
+        assert {"RG flow: Ising", "RG flow: XY", "Whole window"} <= titles
+        # the export dialog asks every target for its size: none may need OpenGL (the bulk's 3D tab) for that
+        assert all(target.default_size().width() >= 16 for _, target in window._figures().values())
+    finally:
+        window.close()
+    assert not window.engine.is_running()

@@ -24,7 +24,7 @@ from rgviz import export
 from rgviz.ui.correlation import CorrelationPanel
 from rgviz.ui.dynamics import DynamicsPanel
 from rgviz.ui.fss import FssPanel
-from rgviz.ui.phase import PhasePanel, parse_sizes, register_phase_panels
+from rgviz.ui.phase import PhasePanel, parse_sizes
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_xy_sweep_shows_helicity_against_2t_over_pi_and_t_kt(panels):
 def test_export_writes_what_the_cli_writes(panels, sweep_result, tmp_path):
     panel = panels(PhasePanel, device="cpu")
     panel.show_result(sweep_result)
-    written = panel.export(tmp_path)
+    written = panel.export_data(tmp_path)
     assert all(p.exists() for p in written)
     estimates = json.loads((tmp_path / "estimates.json").read_text())
     assert math.isfinite(estimates["binder_crossing_Tc"]["mean"]) and "collapse_susceptibility" in estimates
@@ -199,15 +199,26 @@ def test_fss_sliders_change_the_quality_and_auto_fit_finds_a_collapse(panels, sw
 
 # --- Correlation panel ------------------------------------------------------------------------
 
+def analysed(qtbot, panel, snapshot):
+    """Hand ``snapshot`` to a live panel and wait until its analysis job has been drawn."""
+    panel.show_frame(snapshot)
+    qtbot.waitUntil(lambda: not (panel.live if isinstance(panel, DynamicsPanel) else panel.analysis).busy(),
+                    timeout=10_000)
+
+
 def test_correlation_panel_draws_and_fits_from_snapshots(panels, qtbot, tmp_path):
     panel = panels(CorrelationPanel)
+    panel.analysis.min_interval = 0.0  # every frame counts here
     sim = Simulation("ising", 16, "metropolis", seed=2, device="cpu", T=3.0)
     sim.thermalize(50)
-    for _ in range(8):
+    for _ in range(6):
         sim.step(3)
-        panel._last = 0.0  # each of these frames counts (the panel skips frames < 0.25 s apart)
+        analysed(qtbot, panel, sim.snapshot())
+    for _ in range(3):  # while the first of these is analysed the others wait; only the newest is kept
+        sim.step(3)
         panel.show_frame(sim.snapshot())
-    panel.show_frame(sim.snapshot())  # arrives right after the last: skipped
+    assert panel.analysis.job is not None and panel.frames <= 7
+    qtbot.waitUntil(lambda: not panel.analysis.busy(), timeout=10_000)
     assert panel.frames == 8
     assert panel.lin_log.listDataItems() and panel.log_log.listDataItems()
     xi = panel.exponential
@@ -216,21 +227,19 @@ def test_correlation_panel_draws_and_fits_from_snapshots(panels, qtbot, tmp_path
     assert_figure_files(panel.figure_widget(), tmp_path, "correlation")
 
     sim.set_params(T=2.5)  # new parameters: the average starts afresh
-    panel._last = 0.0
-    panel.show_frame(sim.snapshot())
+    analysed(qtbot, panel, sim.snapshot())
     assert panel.frames == 1
     panel.connected.setChecked(True)  # another quantity: so does switching to the connected G(r)
     assert panel.frames == 0
 
     ordered = {"model": "ising", "lattice": np.ones((16, 16), np.int8), "params": {"T": 0.5}}
-    panel._last = 0.0
-    panel.show_frame(ordered)  # G(r) = 1: nothing decays, nothing to fit
+    analysed(qtbot, panel, ordered)  # G(r) = 1: nothing decays, nothing to fit
     assert panel.exponential is None and panel.power_law is None and "no fit" in panel.readout.text()
 
 
 # --- Dynamics panel ---------------------------------------------------------------------------
 
-def test_live_autocorrelation_uses_the_samples_since_the_last_change(panels, tmp_path):
+def test_live_autocorrelation_uses_the_samples_since_the_last_change(panels, qtbot, tmp_path):
     panel = panels(DynamicsPanel, device="cpu")
     sim = Simulation("ising", 8, "metropolis", seed=4, device="cpu", T=1.5)
     sim.step(30)
@@ -238,7 +247,7 @@ def test_live_autocorrelation_uses_the_samples_since_the_last_change(panels, tmp
     sim.step(300)
     snap = sim.snapshot()
     assert equal_parameter_tail(snap["series"], snap["params"]) == 30
-    panel.show_frame(snap)
+    analysed(qtbot, panel, snap)
     assert set(panel.live_tau) == {"|m|", "E"}
     assert all(t >= 0.5 and e > 0 for t, e in panel.live_tau.values())
     assert "300 samples" in panel.live_label.text()
@@ -308,16 +317,17 @@ def test_tau_scan_refuses_bad_input_in_its_status_line_and_error_signal(panels, 
 
 # --- the main window --------------------------------------------------------------------------
 
-def test_register_adds_tabbed_docks_wired_together(qtbot, tmp_path, sweep_result):
+def test_registry_adds_tabbed_docks_wired_together(qtbot, tmp_path, sweep_result):
     from rgviz.mainwindow import MainWindow
+    from rgviz.ui.registry import specs
 
     settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
     window = MainWindow({"model": "ising", "L": 8, "T": 2.269, "seed": 0, "device": "cpu"}, settings=settings,
-                        play=False)
+                        play=False, panels=specs(["phase", "fss", "correlation", "dynamics"]))
     qtbot.addWidget(window)
     try:
-        added = register_phase_panels(window)
-        assert set(added) == {"phase", "fss", "correlation", "dynamics"}
+        added = window.panels
+        assert set(added) == {"controls", "lattice", "timeseries", "phase", "fss", "correlation", "dynamics"}
         tabbed = window.tabifiedDockWidgets(window.docks["phase"])
         assert {window.docks[k] for k in ("fss", "correlation", "dynamics")} <= set(tabbed)
         added["phase"].show_result(sweep_result)

@@ -24,8 +24,9 @@ from rgviz import export
 from rgviz.mainwindow import MainWindow
 from rgviz.ui import hierarchy as hierarchy_ui
 from rgviz.ui.hierarchy import HierarchyPanel
-from rgviz.ui.lattice_view import COLORMAPS, colorize, lookup_table
-from rgviz.ui.rgflow import RGFlowPanel, parse_temperatures, register_rg_panels
+from rgviz.ui.colors import COLORMAPS, colorize, lookup_table
+from rgviz.ui.registry import specs
+from rgviz.ui.rgflow import RGFlowPanel, parse_temperatures
 from rgviz.ui.teaching import TeachingPanel, cobweb
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -193,7 +194,7 @@ def test_ising_flow_runs_and_draws_trajectories(rg_panel, qtbot, tmp_path):
     tab.y_coupling.setCurrentText("plaq")  # another projection redraws the plane
     assert tab.plane.getAxis("left").labelText == "K_plaq"
 
-    written = tab.export(tmp_path / "ising")
+    written = tab.export_data(tmp_path / "ising")
     names = {p.name for p in written}
     assert {"rgflow.json", "trajectories.csv", "rg_plane_nn_plaq.png", "rg_plane_nn_plaq.svg",
             "rg_plane_nn_plaq.pdf"} <= names
@@ -263,7 +264,7 @@ def test_xy_flow_draws_theory_then_measured_trajectories(rg_panel, qtbot, tmp_pa
     cold = tab.result[0]
     x, y = measured[0].getData()
     assert np.allclose(x, cold.x[np.isfinite(cold.x)]) and np.allclose(y, cold.y[np.isfinite(cold.x)])
-    written = tab.export(tmp_path / "xy")
+    written = tab.export_data(tmp_path / "xy")
     assert {"rgflow.json", "trajectories.csv", "kt_flow.png", "kt_flow.svg", "kt_flow.pdf"} <= {p.name for p in written}
     with open(tmp_path / "xy" / "trajectories.csv") as fh:
         assert len(list(csv.reader(fh))) == 1 + 2 * 2
@@ -331,13 +332,14 @@ def test_every_panel_exports_png_svg_pdf(teaching, hierarchy, tmp_path):
 
 # --- main window -------------------------------------------------------------------------------
 
-def test_register_rg_panels_tabifies_docks(qtbot, tmp_path):
+def test_registry_tabifies_rg_docks(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
-    window = MainWindow({"model": "ising", "L": 16, "device": "cpu"}, settings=settings, play=False)
+    window = MainWindow({"model": "ising", "L": 16, "device": "cpu"}, settings=settings, play=False,
+                        panels=specs(["hierarchy", "rgflow", "teaching"]))
     qtbot.addWidget(window)
     try:
-        panels = register_rg_panels(window)
-        assert set(panels) == {"hierarchy", "rgflow", "teaching"}
+        panels = window.panels
+        assert set(panels) == {"controls", "lattice", "timeseries", "hierarchy", "rgflow", "teaching"}
         tabbed = window.tabifiedDockWidgets(window.docks["hierarchy"])
         assert {window.docks["rgflow"], window.docks["teaching"]} <= set(tabbed)
         window.panels["lattice"].set_model("ising")

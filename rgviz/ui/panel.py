@@ -1,0 +1,115 @@
+"""What the main window asks of a panel: the :class:`Panel` protocol, with defaults for everything.
+
+The main window calls only these methods, on every panel, so it needs no knowledge of any panel's
+insides. A panel class inherits :class:`Panel` (before QWidget) and overrides what it has:
+
+- ``show_frame(snapshot)``: a frame of the live simulation (a plain-data dict) arrived; draw it.
+- ``figure_targets()``: what File > Export figure can render, each with a default pixel size.
+- ``has_data()`` / ``export_data(folder)``: File > Export data writes the panel in front, when it has
+  data; otherwise the live lattice is exported.
+- ``session_state()`` / ``restore_session_state(state)``: the panel's settings as plain data (JSON types).
+- ``shutdown(timeout_ms)``: cancel and join every background job; the window's one close path.
+
+Title, shortcut and where the dock goes are the registry's (:mod:`rgviz.ui.registry`), so the View
+menu is known before any panel is built. A widget that does not inherit :class:`Panel` is wrapped in
+:class:`WidgetPanel`, which has the defaults, and the registry names what it forwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QWidget
+
+#: Export size for a figure whose widget is not on screen (a tab behind another has no size yet).
+OFF_SCREEN_SIZE = QSize(1200, 800)
+#: Smaller than this on screen, a figure is exported at OFF_SCREEN_SIZE instead (a squeezed dock).
+MIN_EXPORT_SIZE = QSize(320, 240)
+
+
+@dataclass(frozen=True)
+class FigureTarget:
+    """One thing File > Export figure can render: ``widget()`` gives the widget at export time
+    (a tab's content may change); ``size`` is the proposed PNG size (default: as shown). Give
+    ``size`` when ``widget()`` is expensive (e.g. renders a 3D view), since the dialog asks first."""
+
+    title: str
+    widget: Callable[[], QWidget]
+    size: QSize | None = None
+
+    def default_size(self) -> QSize:
+        """The PNG size the export dialog proposes: ``size``, else the widget's (:func:`proposed_size`)."""
+        return self.size if self.size is not None else proposed_size(self.widget())
+
+
+def proposed_size(widget: QWidget) -> QSize:
+    """A widget's size on screen, or :data:`OFF_SCREEN_SIZE` when it is hidden or squeezed."""
+    shown = widget.size()
+    if widget.isVisible() and shown.width() >= MIN_EXPORT_SIZE.width() and shown.height() >= MIN_EXPORT_SIZE.height():
+        return shown
+    return OFF_SCREEN_SIZE
+
+
+class Panel:
+    """Mixin for a panel widget: every method has a default, so a panel overrides only what it has."""
+
+    def show_frame(self, snapshot: dict) -> None:
+        """A new live frame (called at most a few times a second while the panel is visible)."""
+
+    def figure_widget(self) -> QWidget:
+        """The one figure of a panel with one (default: the whole panel)."""
+        return self
+
+    def figure_targets(self) -> list[FigureTarget]:
+        """What Export figure offers for this panel (a target's title follows the panel's title).
+        Default: :meth:`figure_widget`."""
+        return [FigureTarget("", self.figure_widget)]
+
+    def has_data(self) -> bool:
+        """True when :meth:`export_data` has something to write now."""
+        return False
+
+    def export_data(self, folder: str | Path) -> list[Path]:
+        """Write the panel's results into ``folder``; returns the files written."""
+        raise ValueError("this panel has no data to export")
+
+    def session_state(self) -> dict:
+        """The panel's settings as plain data (JSON types), saved with the session."""
+        return {}
+
+    def restore_session_state(self, state: dict) -> None:
+        """Apply what :meth:`session_state` returned (unknown or missing keys are ignored)."""
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel every background job and wait up to ``timeout_ms`` for each to end; True when no
+        thread of this panel is left. Closing the window calls it twice: with 0 (cancel everything
+        at once), then with a timeout (join)."""
+        return True
+
+
+class WidgetPanel(Panel):
+    """The protocol for a widget that does not (yet) inherit :class:`Panel`: defaults, plus the
+    hooks the registry passes explicitly (so nothing is guessed from attribute names)."""
+
+    def __init__(self, widget: QWidget, *, show_frame: Callable[[dict], None] | None = None,
+                 figure: Callable[[], QWidget] | None = None, shutdown: Callable[[int], bool] | None = None):
+        self.widget = widget
+        self._show_frame, self._figure, self._shutdown = show_frame, figure, shutdown
+
+    def show_frame(self, snapshot: dict) -> None:
+        if self._show_frame is not None:
+            self._show_frame(snapshot)
+
+    def figure_widget(self) -> QWidget:
+        return self.widget if self._figure is None else self._figure()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        return True if self._shutdown is None else self._shutdown(timeout_ms)
+
+
+def as_panel(widget: QWidget) -> Panel:
+    """``widget`` itself when it is a :class:`Panel`, else the default :class:`WidgetPanel` around it."""
+    return widget if isinstance(widget, Panel) else WidgetPanel(widget)
