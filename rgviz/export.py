@@ -8,7 +8,8 @@ untouched. Data files carry the ``rgviz-export`` format version.
 
 Figures are rendered from a QWidget (a panel, a plot, the whole window) with ``QWidget.render``,
 so pyqtgraph axes, text and curves stay vector graphics in SVG and PDF while images (the lattice)
-are embedded as bitmaps. pyqtgraph 0.14's own SVG exporter is broken with current Qt (STACK-NOTES),
+are embedded as bitmaps. pyqtgraph 0.14's own SVG exporter fails with current Qt
+("not enough values to unpack": Qt now closes SVG paths with Z),
 hence QSvgGenerator; PDF uses QPdfWriter at 96 dpi, where Qt scales axis text correctly.
 """
 

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from engine.device import device_label, resolve_device
 
 from . import export, jobs
-from .ui.panel import FigureTarget, Panel, as_panel
+from .ui.panel import FigureTarget, Panel
 from .ui.registry import CORE, Context, PanelSpec, connect_panels
 from .worker import EngineWorker, WorkerThread
 
@@ -65,8 +65,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.settings = settings or QSettings("rgviz", "rgviz")
         self.device = str(resolve_device(kwargs["device"]))
-        self.panels: dict[str, QWidget] = {}  # the widgets, by registry key
-        self.hooks: dict[str, Panel] = {}  # what the window calls on each (the widget or its adapter)
+        self.panels: dict[str, Panel] = {}  # the panel widgets, by registry key
         self.docks: dict[str, QDockWidget] = {}
         self.front: str | None = None  # the panel the user last raised or worked in
         self.last_snapshot: dict | None = None
@@ -86,7 +85,7 @@ class MainWindow(QMainWindow):
         context = Context(self.device, kwargs)
         for spec in panels:
             widget = spec.build(context)
-            self.add_panel(spec.key, spec.title, widget, spec.area, spec.shortcut, spec.adapt(widget))
+            self.add_panel(spec.key, spec.title, widget, spec.area, spec.shortcut)
         connect_panels(self.panels, self.show_error, self.send, self._on_notice)
         self._arrange_default_layout()
         self._build_status_bar(kwargs["device"])
@@ -100,9 +99,8 @@ class MainWindow(QMainWindow):
 
     # --- panels ---------------------------------------------------------------------------
     def add_panel(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
-                  shortcut: str | None = None, panel: Panel | None = None) -> QDockWidget:
-        """Dock ``widget`` as a movable, floatable, closable panel listed in the View menu;
-        ``panel`` is what the window calls on it (default: the widget, or the default adapter)."""
+                  shortcut: str | None = None) -> QDockWidget:
+        """Dock ``widget`` (a :class:`Panel`) as a movable, floatable, closable panel listed in the View menu."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")  # saveState/restoreState identify docks by name
         dock.setWidget(widget)
@@ -118,7 +116,6 @@ class MainWindow(QMainWindow):
             self._action(self._front_menu, title, lambda: self.bring_to_front(key), shortcut)
         dock.visibilityChanged.connect(lambda shown: self._on_dock_shown(key, shown))
         self.panels[key], self.docks[key] = widget, dock
-        self.hooks[key] = panel if panel is not None else as_panel(widget)
         return dock
 
     def bring_to_front(self, key: str) -> None:
@@ -152,7 +149,7 @@ class MainWindow(QMainWindow):
     def _figures(self) -> dict[str, tuple[str, FigureTarget]]:
         """Export-figure targets: key -> (title, target); a panel with several has ``key/index`` keys."""
         found = {}
-        for key, panel in self.hooks.items():
+        for key, panel in self.panels.items():
             targets = panel.figure_targets()
             title = self.docks[key].windowTitle()
             for i, target in enumerate(targets):
@@ -192,7 +189,7 @@ class MainWindow(QMainWindow):
             self._frame_times.append(now)
             if not snapshot.get("running") or now - self._slow_drawn_at >= self.SLOW_INTERVAL:
                 self._slow_drawn_at = now
-                for key, panel in self.hooks.items():
+                for key, panel in self.panels.items():
                     if key != "lattice" and self.docks[key].isVisible():
                         panel.show_frame(snapshot)
                 self._update_status(snapshot)
@@ -341,13 +338,13 @@ class MainWindow(QMainWindow):
 
     def data_panel(self) -> str | None:
         """The panel File > Export data writes: the one in front when it has data, else None (the lattice)."""
-        return self.front if self.front is not None and self.hooks[self.front].has_data() else None
+        return self.front if self.front is not None and self.panels[self.front].has_data() else None
 
     def export_data(self, path: str, panel: str | None = None) -> list[Path]:
         """``panel``'s results into the folder ``path``; without a panel, the live lattice and
         its series into the file ``path`` (NPZ, or CSV files beside it)."""
         if panel is not None:
-            return self.hooks[panel].export_data(path)
+            return self.panels[panel].export_data(path)
         if self.last_snapshot is None:
             raise export.ExportError("Nothing to export yet: no frame has been shown")
         return export.export_data(self.last_snapshot, path)
@@ -355,13 +352,13 @@ class MainWindow(QMainWindow):
     # --- session state of the panels --------------------------------------------------------
     def panel_states(self) -> dict[str, dict]:
         """Each panel's settings (plain data), for the session file; panels with none are left out."""
-        return {key: state for key, panel in self.hooks.items() if (state := panel.session_state())}
+        return {key: state for key, panel in self.panels.items() if (state := panel.session_state())}
 
     def restore_panel_states(self, states: dict[str, dict]) -> None:
         """Hand each panel its part of ``states``; keys of panels not present are ignored."""
         for key, state in states.items():
-            if key in self.hooks:
-                self.hooks[key].restore_session_state(state)
+            if key in self.panels:
+                self.panels[key].restore_session_state(state)
 
     def start_recording(self, path: str, fps: int = 30) -> None:
         self.recorder = export.MovieRecorder(path, fps=fps)
@@ -444,11 +441,11 @@ class MainWindow(QMainWindow):
         all wind down at once), the movie is closed, then every panel's jobs and the worker thread
         are joined. True when no thread is left."""
         self.worker.stop()
-        for panel in self.hooks.values():
+        for panel in self.panels.values():
             panel.shutdown(0)  # cancel, do not wait yet
         if self.recorder is not None:
             self._guard(self.stop_recording)
-        joined = [panel.shutdown(CLOSE_TIMEOUT_MS) for panel in self.hooks.values()]
+        joined = [panel.shutdown(CLOSE_TIMEOUT_MS) for panel in self.panels.values()]
         return self.engine.shutdown(timeout_ms=CLOSE_TIMEOUT_MS) and all(joined)
 
     def closeEvent(self, event) -> None:

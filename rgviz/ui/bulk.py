@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSizePolicy, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
@@ -48,7 +48,9 @@ from engine.plots.bulk import boundary_figure, bulk_figures, collapse_figure
 from .. import export
 from ..figures import plot_widget
 from ..jobs import Job, JobControl
-from .bulk3d import LAYOUTS, RESOURCES, Bulk3DView, boundary_image, lookup
+from .bulk3d import LAYOUTS, RESOURCES, Bulk3DView, boundary_image
+from .colors import lookup
+from .panel import FigureTarget, Panel, proposed_size
 
 ROLES = ("critical", "control")
 FIGURES = ("bulk3d", "level_maps", "class_fit", "collapse", "correlations", "poincare_disk")
@@ -229,7 +231,7 @@ def figure_row(figures) -> QWidget:
 
 # --- the panel ----------------------------------------------------------------------------------
 
-class BulkPanel(QWidget):
+class BulkPanel(Panel, QWidget):
     """Bulk geometry of one (critical) checkpoint against a control; see the module docstring."""
 
     error = Signal(str)
@@ -352,9 +354,6 @@ class BulkPanel(QWidget):
         self.row.valueChanged.connect(lambda _: self._update_disk())
         export_figure_button.clicked.connect(self._export_figure_dialog)
         export_data_button.clicked.connect(self._export_data_dialog)
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     # --- analysis job -------------------------------------------------------------------------
     def checkpoint_paths(self) -> dict[str, str]:
@@ -517,7 +516,20 @@ class BulkPanel(QWidget):
         """Write figure ``name`` (one of :data:`FIGURES`) as PNG, SVG or PDF by suffix."""
         return export.export_figure(self._figure(name), path)
 
-    def export_data(self, path: str | os.PathLike) -> list[Path]:
+    # --- the window's Panel protocol: the tab on show as figure, the analysed checkpoints as data ---
+    def figure_targets(self) -> list[FigureTarget]:
+        """The tab on show; its size is the panel's, as the 3D tab's figure is rendered on demand."""
+        return [FigureTarget("", self.figure_widget, proposed_size(self))]
+
+    def has_data(self) -> bool:
+        return bool(self.results)
+
+    def export_data(self, folder: str | os.PathLike) -> list[Path]:
+        """File > Export data: ``bulk.npz``, ``bulk.csv`` and ``bulk.json`` in ``folder``."""
+        folder = Path(folder)
+        return [path for suffix in (".npz", ".csv") for path in self.write_data(folder / f"bulk{suffix}")]
+
+    def write_data(self, path: str | os.PathLike) -> list[Path]:
         """All analysed checkpoints: ``.npz`` (every array + a JSON summary) or ``.csv`` (one row per
         node pair, plus ``.json`` with the fits)."""
         if not self.results:
@@ -572,19 +584,5 @@ class BulkPanel(QWidget):
     def _export_data_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export data", "bulk.npz", "NumPy archive (*.npz);;CSV (*.csv)")
         if path:
-            self._guarded(self.export_data, path)
+            self._guarded(self.write_data, path)
 
-
-def register_bulk_panels(window) -> dict[str, QWidget]:
-    """Add the Bulk and Neural RG docks to ``window`` (tabified together) and wire them up."""
-    from .neuralrg import NeuralRGPanel
-
-    bulk, nrg = BulkPanel(window.device), NeuralRGPanel(window.device)
-    area = Qt.DockWidgetArea.RightDockWidgetArea
-    bulk_dock = window.add_panel("bulk", "Bulk geometry", bulk, area)
-    nrg_dock = window.add_panel("neuralrg", "Neural RG", nrg, area)
-    window.tabifyDockWidget(bulk_dock, nrg_dock)
-    bulk.error.connect(window.show_error)
-    nrg.error.connect(window.show_error)
-    bulk.site_picked.connect(nrg.set_latent_site)
-    return {"bulk": bulk, "neuralrg": nrg}

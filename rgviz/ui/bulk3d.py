@@ -27,7 +27,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from engine.errors import ParameterError
 from engine.holography.geometry import poincare_ball
 
-from .lattice_view import colorize, lookup_table
+from .colors import colorize, lookup, lookup_table
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"  # the shipped checkpoints
 LAYOUTS = ("halfspace", "ball")
@@ -49,13 +48,6 @@ SPREAD = 0.3
 def gl_available() -> bool:
     """False on Qt platforms without OpenGL, where creating a vispy canvas may crash."""
     return QGuiApplication.platformName() not in NO_GL_PLATFORMS
-
-
-def lookup(values: np.ndarray, cmap: str, lo: float, hi: float) -> np.ndarray:
-    """``[n, 4]`` float RGBA in [0, 1] of ``values`` on a pyqtgraph colour map over [lo, hi]."""
-    table = pg.colormap.get(cmap).getLookupTable(0.0, 1.0, 256, alpha=True).astype(np.float32) / 255.0
-    t = (np.asarray(values, dtype=float) - lo) / (hi - lo) if hi > lo else np.zeros(len(values))
-    return table[np.clip(np.nan_to_num(t) * 255, 0, 255).astype(np.intp)]
 
 
 def boundary_image(x: np.ndarray, target: str) -> np.ndarray:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .panel import Panel
 from .widgets import FloatField, IntField
 
 MODEL_CLASSES = {
@@ -216,7 +217,7 @@ class TemperatureControl(QWidget):
         self.changed.emit(T)
 
 
-class ControlPanel(QWidget):
+class ControlPanel(Panel, QWidget):
     """``command(name, kwargs)`` goes to the worker; ``message(text)`` to the status bar."""
 
     command = Signal(str, dict)
@@ -360,6 +361,10 @@ class ControlPanel(QWidget):
                   "start": self.start.currentText(), "algorithm": self.algorithm.currentText()}
         kwargs.update({name: self.params[name].value() for name in cls.param_names})
         return kwargs
+
+    def figure_targets(self) -> list:
+        """Controls are no figure: File > Export figure does not offer them."""
+        return []
 
     def show_frame(self, snapshot: dict) -> None:
         """Reflect the worker's state (running, model, algorithm, L, parameters) silently; a

@@ -18,17 +18,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsPixmapItem, QLabel, QWidget
 
+from .colors import COLORMAPS, TWO_PI, colorize, color_indices, lookup_table, model_table, rgb32
+from .panel import Panel
 from .plotting import PlotWidget, prepare_live_plot
 from .widgets import view_with_bar
 
-#: Colour maps offered per model; the first is the default. Angles need cyclic maps.
-COLORMAPS = {
-    "ising": ("CET-D1", "CET-L1", "viridis", "inferno", "cividis"),
-    "xy": ("CET-C6", "CET-C1", "CET-C2", "CET-C7", "CET-CBC1"),
-    "phi4": ("CET-C6", "CET-C1", "CET-C2", "CET-C7", "CET-CBC1"),
-}
-
-TWO_PI = 2.0 * np.pi
 #: Vortex markers: (fill, rim) per charge; diameter 0.8 sites on screen, within MARKER_PX pixels.
 VORTEX_COLOURS = {"vortex": ("w", "k"), "antivortex": ("k", "w")}
 MARKER_PX = (5, 12)
@@ -41,46 +35,6 @@ def marker_size(site_px: float) -> int:
     return int(min(hi, max(lo, round(0.8 * site_px))))
 
 
-def lookup_table(name: str) -> np.ndarray:
-    """A ``[256, 3]`` uint8 table of a pyqtgraph colour map."""
-    return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
-
-
-def color_indices(lattice: np.ndarray, model: str) -> np.ndarray:
-    """Ising and XY lattices as uint8 indices into :func:`model_table`."""
-    if model == "ising":
-        return (lattice > 0).view(np.uint8)
-    return ((np.mod(lattice, TWO_PI) * (256 / TWO_PI)).astype(np.intp) & 255).astype(np.uint8)
-
-
-def model_table(model: str, lut: np.ndarray) -> np.ndarray:
-    """The 256-entry colour table for :func:`color_indices`; Ising uses the map's two end colours
-    (index 0: s = -1, every other index: +1)."""
-    if model != "ising":
-        return lut
-    table = np.repeat(lut[255:], 256, axis=0)
-    table[0] = lut[0]
-    return table
-
-
-def rgb32(rgb: np.ndarray) -> np.ndarray:
-    """``[..., 3]`` uint8 RGB as the 32-bit words of Qt's RGB32 format (0xffRRGGBB)."""
-    r, g, b = (rgb[..., k].astype(np.uint32) for k in range(3))
-    return 0xFF000000 | r << 16 | g << 8 | b
-
-
-def colorize(lattice: np.ndarray, model: str, lut: np.ndarray) -> np.ndarray:
-    """A lattice (``[L, L]``, phi^4 ``[2, L, L]``) as an ``[L, L, 3]`` uint8 RGB image."""
-    if model != "phi4":
-        return model_table(model, lut)[color_indices(lattice, model)]
-    re, im = lattice[0], lattice[1]
-    phase = (np.arctan2(im, re) + np.pi) * (256 / TWO_PI)
-    amplitude = np.hypot(re, im)
-    scale = np.percentile(amplitude, 99) or 1.0
-    brightness = np.clip(amplitude / scale, 0.0, 1.0)[..., None]
-    return (lut[phase.astype(np.intp) % 256] * brightness).astype(np.uint8)
-
-
 def site_value(lattice: np.ndarray, model: str, x: int, y: int) -> str:
     """Text for the cursor readout at site (x, y)."""
     if model == "ising":
@@ -91,7 +45,7 @@ def site_value(lattice: np.ndarray, model: str, x: int, y: int) -> str:
     return f"|phi| = {np.hypot(re, im):.3f}, arg = {np.arctan2(im, re):+.3f}"
 
 
-class LatticeView(QWidget):
+class LatticeView(Panel, QWidget):
     """Shows the latest snapshot's lattice; ``rgb`` holds the image as displayed."""
 
     def __init__(self, parent: QWidget | None = None):

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGraphicsRectItem, QHBoxLayout,
                                QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget)
 
@@ -37,7 +37,9 @@ from engine.nrg import PRESETS, CheckpointError
 from engine.nrg.lab import FlowLab
 
 from ..jobs import Job, JobControl
-from .bulk3d import RESOURCES, boundary_image, lookup
+from .bulk3d import RESOURCES, boundary_image
+from .colors import lookup
+from .panel import Panel
 from .widgets import int_spin
 
 SIZES = (4, 8, 16, 32, 64)
@@ -134,7 +136,7 @@ def page(*rows) -> QWidget:
     return widget
 
 
-class NeuralRGPanel(QWidget):
+class NeuralRGPanel(Panel, QWidget):
     """Train, load, save and explore a neural RG flow; see the module docstring."""
 
     error = Signal(str)
@@ -263,9 +265,6 @@ class NeuralRGPanel(QWidget):
         self.mcmc_button.clicked.connect(lambda: self._guarded(self.start_mcmc))
         self.L.currentTextChanged.connect(lambda _: self._set_node_ranges(int(self.L.currentText())))
         self._update_buttons()
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     @staticmethod
     def _row(*widgets) -> QWidget:

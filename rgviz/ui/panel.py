@@ -11,8 +11,7 @@ insides. A panel class inherits :class:`Panel` (before QWidget) and overrides wh
 - ``shutdown(timeout_ms)``: cancel and join every background job; the window's one close path.
 
 Title, shortcut and where the dock goes are the registry's (:mod:`rgviz.ui.registry`), so the View
-menu is known before any panel is built. A widget that does not inherit :class:`Panel` is wrapped in
-:class:`WidgetPanel`, which has the defaults, and the registry names what it forwards.
+menu is known before any panel is built.
 """
 
 from __future__ import annotations
@@ -88,28 +87,3 @@ class Panel:
         thread of this panel is left. Closing the window calls it twice: with 0 (cancel everything
         at once), then with a timeout (join)."""
         return True
-
-
-class WidgetPanel(Panel):
-    """The protocol for a widget that does not (yet) inherit :class:`Panel`: defaults, plus the
-    hooks the registry passes explicitly (so nothing is guessed from attribute names)."""
-
-    def __init__(self, widget: QWidget, *, show_frame: Callable[[dict], None] | None = None,
-                 figure: Callable[[], QWidget] | None = None, shutdown: Callable[[int], bool] | None = None):
-        self.widget = widget
-        self._show_frame, self._figure, self._shutdown = show_frame, figure, shutdown
-
-    def show_frame(self, snapshot: dict) -> None:
-        if self._show_frame is not None:
-            self._show_frame(snapshot)
-
-    def figure_widget(self) -> QWidget:
-        return self.widget if self._figure is None else self._figure()
-
-    def shutdown(self, timeout_ms: int = 5000) -> bool:
-        return True if self._shutdown is None else self._shutdown(timeout_ms)
-
-
-def as_panel(widget: QWidget) -> Panel:
-    """``widget`` itself when it is a :class:`Panel`, else the default :class:`WidgetPanel` around it."""
-    return widget if isinstance(widget, Panel) else WidgetPanel(widget)

@@ -31,6 +31,7 @@ from rgviz.ui import bulk as bulk_ui
 from rgviz.ui.bulk import FIGURES, BulkPanel
 from rgviz.ui.bulk3d import Bulk3DView
 from rgviz.ui.neuralrg import NeuralRGPanel
+from rgviz.ui.panel import Panel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -196,7 +197,7 @@ def test_every_export_parses(bulk_panel, results, tmp_path):
         with pytest.raises(OSError, match="OpenGL"):
             panel.export_figure("bulk3d", tmp_path / "bulk3d.png")
 
-    (npz,) = panel.export_data(tmp_path / "bulk.npz")
+    (npz,) = panel.write_data(tmp_path / "bulk.npz")
     with np.load(npz) as data:
         main = results["critical"].analysis
         np.testing.assert_array_equal(data["critical_value"], main.stats.value)
@@ -206,7 +207,7 @@ def test_every_export_parses(bulk_panel, results, tmp_path):
     assert summary["critical"]["fit"] == json.loads(json.dumps(main.fit.to_json()))
     assert summary["critical"]["flow_quality"]["meets_targets"] is False
 
-    table, meta = panel.export_data(tmp_path / "bulk.csv")
+    table, meta = panel.write_data(tmp_path / "bulk.csv")
     with open(table, newline="") as fh:
         rows = list(csv.DictReader(fh))
     m = len(main.levels)
@@ -217,7 +218,7 @@ def test_every_export_parses(bulk_panel, results, tmp_path):
     assert row["estimator"] == "connected" and int(row["class"]) >= 0
     assert json.loads(meta.read_text())["control"]["L"] == 4
     with pytest.raises(OSError, match="allowed"):
-        panel.export_data(tmp_path / "bulk.xlsx")
+        panel.write_data(tmp_path / "bulk.xlsx")
 
 
 def test_3d_view_without_opengl_is_a_label(qtbot, monkeypatch):
@@ -414,25 +415,24 @@ def test_bulk_and_physical_chains_run_as_a_job(nrg_panel, qtbot, tmp_path):
     assert "bulk: tau_int" in panel.mcmc_text.text() and "physical: tau_int" in panel.mcmc_text.text()
 
 
-def test_register_bulk_panels_tabifies_both_docks(qtbot, tmp_path):
+def test_registry_tabifies_bulk_and_neural_rg_and_links_a_picked_site(qtbot, tmp_path):
     from rgviz.mainwindow import MainWindow
+    from rgviz.ui.registry import specs
 
     settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
-    window = MainWindow({"model": "ising", "L": 16, "device": "cpu"}, settings=settings, play=False)
+    window = MainWindow({"model": "ising", "L": 16, "device": "cpu"}, settings=settings, play=False,
+                        panels=specs(["bulk", "neuralrg"]))
     qtbot.addWidget(window)
-    panels = {}
+    panels = window.panels
     try:
-        panels = bulk_ui.register_bulk_panels(window)
-        assert window.panels["bulk"] is panels["bulk"] and window.panels["neuralrg"] is panels["neuralrg"]
         assert window.docks["neuralrg"] in window.tabifiedDockWidgets(window.docks["bulk"])
+        assert isinstance(panels["bulk"], Panel) and isinstance(panels["neuralrg"], Panel)
         panels["bulk"].pick_node(3)  # nothing analysed yet: ignored
-        assert panels["bulk"].picked == []
+        assert panels["bulk"].picked == [] and not panels["bulk"].has_data()
         panels["bulk"].site_picked.emit(1, 2, 8)
         assert (panels["neuralrg"].node_i.value(), panels["neuralrg"].node_j.value()) == (1, 2)
     finally:
         window.close()
-        for panel in panels.values():
-            assert panel.shutdown()
         assert not window.engine.is_running()
 
 

@@ -312,7 +312,7 @@ def test_every_panel_of_the_registry_is_built_once_and_shut_down(qtbot, tmp_path
     window.show()
     try:
         assert list(window.docks) == [spec.key for spec in registry.PANELS]
-        assert all(isinstance(window.hooks[key], Panel) for key in window.docks)
+        assert all(isinstance(window.panels[key], Panel) for key in window.docks)
         titles = set(window.figure_targets().values())
         assert {"RG flow: Ising", "RG flow: XY", "Whole window"} <= titles
         # the export dialog asks every target for its size: none may need OpenGL (the bulk's 3D tab) for that

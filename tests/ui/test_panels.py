@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication
 
 from engine.exact import T_KT_XY, TC_ISING
 from rgviz.ui.controls import ControlPanel
-from rgviz.ui.lattice_view import COLORMAPS, LatticeView, lookup_table
+from rgviz.ui.colors import COLORMAPS, lookup_table
+from rgviz.ui.lattice_view import LatticeView
 from rgviz.ui.timeseries import TimeSeriesView, held_range, nice_ceil, running_mean
 
 
