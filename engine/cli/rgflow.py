@@ -37,10 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--T", type=float, nargs="+", default=None,
                         help="starting temperatures, one trajectory each (default: a fan around Tc or T_KT)")
     parser.add_argument("--J", type=float, default=None, help="Ising coupling (default 1)")
-    parser.add_argument("--h", type=float, default=None, help="Ising field (default 0; adds the field coupling to the fit)")
+    parser.add_argument("--h", type=float, default=None,
+                        help="Ising field (default 0; adds the field coupling to the fit)")
     parser.add_argument("--levels", type=int, default=3, help="number of blockings")
     parser.add_argument("--b", type=int, default=2, help="block size")
-    parser.add_argument("--rule", choices=("majority", "decimation"), default=None, help="Ising block rule (default majority)")
+    parser.add_argument("--rule", choices=("majority", "decimation"), default=None,
+                        help="Ising block rule (default majority)")
     parser.add_argument("--samples", type=int, default=1000, help="recorded samples per temperature")
     parser.add_argument("--thermalize", type=int, default=200)
     parser.add_argument("--sweeps-between", type=int, default=2, help="sweeps between recorded samples")

@@ -92,7 +92,7 @@ def _read(path: Path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
-            AttributeError, TypeError) as err:
+            AttributeError, TypeError, KeyError, IndexError) as err:  # a legacy-format text file: KeyError
         raise CheckpointError(f"{path}: not a readable rgviz flow checkpoint ({type(err).__name__}: "
                               f"{str(err).splitlines()[0] if str(err) else 'no detail'})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -192,7 +192,9 @@ def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | Non
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: inconsistent checkpoint ({type(err).__name__}: {err})") from None
+        detail = str(err).strip().splitlines()  # load_state_dict lists every mismatch, one per line
+        raise CheckpointError(f"{path}: inconsistent checkpoint ({type(err).__name__}: "
+                              f"{detail[-1].strip() if detail else 'no detail'})") from None
     if tgt.channels != flow.channels or tgt.L != flow.L:
         raise CheckpointError(f"{path}: flow ({flow.channels} channel(s), L={flow.L}) does not fit its target")
     if not all(bool(torch.isfinite(v).all()) for v in data["weights"].values()):
