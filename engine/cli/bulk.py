@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     validate.integer("seed", args.seed)
-    validate.integer("samples", args.samples, 100, validate.MAX_SAMPLES)
+    validate.sample_count("samples", args.samples, 100)
     validate.integer("chains", args.chains, 1, args.samples)
     validate.number("w0", args.w0, positive=True)
     validate.integer("blocks", args.blocks, 2, args.samples // 2)

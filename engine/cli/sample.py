@@ -59,7 +59,7 @@ HMC_OPTIONS = {"chains": 16, "leapfrog": 10}
 
 def _check(args: argparse.Namespace) -> None:
     validate.integer("seed", args.seed)
-    validate.integer("n", args.n, 1, validate.MAX_SAMPLES)
+    validate.sample_count("n", args.n)
     for name, default in HMC_OPTIONS.items():
         if getattr(args, name) is None:
             setattr(args, name, default)
