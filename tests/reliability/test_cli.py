@@ -16,7 +16,7 @@ from engine.cli import main
 TINY = {  # the smallest valid run of each subcommand; a case adds one bad option
     "simulate": ["simulate", "--L", "4", "--sweeps", "5", "--thermalize", "0"],
     "sweep": ["sweep", "--L", "4", "--T", "2.2", "2.5", "--sweeps", "5", "--thermalize", "0"],
-    "rgflow": ["rgflow", "--L", "8", "--T", "2.2", "--levels", "1", "--samples", "10", "--thermalize", "0"],
+    "rgflow": ["rgflow", "--L", "8", "--T", "2.2", "--levels", "1", "--samples", "40", "--thermalize", "20"],
     "dynamics": ["dynamics", "--L", "4", "--T", "2.2", "--sweeps", "200", "--thermalize", "0"],
     "train": ["train", "--target", "ising", "--T", "2.5", "--L", "4", "--steps", "1", "--batch", "4",
               "--hidden", "4", "--couplings", "1", "--eval", "16"],
