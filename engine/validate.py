@@ -146,7 +146,8 @@ class Outputs:
             self.created.append(p)
         if not path.is_dir():
             self.remove_empty()
-            raise ParameterError(name, f"cannot write {shown}: not a folder")
+            detail = "not a folder" if shown == str(path) else f"{path} is not a folder"
+            raise ParameterError(name, f"cannot write {shown}: {detail}")
         try:
             _probe(name, path, shown)
         except ParameterError:

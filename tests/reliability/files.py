@@ -46,24 +46,25 @@ def _edit_checkpoint(src: Path, dst: Path, edit) -> Path:
     return dst
 
 
+def _damaged(good: Path, **extra: bytes) -> dict[str, Path]:
+    """Byte-level variants of a good file beside it: truncated, empty, foreign text, and ``extra``."""
+    raw = good.read_bytes()
+    variants = {"truncated": raw[: len(raw) // 2], "empty": b"", "foreign-text": b"just some text\n", **extra}
+    files = {}
+    for name, data in variants.items():
+        files[name] = good.with_name(name + good.suffix)
+        files[name].write_bytes(data)
+    return files
+
+
 def bad_checkpoints(folder: Path, marker: Path) -> dict[str, Path]:
     """name -> file; every one must be refused with CheckpointError."""
     good = good_checkpoint(folder / "good.pt")
-    raw = good.read_bytes()
-    files = {}
-
-    def put(name: str, data: bytes) -> None:
-        files[name] = folder / f"{name}.pt"
-        files[name].write_bytes(data)
-
-    put("malicious-pickle", pickle.dumps(Payload(marker), protocol=2))
+    files = _damaged(good, **{"malicious-pickle": pickle.dumps(Payload(marker), protocol=2),
+                              "foreign-json": json.dumps({"format": "rgviz-nrg-flow", "version": 1}).encode()})
     malicious_torch = folder / "malicious-torch.pt"
     torch.save({"format": "rgviz-nrg-flow", "version": 1, "payload": Payload(marker)}, malicious_torch)
     files["malicious-torch"] = malicious_torch
-    put("truncated", raw[: len(raw) // 2])
-    put("empty", b"")
-    put("foreign-text", b"just some text\n")
-    put("foreign-json", json.dumps({"format": "rgviz-nrg-flow", "version": 1}).encode())
     foreign_torch = folder / "foreign-torch.pt"
     torch.save({"weights": torch.zeros(3)}, foreign_torch)
     files["foreign-torch"] = foreign_torch
@@ -103,16 +104,7 @@ def _rewrite_session(src: Path, dst: Path, edit) -> Path:
 def bad_sessions(folder: Path, marker: Path) -> dict[str, Path]:
     """name -> file; every one must be refused with SessionFormatError."""
     good = good_session(folder / "good.npz")
-    raw = good.read_bytes()
-    files = {}
-
-    def put(name: str, data: bytes) -> None:
-        files[name] = folder / f"{name}.npz"
-        files[name].write_bytes(data)
-
-    put("truncated", raw[: len(raw) // 2])
-    put("empty", b"")
-    put("foreign-text", b"not a session\n")
+    files = _damaged(good)
     malicious = folder / "malicious.npz"
     with zipfile.ZipFile(malicious, "w") as zf:  # an object array: loading it needs pickle
         obj = np.empty(1, dtype=object)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from campaign import record
+from files import bad_checkpoints, bad_sessions, good_checkpoint
 
 from engine.nrg.checkpoint import CheckpointError, load_checkpoint
 from engine.nrg.lab import FlowLab
 from engine.session import SessionFormatError, Simulation
-
-from campaign import record
-from files import bad_checkpoints, bad_sessions, good_checkpoint
 
 CHECKPOINTS = ["malicious-pickle", "malicious-torch", "truncated", "empty", "foreign-text", "foreign-json",
                "foreign-torch", "newer-version", "wrong-shape", "huge-L", "huge-hidden", "nan-weights",
