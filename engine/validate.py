@@ -8,6 +8,7 @@ refused here would certainly not fit, a run let through may still need somewhat 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import tempfile
@@ -110,6 +111,24 @@ def flow_samples(name: str, n: int, L: int, channels: int, copies: int) -> None:
     """Refuse a count beyond :func:`sample_count`, or ``copies`` float32 fields of ``n`` samples that cannot fit."""
     sample_count(name, n)
     memory(name, copies * n * channels * L * L * 4, f"{n} samples of {channels} x {L} x {L}")
+
+
+def least_parameters(levels: int, couplings: int, hidden) -> int:
+    """Fewest parameters a hierarchical flow of this shape has: two coupling blocks per level, each of
+    ``couplings`` networks holding at least the weights between its hidden layers and their biases."""
+    return 2 * levels * couplings * (sum(a * b for a, b in itertools.pairwise(hidden)) + sum(hidden))
+
+
+def flow_training(L: int, channels: int, levels: int, couplings: int, hidden, batch: int, evals: int,
+                  dtype_bytes: int) -> None:
+    """Refuse a flow and batch that cannot fit: weights with gradients and Adam's two moments, and the
+    activations one training step keeps for the backward pass (every network's hidden layers, evaluated
+    on each 2 x 2 block of every level: about L^2 / 3 blocks per sample over all levels)."""
+    weights = 4 * least_parameters(levels, couplings, hidden) * dtype_bytes
+    activations = batch * 2 * couplings * sum(hidden) * (L * L // 3 + 1) * channels * dtype_bytes
+    what = f"a flow with hidden widths {','.join(map(str, hidden))} on L={L} with batch {batch}"
+    memory("hidden" if weights > activations else "batch", weights + activations, what)
+    memory("eval", evals * channels * L * L * dtype_bytes, f"{evals} evaluation samples of L={L}")
 
 
 def _probe(name: str, folder: Path, shown: str) -> None:

@@ -25,7 +25,7 @@ from ..device import (
     resolve_device,
 )
 from ..errors import ParameterError
-from ..nrg.checkpoint import MAX_L, least_parameters, load_checkpoint, save_checkpoint
+from ..nrg.checkpoint import MAX_L, load_checkpoint, save_checkpoint
 from ..nrg.density import SYMMETRIES, FlowDensity
 from ..nrg.flow import HierarchicalFlow
 from ..nrg.targets import PRESETS, TARGETS, make_target
@@ -168,18 +168,6 @@ def _check(args: argparse.Namespace) -> None:
             args.outputs.file(name, getattr(args, name))
 
 
-def _check_memory(L: int, channels: int, levels: int, couplings: int, hidden, batch: int, evals: int,
-                  dtype_bytes: int) -> None:
-    """Refuse a flow and batch that cannot fit: weights with gradients and Adam's two moments, and the
-    activations one training step keeps for the backward pass (every network's hidden layers, evaluated
-    on each 2 x 2 block of every level: about L^2 / 3 blocks per sample over all levels)."""
-    weights = 4 * least_parameters(levels, couplings, hidden) * dtype_bytes
-    activations = batch * 2 * couplings * sum(hidden) * (L * L // 3 + 1) * channels * dtype_bytes
-    what = f"a flow with hidden widths {','.join(map(str, hidden))} on L={L} with batch {batch}"
-    validate.memory("hidden" if weights > activations else "batch", weights + activations, what)
-    validate.memory("eval", evals * channels * L * L * dtype_bytes, f"{evals} evaluation samples of L={L}")
-
-
 def _same_shape(args: argparse.Namespace, flow: HierarchicalFlow) -> None:
     """``--resume`` continues the checkpoint's flow: shape options, if given, must agree with it."""
     for option, (_, attr) in SHAPE.items():
@@ -203,14 +191,15 @@ def run(args: argparse.Namespace) -> int:
             raise ParameterError("symmetry", f"is {density.symmetry} in the checkpoint being resumed")
         flow = density.flow
         batch = args.batch or (training or {}).get("plan", {}).get("batch", PLAN_DEFAULTS["batch"])
-        _check_memory(flow.L, flow.channels, flow.levels, flow.n_couplings, flow.hidden, batch, args.eval, dtype_bytes)
+        validate.flow_training(flow.L, flow.channels, flow.levels, flow.n_couplings, flow.hidden, batch, args.eval,
+                               dtype_bytes)
     else:
         for option, (default, _) in SHAPE.items():
             setattr(args, option, default if getattr(args, option) is None else getattr(args, option))
         target = _target(args)
         levels = args.levels or args.L.bit_length() - 1
-        _check_memory(args.L, target.channels, levels, args.couplings, args.hidden,
-                      args.batch or PLAN_DEFAULTS["batch"], args.eval, dtype_bytes)
+        validate.flow_training(args.L, target.channels, levels, args.couplings, args.hidden,
+                               args.batch or PLAN_DEFAULTS["batch"], args.eval, dtype_bytes)
         with torch.random.fork_rng(devices=[]):  # the initial weights follow --seed too
             torch.manual_seed(args.seed)
             flow = HierarchicalFlow(args.L, target.channels, args.levels, args.couplings, args.hidden)

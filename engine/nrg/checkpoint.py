@@ -19,7 +19,6 @@ atomically (:func:`engine.io.atomic_write`), so a run stopped mid-save keeps its
 
 from __future__ import annotations
 
-import itertools
 import math
 import pickle
 import zipfile
@@ -29,6 +28,7 @@ from pathlib import Path
 import torch
 
 from ..io import FORMATS, atomic_write
+from ..validate import least_parameters
 from .density import SYMMETRIES, FlowDensity
 from .flow import HierarchicalFlow
 from .targets import TARGETS, make_target
@@ -109,12 +109,6 @@ def _finite(value) -> bool:
 
 def _whole(value, low: int, high: int | None = None) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value and (high is None or value <= high)
-
-
-def least_parameters(levels: int, couplings: int, hidden) -> int:
-    """Fewest parameters a flow of this shape has: two coupling blocks per level, each of ``couplings``
-    networks holding at least the weights between its hidden layers and their biases."""
-    return 2 * levels * couplings * (sum(a * b for a, b in itertools.pairwise(hidden)) + sum(hidden))
 
 
 def _schema_problem(data: dict) -> str | None:
