@@ -1,7 +1,11 @@
-"""``python -m engine`` runs the batch CLI."""
+"""``python -m engine`` runs the batch CLI (Ctrl+C while the engine is still importing ends it quietly too)."""
 
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:
+    print("rgviz-batch: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

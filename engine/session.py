@@ -415,7 +415,7 @@ class Simulation:
             meta = json.loads(str(arrays.pop("meta")))
         except FileNotFoundError:
             raise
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
             raise SessionFormatError(f"{path}: not a readable rgviz session file ({err})") from err
         try:
             return cls.from_state(meta, arrays, device)

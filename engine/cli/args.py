@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 import numpy as np
 
+#: Most values one ``a:b:n`` range may give: every value is one replica of a run.
+MAX_RANGE = 10_000
+
 
 def value_range(token: str) -> list[float]:
-    """A number, or ``a:b:n`` for n evenly spaced values from a to b inclusive."""
+    """A finite number, or ``a:b:n`` for n (1..MAX_RANGE) evenly spaced values from a to b inclusive."""
     parts = token.split(":")
     try:
-        if len(parts) == 1:
+        if len(parts) == 1 and math.isfinite(float(token)):
             return [float(token)]
         if len(parts) == 3:
             a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
-            if n >= 1:
+            if 1 <= n <= MAX_RANGE and math.isfinite(a) and math.isfinite(b):
                 return [float(v) for v in np.linspace(a, b, n)]
     except ValueError:
         pass
-    raise argparse.ArgumentTypeError(f"expected a number or a:b:n (n >= 1), got {token!r}")
+    raise argparse.ArgumentTypeError(f"expected a finite number or a:b:n (n in 1..{MAX_RANGE}), got {token!r}")
 
 
 def flatten(groups: list[list[float]] | None) -> list[float] | None:

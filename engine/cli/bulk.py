@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
+from .. import validate
 from ..device import configure_threads
-from ..errors import ParameterError
 from ..figures import write_figures
 from ..holography.estimators import ESTIMATORS
 from ..holography.pipeline import run_bulk
 from ..holography.sampling import METHODS
 from ..io import npz_stamp, write_json, write_npz
+from ..nrg.checkpoint import load_checkpoint
 from ..plots.bulk import bulk_figures
 from ..progress import cli_bar
 
@@ -46,21 +46,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.samples < 100:
-        raise ParameterError("samples", f"must be >= 100, got {args.samples}")
-    if args.chains < 1:
-        raise ParameterError("chains", f"must be >= 1, got {args.chains}")
-    if not args.w0 > 0:
-        raise ParameterError("w0", f"must be > 0, got {args.w0}")
-    if not 2 <= args.blocks <= args.samples // 2:
-        raise ParameterError("blocks", f"must be in 2..samples/2, got {args.blocks}")
+    validate.integer("seed", args.seed)
+    validate.sample_count("samples", args.samples, 100)
+    validate.integer("chains", args.chains, 1, args.samples)
+    validate.number("w0", args.w0, positive=True)
+    validate.integer("blocks", args.blocks, 2, args.samples // 2)
+    flow = load_checkpoint(args.checkpoint).flow
+    nodes = flow.channels * flow.L ** 2
+    # the samples with their latents (and a chain copy), then per estimator a few node x node matrices
+    validate.flow_samples("samples", args.samples, flow.L, flow.channels, 3)
+    validate.memory("checkpoint", 3 * nodes * nodes * 8, f"pair statistics of {nodes} latent variables")
+    out = args.outputs.folder("out", args.out)
     configure_threads()
     with cli_bar(f"bulk {args.mcmc}", args.samples, enabled=not args.no_progress) as bar:
         result = run_bulk(args.checkpoint, args.samples, args.seed, method=args.mcmc, chains=args.chains,
                           estimator=args.estimator, w0=args.w0, n_blocks=args.blocks, progress=bar)
     doc = {**result.doc, "verdict": result.verdict}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bulk.json", doc, "rgviz-bulk", indent=2)
     an = result.analysis
     write_npz(out / "correlations.npz", {**npz_stamp("rgviz-bulk"), **an.arrays(), "boundary_G": result.samples.boundary_G})

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
+from .. import validate
 from ..device import DEVICE_CHOICES, configure_threads, device_label, resolve_device
 from ..figures import write_figures
 from ..io import write_json
@@ -47,9 +47,8 @@ def run(args: argparse.Namespace) -> int:
     config = TauScanConfig(tuple(args.L), tuple(with_tc(flatten(args.T))), tuple(args.algorithms), args.sweeps,
                            args.thermalize, args.seed, args.device)
     config.validate()
-    out = None if args.out is None else Path(args.out)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+    validate.lattice_run(len(config.temperatures), max(config.sizes), config.sweeps)
+    out = None if args.out is None else args.outputs.folder("out", args.out)
     configure_threads()
     t0 = time.perf_counter()
     with cli_bar("dynamics", 1, enabled=not args.no_progress) as bar:

@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+from .. import validate
 from ..device import DEVICE_CHOICES, configure_threads
 from ..errors import ParameterError
 from ..figures import write_figures
@@ -35,23 +36,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--L", type=int, default=64, help="linear lattice size (divisible by b^levels)")
     parser.add_argument("--T", type=float, nargs="+", default=None,
                         help="starting temperatures, one trajectory each (default: a fan around Tc or T_KT)")
-    parser.add_argument("--J", type=float, default=1.0)
-    parser.add_argument("--h", type=float, default=0.0, help="field (adds the field coupling to the fit)")
+    parser.add_argument("--J", type=float, default=None, help="Ising coupling (default 1)")
+    parser.add_argument("--h", type=float, default=None,
+                        help="Ising field (default 0; adds the field coupling to the fit)")
     parser.add_argument("--levels", type=int, default=3, help="number of blockings")
     parser.add_argument("--b", type=int, default=2, help="block size")
-    parser.add_argument("--rule", choices=("majority", "decimation"), default="majority")
+    parser.add_argument("--rule", choices=("majority", "decimation"), default=None,
+                        help="Ising block rule (default majority)")
     parser.add_argument("--samples", type=int, default=1000, help="recorded samples per temperature")
     parser.add_argument("--thermalize", type=int, default=200)
     parser.add_argument("--sweeps-between", type=int, default=2, help="sweeps between recorded samples")
     parser.add_argument("--algorithm", default=None, help="sampler (default: swendsen-wang; XY: overrelax)")
-    parser.add_argument("--couplings", nargs="+", default=list(DEFAULT_COUPLINGS), metavar="OP",
+    parser.add_argument("--couplings", nargs="+", default=None, metavar="OP",
                         help=f"operators of the fitted Hamiltonian; from {', '.join(OPERATORS)}")
-    parser.add_argument("--mcrg-even", type=int, default=len(MCRG_EVEN),
+    parser.add_argument("--mcrg-even", type=int, default=None,
                         help=f"even MCRG operators (first n of {', '.join(MCRG_EVEN)})")
-    parser.add_argument("--mcrg-odd", type=int, default=len(MCRG_ODD),
+    parser.add_argument("--mcrg-odd", type=int, default=None,
                         help=f"odd MCRG operators (first n of {', '.join(MCRG_ODD)})")
-    parser.add_argument("--mcrg-step", type=int, default=1, help="report y from blocking step n -> n+1")
-    parser.add_argument("--blocks", type=int, default=20, help="sample blocks for the error estimates")
+    parser.add_argument("--mcrg-step", type=int, default=None, help="report y from blocking step n -> n+1 (default 1)")
+    parser.add_argument("--blocks", type=int, default=None, help="sample blocks for the error estimates (default 20)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for rgflow.json, CSV and figures")
@@ -90,11 +93,37 @@ def _run_xy(args: argparse.Namespace, out: Path, t0: float) -> dict:
     return {"trajectories": doc["trajectories"], **_write(out, doc, table, kt_figures(trajectories), t0)}
 
 
+#: Options of the Ising flow (block rule, fitted Hamiltonian, MCRG) and their defaults; the XY flow takes none.
+ISING_OPTIONS = {"J": 1.0, "h": 0.0, "rule": "majority", "couplings": list(DEFAULT_COUPLINGS),
+                 "mcrg_even": len(MCRG_EVEN), "mcrg_odd": len(MCRG_ODD), "mcrg_step": 1, "blocks": 20}
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Ranges, options that apply to the model, and the memory of the recorded block-spin samples."""
+    for name, value, low in (("seed", args.seed, 0), ("L", args.L, 4), ("levels", args.levels, 1), ("b", args.b, 2),
+                             ("samples", args.samples, 1), ("thermalize", args.thermalize, 0),
+                             ("sweeps-between", args.sweeps_between, 1)):
+        validate.integer(name, value, low)
+    given = [key for key in ISING_OPTIONS if getattr(args, key) is not None]
+    if args.model == "xy" and given:
+        raise ParameterError(given[0].replace("_", "-"), "applies to the Ising flow only; the XY flow takes "
+                             "--L --T --levels --b --samples --thermalize --sweeps-between --algorithm --seed")
+    for key, default in ISING_OPTIONS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, default)
+    validate.numbers("T", args.T, positive=True)
+    validate.number("J", args.J)
+    validate.number("h", args.h)
+    temps = len(args.T or (XY_FAN if args.model == "xy" else ISING_FAN))
+    site_bytes = 4 if args.model == "xy" else 1  # XY angles as float32, Ising spins as int8
+    # every level of every recorded sample is kept (4/3 of a lattice), and stacked once more at the end
+    validate.memory("samples", 2 * args.samples * temps * args.L ** 2 * 4 / 3 * site_bytes,
+                    f"{args.samples} samples x {temps} temperatures of {args.L} x {args.L} with their block levels")
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.seed < 0:
-        raise ParameterError("seed", f"must be >= 0, got {args.seed}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check(args)
+    out = args.outputs.folder("out", args.out)
     configure_threads()
     t0 = time.perf_counter()
     summary = (_run_xy if args.model == "xy" else _run_ising)(args, out, t0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from .. import validate
 from ..device import (
     DEVICE_CHOICES,
     configure_threads,
@@ -32,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, metavar="CKPT.pt")
     parser.add_argument("--n", type=int, default=10000, help="samples in total (over all chains)")
     parser.add_argument("--mcmc", choices=METHODS, default="independent")
-    parser.add_argument("--chains", type=int, default=16, help="parallel HMC chains (bulk, physical)")
-    parser.add_argument("--leapfrog", type=int, default=10, help="leapfrog steps per HMC trajectory")
+    parser.add_argument("--chains", type=int, default=None, help="parallel HMC chains (bulk, physical; default 16)")
+    parser.add_argument("--leapfrog", type=int, default=None,
+                        help="leapfrog steps per HMC trajectory (bulk, physical; default 10)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
@@ -51,12 +53,31 @@ def _exact(target) -> dict:
     return {"energy": float(kaufman_energy(target.L, target.T))}
 
 
+#: HMC options and their defaults; independent Metropolis takes neither.
+HMC_OPTIONS = {"chains": 16, "leapfrog": 10}
+
+
+def _check(args: argparse.Namespace) -> None:
+    validate.integer("seed", args.seed)
+    validate.sample_count("n", args.n)
+    for name, default in HMC_OPTIONS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+        elif args.mcmc == "independent":
+            raise ParameterError(name, "applies to --mcmc bulk and physical only (HMC chains)")
+        validate.integer(name, getattr(args, name), 1)
+    if args.mcmc != "independent" and args.chains > args.n:
+        raise ParameterError("chains", f"must be <= --n ({args.n}): every chain gives at least one sample")
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.seed < 0:
-        raise ParameterError("seed", f"must be >= 0, got {args.seed}")
+    _check(args)
     configure_threads()
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, device=device)
+    # independent Metropolis keeps every draw and the chain's copy of them; HMC keeps only observables
+    copies = 2 if args.mcmc == "independent" else 0
+    validate.flow_samples("n", args.n, ckpt.flow.L, ckpt.flow.channels, copies)
     gen = make_generator(args.seed, device)
     with cli_bar(f"sample {args.mcmc}", args.n, enabled=not args.no_progress) as bar:
         result = run_chain(ckpt.density, ckpt.target, args.mcmc, args.n, gen, chains=args.chains,

@@ -11,6 +11,7 @@ import argparse
 import json
 import time
 
+from .. import validate
 from ..device import DEVICE_CHOICES, configure_threads, device_label
 from ..errors import ParameterError
 from ..progress import cli_bar
@@ -61,21 +62,30 @@ def _model_params(args: argparse.Namespace) -> dict:
     return params
 
 
-def _check_counts(args: argparse.Namespace) -> None:
-    for name, value, low in (("sweeps", args.sweeps, 1), ("thermalize", args.thermalize, 0),
+def _check(args: argparse.Namespace) -> None:
+    """Ranges, finiteness and the memory the run needs, before anything is built."""
+    for name, value, low in (("L", args.L, 4), ("sweeps", args.sweeps, 1), ("thermalize", args.thermalize, 0),
                              ("measure-every", args.measure_every, 1), ("seed", args.seed, 0)):
-        if value < low:
-            raise ParameterError(name, f"must be >= {low}, got {value}")
+        validate.integer(name, value, low)
     if args.sweeps < args.measure_every:
         raise ParameterError("sweeps", f"must be >= --measure-every ({args.measure_every}) to measure anything")
+    for opt in PARAMETERS:
+        validate.numbers(opt, getattr(args, opt))
+    if args.bond_disorder is not None:
+        validate.number("bond-disorder", args.bond_disorder, 0.0, 1.0)
+    replicas = max([len(getattr(args, opt)) for opt in PARAMETERS if getattr(args, opt)], default=1)
+    validate.lattice_run(replicas, args.L, args.sweeps // args.measure_every, 2 if args.model == "phi4" else 1)
 
 
 def run(args: argparse.Namespace) -> int:
-    _check_counts(args)
+    _check(args)
+    params = _model_params(args)
+    if args.out:
+        args.outputs.file("out", args.out)
     t0 = time.perf_counter()
     configure_threads()
     sim = Simulation(args.model, args.L, args.algorithm, seed=args.seed, device=args.device,
-                     start=args.start, **_model_params(args))
+                     start=args.start, **params)
     total = args.thermalize + args.sweeps
     with cli_bar(f"{args.model} L={args.L}", total, enabled=not args.no_progress) as bar:
         sim.thermalize(args.thermalize, progress=lambda done, _: bar(done, total))

@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
+from .. import validate
 from ..device import DEVICE_CHOICES, configure_threads, device_label, resolve_device
-from ..errors import ParameterError
 from ..figures import write_figures
 from ..progress import cli_bar
 from ..studies.sweep import summarise, write_sweep
@@ -46,14 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     temps = flatten(args.T) if isinstance(args.T[0], list) else args.T
-    if args.seed < 0:
-        raise ParameterError("seed", f"must be >= 0, got {args.seed}")
-    params = {k: v for k, v in (("J", args.J), ("h", args.h)) if v is not None}
+    validate.integer("seed", args.seed)
+    for L in args.L:
+        validate.integer("L", L, 4)
+    params = {k: validate.number(k, v) for k, v in (("J", args.J), ("h", args.h)) if v is not None}
     cfg = SweepConfig(args.model, tuple(args.L), tuple(temps), args.algorithm, args.sweeps, args.thermalize,
                       args.seed, args.device, args.tempering, params=params)
     cfg.validate()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    validate.lattice_run(len(temps), max(args.L), args.sweeps * len(args.L), 2 if args.model == "phi4" else 1)
+    out = args.outputs.folder("out", args.out)
     configure_threads()
     t0 = time.perf_counter()
     runner = SweepRunner(cfg)

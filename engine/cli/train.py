@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import time
 from pathlib import Path
 
 import torch
 
+from .. import validate
 from ..device import (
     DEVICE_CHOICES,
     configure_threads,
@@ -23,7 +25,7 @@ from ..device import (
     resolve_device,
 )
 from ..errors import ParameterError
-from ..nrg.checkpoint import load_checkpoint, save_checkpoint
+from ..nrg.checkpoint import MAX_L, load_checkpoint, save_checkpoint
 from ..nrg.density import SYMMETRIES, FlowDensity
 from ..nrg.flow import HierarchicalFlow
 from ..nrg.targets import PRESETS, TARGETS, make_target
@@ -70,8 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", default=None, metavar="FILE.csv",
                         help="append every step's record (loss, ESS, acceptance, lr, CPU seconds) to this CSV")
     parser.add_argument("--levels", type=int, default=None, help="RG levels (default log2 L)")
-    parser.add_argument("--couplings", type=int, default=10, help="affine couplings per bijector block")
-    parser.add_argument("--hidden", type=_hidden, default=(10, 10, 10), help="hidden widths, e.g. 10,10,10")
+    parser.add_argument("--couplings", type=int, default=None, help="affine couplings per bijector block (default 10)")
+    parser.add_argument("--hidden", type=_hidden, default=None, help="hidden widths (default 10,10,10)")
     parser.add_argument("--symmetry", choices=SYMMETRIES, default=None,
                         help="symmetrise q (default: z2 for Ising, u1 for phi^4)")
     parser.add_argument("--resume", default=None, metavar="CKPT", help="continue training this checkpoint")
@@ -141,20 +143,63 @@ class _StepLog:
             self.fh.close()
 
 
+#: The flow's shape: command-line option -> (default for a new flow, attribute of a loaded one).
+SHAPE = {"levels": (None, "levels"), "couplings": (10, "n_couplings"), "hidden": ((10, 10, 10), "hidden")}
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Ranges and finiteness of every option, and the output paths, before anything is built."""
+    for name, value, low in (("seed", args.seed, 0), ("save-every", args.save_every, 0), ("eval", args.eval, 2),
+                             ("steps", args.steps, 1), ("batch", args.batch, 1), ("couplings", args.couplings, 1),
+                             ("levels", args.levels, 1)):
+        if value is not None:
+            validate.integer(name, value, low)
+    if args.L is not None:
+        validate.integer("L", args.L, 2, MAX_L)
+    for name in ("T", "a", "t", "mu", "lam", "mass_covering", "lr", "clip"):
+        if getattr(args, name) is not None:
+            validate.number(name.replace("_", "-"), getattr(args, name), 0 if name == "mass_covering" else -math.inf,
+                            positive=name in ("T", "lr", "clip"))
+    if args.hidden is not None:
+        for width in args.hidden:
+            validate.integer("hidden", width, 1)
+    for name in ("out", "log"):
+        if getattr(args, name):
+            args.outputs.file(name, getattr(args, name))
+
+
+def _same_shape(args: argparse.Namespace, flow: HierarchicalFlow) -> None:
+    """``--resume`` continues the checkpoint's flow: shape options, if given, must agree with it."""
+    for option, (_, attr) in SHAPE.items():
+        given, saved = getattr(args, option), getattr(flow, attr)
+        if given is not None and (tuple(given) if option == "hidden" else given) != saved:
+            raise ParameterError(option, f"is {saved} in the checkpoint being resumed; a resumed flow keeps its shape")
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.seed < 0:
-        raise ParameterError("seed", f"must be >= 0, got {args.seed}")
-    if args.save_every < 0:
-        raise ParameterError("save-every", f"must be >= 0, got {args.save_every}")
+    _check(args)
     configure_threads()
     device, dtype = resolve_device(args.device), DTYPES[args.dtype]
     gen = make_generator(args.seed, device)
     training = None
+    dtype_bytes = torch.finfo(dtype).bits // 8
     if args.resume:
         ckpt = load_checkpoint(args.resume, target=args.target, L=args.L, device=device, dtype=dtype)
         density, target, history, training = ckpt.density, ckpt.target, ckpt.history, ckpt.training
+        _same_shape(args, density.flow)
+        if args.symmetry is not None and args.symmetry != density.symmetry:
+            raise ParameterError("symmetry", f"is {density.symmetry} in the checkpoint being resumed")
+        flow = density.flow
+        batch = args.batch or (training or {}).get("plan", {}).get("batch", PLAN_DEFAULTS["batch"])
+        validate.flow_training(flow.L, flow.channels, flow.levels, flow.n_couplings, flow.hidden, batch, args.eval,
+                               dtype_bytes)
     else:
+        for option, (default, _) in SHAPE.items():
+            setattr(args, option, default if getattr(args, option) is None else getattr(args, option))
         target = _target(args)
+        levels = args.levels or args.L.bit_length() - 1
+        validate.flow_training(args.L, target.channels, levels, args.couplings, args.hidden,
+                               args.batch or PLAN_DEFAULTS["batch"], args.eval, dtype_bytes)
         with torch.random.fork_rng(devices=[]):  # the initial weights follow --seed too
             torch.manual_seed(args.seed)
             flow = HierarchicalFlow(args.L, target.channels, args.levels, args.couplings, args.hidden)

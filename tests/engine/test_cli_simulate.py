@@ -68,7 +68,7 @@ def test_table_output_and_cluster_algorithm(capsys):
     (["--T", "2", "3", "--J", "1", "1", "1"], "batch"),
     (["--model", "xy", "--mu", "1"], "mu"),
     (["--model", "xy", "--bond-disorder", "0.1"], "bond-disorder"),
-    (["--bond-disorder", "1.5"], "bond_disorder"),
+    (["--bond-disorder", "1.5"], "bond-disorder"),
     (["--algorithm", "hmc"], "algorithm"),
     (["--device", "tpu"], "device"),
 ])

@@ -41,7 +41,7 @@ def test_resume_continues_the_history(ising_ckpt, tmp_path, capsys):
     ckpt = load_checkpoint(out)
     assert ckpt.history["step"] == [0, 1, 2, 3, 4] and ckpt.flow.n_couplings == 2
     capsys.readouterr()
-    assert main(argv[:1] + ["--target", "phi4"] + argv[1:]) == 1
+    assert main(argv[:1] + ["--target", "phi4"] + argv[1:]) == 2  # an unusable checkpoint is bad input
     assert "ising target, not phi4" in capsys.readouterr().err
 
 
@@ -109,8 +109,9 @@ def test_train_phi4_preset_with_override(tmp_path, capsys):
 
 @pytest.mark.parametrize("method", ["independent", "bulk", "physical"])
 def test_sample_prints_observables(ising_ckpt, method, capsys):
-    assert main(["sample", "--checkpoint", str(ising_ckpt), "--n", "64", "--mcmc", method, "--chains", "4",
-                 "--leapfrog", "2", "--seed", "1", "--device", "cpu", "--json", "--no-progress"]) == 0
+    hmc = [] if method == "independent" else ["--chains", "4", "--leapfrog", "2"]  # only HMC runs chains
+    assert main(["sample", "--checkpoint", str(ising_ckpt), "--n", "64", "--mcmc", method, *hmc,
+                 "--seed", "1", "--device", "cpu", "--json", "--no-progress"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc["observables"]) >= {"energy", "abs_m"}
     assert set(doc["observables"]["energy"]) == {"mean", "error", "tau_int"}
@@ -151,5 +152,5 @@ def test_bad_input_is_one_line(argv, fragment, capsys):
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
-    assert main(["sample", "--checkpoint", str(bad), "--no-progress"]) == 1
+    assert main(["sample", "--checkpoint", str(bad), "--no-progress"]) == 2
     assert "not a readable rgviz flow checkpoint" in capsys.readouterr().err

@@ -1,0 +1,59 @@
+"""Ctrl+C at any moment: ``python -m engine`` ends with status 130 and one line, leaves no partial
+output and no temporary file, and removes the empty ``--out`` folder it created.
+
+These are the campaign's only subprocess tests (a real SIGINT); each takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from campaign import record
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _interrupt(argv: list[str], ready) -> tuple[int, str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "engine", *argv, "--no-progress"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("moment", ["while importing", "while running"])
+def test_ctrl_c_sweep(moment, tmp_path):
+    out = tmp_path / "new" / "sweep"
+    start = time.monotonic()
+    ready = (lambda: time.monotonic() - start > 0.3) if moment == "while importing" else out.exists
+    status, err = _interrupt(["sweep", "--L", "32", "--T", "2.2:2.4:8", "--sweeps", "100000", "--out", str(out)],
+                             ready)
+    clean = status == 130 and err.strip() == "rgviz-batch: interrupted"
+    lost = (tmp_path / "new").exists()  # the folders the run created are gone again
+    record(clean=clean, traceback="Traceback" in err, lost=lost)
+    assert clean, (status, err)
+    assert not lost
+
+
+def test_ctrl_c_keeps_the_previous_file(tmp_path):
+    out = tmp_path / "run.npz"
+    out.write_bytes(b"an earlier session\n")
+    start = time.monotonic()  # the engine imports in about 2 s: after 6 s the run is under way
+    status, err = _interrupt(["simulate", "--L", "64", "--sweeps", "1000000", "--out", str(out)],
+                             lambda: time.monotonic() - start > 6)
+    clean = status == 130 and err.strip() == "rgviz-batch: interrupted"
+    lost = out.read_bytes() != b"an earlier session\n" or sorted(p.name for p in tmp_path.iterdir()) != ["run.npz"]
+    record(clean=clean, traceback="Traceback" in err, lost=lost)
+    assert clean, (status, err)
+    assert not lost
+
