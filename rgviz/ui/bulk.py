@@ -1,6 +1,6 @@
 """The Bulk panel: the holographic geometry of a trained neural RG, node by node.
 
-A background job (:class:`rgviz.jobs.Job`) runs the engine's pipeline
+A background job (:class:`rgviz.jobs.JobPanel`, like every panel with one job) runs the engine's pipeline
 (:func:`engine.holography.pipeline.run_bulk`: exact samples, pair classes of the chosen estimator,
 the fits, the flow's quality and a verdict) for each checkpoint; the panel only draws the result.
 Two checkpoints are analysed side by side: the critical theory, whose latent correlations should fall
@@ -39,6 +39,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSizePolicy, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
+from engine.errors import ParameterError
 from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS
 from engine.holography.geometry import disk_geodesic, poincare_disk, slice_nodes, slice_points
 from engine.holography.pipeline import BulkRun, run_bulk
@@ -47,7 +48,7 @@ from engine.plots.bulk import boundary_figure, bulk_figures, collapse_figure
 
 from .. import export
 from ..figures import plot_widget
-from ..jobs import Job, JobControl
+from ..jobs import Job, JobControl, JobPanel
 from .bulk3d import LAYOUTS, RESOURCES, Bulk3DView, boundary_image
 from .colors import lookup
 from .panel import FigureTarget, Panel, proposed_size
@@ -231,7 +232,7 @@ def figure_row(figures) -> QWidget:
 
 # --- the panel ----------------------------------------------------------------------------------
 
-class BulkPanel(Panel, QWidget):
+class BulkPanel(JobPanel, Panel, QWidget):
     """Bulk geometry of one (critical) checkpoint against a control; see the module docstring."""
 
     error = Signal(str)
@@ -279,9 +280,9 @@ class BulkPanel(Panel, QWidget):
                                   "or the raw second moment (a diagnostic: keeps the distance-free nuisance)")
         self.samples.setToolTip("Exact samples drawn per checkpoint")
         self.seed.setToolTip("Random seed of the sampler (the control uses seed + 1)")
-        self.run_button = QPushButton("Sample and analyse")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
+        self.start_button = QPushButton("Sample and analyse")
+        self.stop_button = QPushButton("Cancel")
+        self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
         self.status = QLabel("Choose checkpoints and press 'Sample and analyse'.")
         self.status.setWordWrap(True)
@@ -331,7 +332,7 @@ class BulkPanel(Panel, QWidget):
             form.addRow(label, line)
         buttons = QHBoxLayout()
         for w in (QLabel("Samples"), self.samples, QLabel("Sampler"), self.method, QLabel("Estimator"),
-                  self.estimator, QLabel("Seed"), self.seed, self.run_button, self.cancel_button, self.progress):
+                  self.estimator, QLabel("Seed"), self.seed, self.start_button, self.stop_button, self.progress):
             buttons.addWidget(w)
         view_row = QHBoxLayout()
         for w in (self.layout_box, self.color_box, self.figure_box, export_figure_button, export_data_button):
@@ -345,8 +346,8 @@ class BulkPanel(Panel, QWidget):
         layout.addWidget(self.readout)
         layout.addWidget(self.tabs, 1)
 
-        self.run_button.clicked.connect(self.start_analysis)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.start_button.clicked.connect(self.start_analysis)
+        self.stop_button.clicked.connect(self.stop)
         self.view3d.node_picked.connect(self.pick_node)
         self.maps.node_clicked.connect(self.pick_node)
         self.layout_box.currentIndexChanged.connect(lambda i: self.view3d.set_layout(LAYOUTS[i]))
@@ -371,37 +372,16 @@ class BulkPanel(Panel, QWidget):
 
     @Slot()
     def start_analysis(self) -> None:
-        if self.job is not None and self.job.is_running():
-            return
-        paths = self.checkpoint_paths()
-        if "critical" not in paths:
-            self._fail("Choose a critical checkpoint first (a .pt file written by training or rgviz-batch train).")
-            return
-        self.job = Job(analysis_job(paths, self.samples.value(), self.seed.value(), self.device,
-                                    self.method.currentData(), self.estimator.currentData()), name="rgviz-bulk")
-        self.job.progress.connect(self._on_progress)
-        self.job.partial.connect(self._show_results)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._fail)
-        self.job.stopped.connect(self._on_stopped)
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.status.setText(f"Sampling {self.samples.value()} configurations per checkpoint...")
-        self.job.start()
+        def prepare():
+            paths = self.checkpoint_paths()
+            if "critical" not in paths:
+                raise ParameterError("checkpoint", "choose a critical checkpoint first (a .pt file written by "
+                                     "training or rgviz-batch train)")
+            work = analysis_job(paths, self.samples.value(), self.seed.value(), self.device,
+                                self.method.currentData(), self.estimator.currentData())
+            return work, f"Sampling {self.samples.value()} configurations per checkpoint..."
 
-    @Slot()
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Cancel and join the running job; True when none is left running."""
-        return self.job is None or self.job.shutdown(timeout_ms)
-
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
+        self.start_job(prepare, "rgviz-bulk", finished=self._on_finished, partial=self._show_results)
 
     @Slot(object)
     def _on_finished(self, results) -> None:
@@ -412,15 +392,6 @@ class BulkPanel(Panel, QWidget):
         self.status.setText(f"Analysed {', '.join(results)} with the {results['critical'].doc['estimator']} "
                             f"estimator.")
 
-    @Slot()
-    def _on_stopped(self) -> None:
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-
-    @Slot(str)
-    def _fail(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#b00'>{message}</span>")
-        self.error.emit(message)
 
     @Slot(object)
     def _show_results(self, results: dict[str, BulkRun]) -> None:
@@ -569,7 +540,7 @@ class BulkPanel(Panel, QWidget):
         try:
             written = fn(*args)
         except (OSError, ValueError) as err:
-            self._fail(str(err))
+            self.job_failed(str(err))
             return
         names = written if isinstance(written, list) else [written]
         self.status.setText("Exported " + ", ".join(map(str, names)))

@@ -98,10 +98,10 @@ def test_analysis_job_then_picking_two_nodes_shows_both_distances(bulk_panel, ch
         panel.set_checkpoint(role, path)
     panel.samples.setValue(256)
     panel.start_analysis()
-    assert panel.job.is_running() and not panel.run_button.isEnabled()
+    assert panel.job.is_running() and not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: panel.job.is_done, timeout=60_000)
     assert set(panel.results) == {"critical", "control"}
-    assert panel.run_button.isEnabled() and "connected estimator" in panel.status.text()
+    assert panel.start_button.isEnabled() and "connected estimator" in panel.status.text()
     # random flows are far below the quality targets: the warning is shown for both, in red
     assert panel.verdict.text().count("too weak for a geometric reading") == 2 and "#b00" in panel.verdict.text()
 
@@ -142,7 +142,7 @@ def test_bad_checkpoint_is_reported_and_panel_recovers(bulk_panel, tmp_path, qtb
     panel.start_analysis()
     qtbot.waitUntil(lambda: panel.job.is_done, timeout=20_000)
     assert errors and "broken.pt" in errors[0] and "broken.pt" in panel.status.text()
-    assert panel.run_button.isEnabled() and panel.results == {}
+    assert panel.start_button.isEnabled() and panel.results == {}
 
 
 def test_level_maps_click_picks_the_node_under_the_cursor(bulk_panel, results, qtbot):
