@@ -86,6 +86,23 @@ class FlowDensity(nn.Module):
         x = self._apply_group(x, which)
         return x, self.log_prob(x)
 
+    def latents(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """The latent variables ``[B, C, L, L]`` of configurations x under the symmetrised density.
+
+        q_sym(x) = mean_g q(g x) generates x as g^-1 G(z) with g uniform; given x, the group element
+        has the posterior q(g x) / sum_g' q(g' x), and the latent is z = G^-1(g x) for g drawn from it.
+        Plain G^-1(x) would be wrong: a flow trained symmetrised covers one sector of the field (for
+        U(1), an eighth of the circle of the order parameter), and G^-1 of a configuration from
+        another sector lands far out in the prior's tails.
+        """
+        if len(self._group) == 1:
+            return self.flow.inverse(x)[0]
+        B = x.shape[0]
+        z, logdet = self.flow.inverse(torch.cat([g(x) for g in self._group]))
+        log_q = (standard_normal_log_prob(z) + logdet).reshape(len(self._group), B)
+        which = torch.multinomial(torch.softmax(log_q.T.double(), dim=1), 1, generator=gen).squeeze(1)
+        return z.reshape(len(self._group), B, *z.shape[1:])[which, torch.arange(B, device=x.device)]
+
     def _apply_group(self, x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
         """x_i -> g_{which_i} x_i for every configuration, without a loop over the batch."""
         images = torch.stack([g(x) for g in self._group])  # [G, B, ...]

@@ -128,7 +128,7 @@ class FlowLab:
         """Latents of the last samples (z = G^-1 x), or prior draws before any were generated."""
         flow = self._flow()
         if self.samples is not None and len(self.samples) >= n:
-            return flow.inverse(self._tensor(self.samples[:n]))[0]
+            return self._need().latents(self._tensor(self.samples[:n]), self.gen)
         p = next(flow.parameters())
         return torch.randn(n, flow.channels, flow.L, flow.L, generator=self.gen, device=p.device, dtype=p.dtype)
 

@@ -105,3 +105,23 @@ def test_unknown_method_is_named():
     with pytest.raises(ParameterError) as err:
         run_chain(random_flow(7), GaussianTarget(), "gibbs", 10, torch.Generator())
     assert err.value.name == "mcmc"
+
+
+def test_latents_of_symmetrised_samples_follow_the_prior_exactly():
+    """x ~ q_sym is made as g G(z) with z ~ N(0, 1); the latents of x (group element drawn from its
+    posterior) must then be N(0, 1) again. Plain G^-1(x) is not: it misses the group element."""
+    gen = torch.Generator().manual_seed(11)
+    flow = HierarchicalFlow(4, 2, n_couplings=2, hidden=(6,)).double()
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.copy_(0.5 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    density = FlowDensity(flow, "u1")
+    n = 20000
+    with torch.no_grad():
+        x, _ = density.sample(n, gen)
+        z = density.latents(x, gen).flatten(1)
+        plain = flow.inverse(x)[0].flatten(1)
+    tol = 5 * math.sqrt(2 / n)  # 5 sigma for a variance of 1 from n normal draws
+    assert (z.var(0) - 1).abs().max() < tol and z.mean(0).abs().max() < 5 / math.sqrt(n)
+    assert (plain.var(0) - 1).abs().max() > 10 * tol
+    assert torch.equal(FlowDensity(flow).latents(x[:5], gen), flow.inverse(x[:5])[0])  # no group: G^-1 x
