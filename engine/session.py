@@ -39,6 +39,7 @@ from .models.phi4 import Phi4Model
 from .models.xy import XYModel
 from .progress import Progress
 from .samplers import make_sampler, run_sweeps
+from .validate import available_memory, size_text
 
 FORMAT = "rgviz-session"
 VERSION = FORMATS[FORMAT]  # 2: the sampler's explicit state (1: its attributes, still read)
@@ -408,12 +409,21 @@ class Simulation:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> Simulation:
-        """Read a file written by :meth:`save` (no pickle); SessionFormatError if it is not one."""
+        """Read a file written by :meth:`save` (no pickle); SessionFormatError if it is not one.
+
+        The arrays' unpacked size is checked against the memory available before any is read: a small
+        compressed file can unpack to gigabytes."""
         try:
+            with zipfile.ZipFile(path) as archive:
+                unpacked = sum(member.file_size for member in archive.infolist())
+            have = available_memory()
+            if have is not None and unpacked > have:
+                raise SessionFormatError(f"{path}: its arrays unpack to {size_text(unpacked)}; "
+                                         f"{size_text(have)} of memory is available")
             with np.load(path, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
             meta = json.loads(str(arrays.pop("meta")))
-        except FileNotFoundError:
+        except (FileNotFoundError, SessionFormatError):
             raise
         except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
             raise SessionFormatError(f"{path}: not a readable rgviz session file ({err})") from err

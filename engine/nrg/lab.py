@@ -18,6 +18,7 @@ import torch
 
 from ..device import make_generator, resolve_device
 from ..errors import ParameterError
+from ..validate import flow_training
 from .checkpoint import load_checkpoint, save_checkpoint
 from .density import FlowDensity
 from .flow import HierarchicalFlow
@@ -70,6 +71,7 @@ class FlowLab:
                  seed: int = 0) -> None:
         """A fresh (identity) flow for the target ``name`` (ParameterError for bad parameters)."""
         target = make_target(name, L, **params)
+        self._check_size(target.L, target.channels, couplings, hidden, batch=1)
         with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed
             torch.manual_seed(seed)
             flow = HierarchicalFlow(target.L, target.channels, n_couplings=couplings, hidden=hidden)
@@ -90,6 +92,12 @@ class FlowLab:
     def save(self, path: str | os.PathLike) -> Path:
         return save_checkpoint(path, self._need(), self.target, self.history, {"source": "rgviz"})
 
+    @staticmethod
+    def _check_size(L: int, channels: int, couplings: int, hidden: tuple[int, ...], batch: int) -> None:
+        """ParameterError, before anything is allocated, for a flow or batch this machine cannot hold
+        (the same estimate and words as ``rgviz-batch train``)."""
+        flow_training(L, channels, L.bit_length() - 1, couplings, hidden, batch, 0, 4)
+
     def _need(self) -> FlowDensity:
         if self.density is None:
             raise ParameterError("flow", "train or load a flow first")
@@ -107,6 +115,8 @@ class FlowLab:
               progress: Callable[[int, int], None] | None = None) -> dict:
         """Reverse-KL training that appends to :attr:`history`; returns a copy of it."""
         density = self._need()
+        flow = density.flow
+        self._check_size(flow.L, flow.channels, flow.n_couplings, tuple(flow.hidden), batch)
         gen = make_generator(seed, next(density.parameters()).device)
         train_reverse_kl(density, self.target, steps=steps, batch=batch, gen=gen, lr=lr, history=self.history,
                          on_step=on_step, progress=progress)

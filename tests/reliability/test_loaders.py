@@ -11,6 +11,7 @@ import pytest
 from campaign import record
 from files import bad_checkpoints, bad_sessions, good_checkpoint
 
+from engine.errors import ParameterError
 from engine.nrg.checkpoint import CheckpointError, load_checkpoint
 from engine.nrg.lab import FlowLab
 from engine.session import SessionFormatError, Simulation
@@ -82,3 +83,37 @@ def test_simulation_load_refuses_and_running_simulation_survives(session_files, 
     fresh = Simulation("ising", L=4, seed=3, device="cpu")
     fresh.step(2)
     assert np.isfinite(fresh.series()["energy"]).all()
+
+
+
+PHI4 = {"t": 0.44, "mu": -2.0, "lam": 1.0}
+
+
+def test_flowlab_refuses_a_flow_too_wide_to_fit_before_allocating():
+    """The GUI builds flows through FlowLab: the same memory refusal as ``train``, before any allocation."""
+    lab = FlowLab()
+    with pytest.raises(ParameterError, match="needs at least .* of memory"):
+        lab.new_flow("phi4", 8, PHI4, 10, (1_000_000, 1_000_000))
+    assert lab.density is None
+
+
+def test_flowlab_refuses_a_batch_too_large_to_train():
+    lab = FlowLab()
+    lab.new_flow("phi4", 8, PHI4, 2, (10, 10, 10))
+    with pytest.raises(ParameterError, match="batch"):
+        lab.train(1, 10**12, 1e-3, 0)
+    assert lab.history["step"] == []
+
+
+def test_a_session_that_unpacks_past_the_memory_available_is_refused_before_reading(tmp_path, monkeypatch):
+    """A zip member's declared size is checked before numpy unpacks anything (a small file can unpack to GB)."""
+    import engine.session as session
+
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, meta=np.array("{}"), lattice=np.zeros((1, 1024, 1024), np.float32))  # 4 MB unpacked
+    monkeypatch.setattr(session, "available_memory", lambda: 1_000_000)
+    read = []
+    monkeypatch.setattr(session.np, "load", lambda *a, **k: read.append(a))
+    with pytest.raises(SessionFormatError, match="unpack to 4.* MB; 1.* MB of memory is available"):
+        Simulation.load(path)
+    assert read == [] and path.stat().st_size < 50_000
