@@ -208,7 +208,10 @@ class PhasePanel(JobPanel, Panel, QWidget):
         for fig in figs:
             draw_figure(self._plots[fig.name], fig)
         self._fill_table(result)
-        self.status.setText(f"{result.sweeps_done} / {result.config.sweeps} sweeps per T. " + exchange_text(result))
+        # Partial results are analysed only as often as the GUI keeps up, so this names the sweeps the curves
+        # hold; the progress bar shows how far the run itself is.
+        self.status.setText(f"Curves from the first {result.sweeps_done} of {result.config.sweeps} sweeps per T. "
+                            + exchange_text(result))
         if result.analysis is not None:
             self.result_ready.emit(result)
 
