@@ -30,22 +30,6 @@ def jackknife_error(replicas: np.ndarray) -> float:
     return float(np.sqrt((n - 1) / n * np.sum((replicas - replicas.mean()) ** 2)))
 
 
-def weighted_line(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[float, float, float, float]:
-    """(intercept, slope, slope error, R^2) of y = a + b x with weights 1/sigma^2.
-
-    The slope error is inflated by sqrt(chi^2/dof) when the line misfits (never deflated).
-    """
-    w = 1.0 / np.asarray(sigma, float) ** 2
-    A = np.stack([np.ones_like(x), x], axis=1)
-    cov = np.linalg.inv(A.T @ (w[:, None] * A))
-    a, b = cov @ (A.T @ (w * y))
-    resid = y - a - b * x
-    ybar = np.sum(w * y) / np.sum(w)
-    r2 = 1.0 - np.sum(w * resid**2) / np.sum(w * (y - ybar) ** 2)
-    chi2 = max(float(np.sum(w * resid**2)) / max(len(x) - 2, 1), 1.0)
-    return float(a), float(b), float(np.sqrt(cov[1, 1] * chi2)), float(r2)
-
-
 @dataclass
 class _Decay:
     rate: float  # kappa in q = B exp(-kappa d)

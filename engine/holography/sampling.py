@@ -26,9 +26,9 @@ import torch
 
 from ..errors import ParameterError
 from ..measure.correlation import axial_average, correlation_function
+from ..measure.linefit import line_fit
 from ..nrg.checkpoint import Checkpoint
 from ..nrg.sampling import bulk_potential, draw, effective_sample_size, hmc, metropolis_chain
-from .fit import weighted_line
 
 
 @dataclass
@@ -114,6 +114,7 @@ def fit_boundary(G_blocks: np.ndarray, L: int) -> BoundaryFit | None:
     if keep.sum() < 3:
         return None
     y, s = np.log(mean[keep]), err[keep] / mean[keep]
-    _, slope, slope_err, r2_pow = weighted_line(np.log(r[keep]), y, s)
-    _, slope_e, _, r2_exp = weighted_line(r[keep], y, s)
+    power, exponential = line_fit(np.log(r[keep]), y, s), line_fit(r[keep], y, s)
+    slope, slope_err, r2_pow = power.slope, power.slope_error, power.r2
+    slope_e, r2_exp = exponential.slope, exponential.r2
     return BoundaryFit(-slope, slope_err, r2_pow, -1 / slope_e if slope_e < 0 else float("inf"), r2_exp)

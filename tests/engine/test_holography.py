@@ -8,10 +8,11 @@ from engine.holography.bulk import analyse_bulk
 from engine.holography.classes import pair_classes
 from engine.holography.control import free_field_control, free_field_covariance
 from engine.holography.estimators import exact_statistics, pair_statistics
-from engine.holography.fit import fit_decay, weighted_line
+from engine.holography.fit import fit_decay
 from engine.holography.pipeline import required_acceptance, verdict
 from engine.holography.geometry import (disk_geodesic, flat_distance, hyperbolic_distance, node_coordinates,
                                         pairwise, poincare_ball, poincare_disk)
+from engine.measure.linefit import line_fit
 from engine.nrg.flow import HierarchicalFlow
 
 
@@ -101,7 +102,8 @@ def old_pairwise_fit(z, d, n_blocks=20):
     a, b = np.triu_indices(len(corr), k=1)
     keep = (np.abs(corr[a, b]) > 3 * err[a, b]) & (d[a, b] > 0)
     c, e = np.abs(corr[a, b][keep]), err[a, b][keep]
-    _, slope, _, r2 = weighted_line(d[a, b][keep], np.log(c), e / c)
+    old = line_fit(d[a, b][keep], np.log(c), e / c)
+    slope, r2 = old.slope, old.r2
     return -1.0 / slope, r2
 
 
