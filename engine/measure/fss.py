@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from .linefit import line_fit
+
 
 def jackknife_error(full: float, replicas: Sequence[float]) -> float:
     """Jackknife standard error from leave-one-block-out replicas of an estimate."""
@@ -68,18 +70,13 @@ class PowerLaw:
 
 
 def power_law(L: Sequence[float], y: Sequence[float], yerr: Sequence[float] | None = None) -> PowerLaw:
-    """Weighted least squares of ln y against ln L (weights from relative errors)."""
+    """Weighted least squares of ln y against ln L (errors of ln y: the relative errors of y), through the
+    one line fit (:func:`engine.measure.linefit.line_fit`: a misfit widens the error, never narrows it).
+    Without errors the exponent's error is NaN: the callers jackknife it."""
     lx, ly = np.log(np.asarray(L, float)), np.log(np.asarray(y, float))
-    if yerr is None:
-        w = np.ones_like(lx)
-    else:
-        rel = np.asarray(yerr, float) / np.asarray(y, float)
-        w = 1.0 / np.maximum(rel, 1e-12) ** 2
-    A = np.stack([np.ones_like(lx), lx], axis=1)
-    cov = np.linalg.inv(A.T @ (w[:, None] * A))
-    coef = cov @ (A.T @ (w * ly))
-    err = float(np.sqrt(cov[1, 1])) if yerr is not None else float("nan")
-    return PowerLaw(float(coef[1]), err, float(np.exp(coef[0])))
+    sigma = None if yerr is None else np.maximum(np.asarray(yerr, float) / np.asarray(y, float), 1e-12)
+    fit = line_fit(lx, ly, sigma)
+    return PowerLaw(fit.slope, fit.slope_error if yerr is not None else float("nan"), float(np.exp(fit.intercept)))
 
 
 Data = Sequence[tuple[float, np.ndarray, np.ndarray, np.ndarray]]
