@@ -72,6 +72,11 @@ def print_analysis(doc: dict) -> None:
     span = lambda pair, fmt: "n/a" if pair is None else f"{pair[0]:{fmt}}-{pair[1]:{fmt}}"  # noqa: E731
     print(f"  (d) w0 scan (w0: R^2 hyperbolic) {rows}; best w0 = {w0['best']}, R^2 range "
           f"{span(w0['r2_range'], '.3f')}, xi range {span(w0['xi_range'], '.3g')}")
+    dep = doc["departure"]
+    levels = ", ".join(f"{r['level']}: {'n/a' if r['sigma'] is None else format(r['sigma'], '+.1f')}"
+                       for r in dep["levels"])
+    where = f" from level {dep['first_level']}" if dep["first_level"] is not None else ""
+    print(f"  (e) levels against the line of the finer ones (level: gap in sigma) {levels}; {dep['result']}{where}")
 
 
 def free_field(estimator: str) -> dict:

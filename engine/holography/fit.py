@@ -98,6 +98,20 @@ def _decay_params(fit: _Decay) -> tuple[float, float] | None:
     return 2.0 / fit.rate, float(np.log(fit.amplitude) / fit.rate)
 
 
+def class_weights(replicas: np.ndarray) -> np.ndarray:
+    """1 / error^2 of each class from its leave-one-block-out averages ``[B, K]`` (a floor keeps an
+    error of zero, a class with one distinct value, from taking all the weight)."""
+    err = np.array([jackknife_error(r) for r in replicas.T])
+    floor = np.median(err[err > 0]) * 1e-3 if np.any(err > 0) else 1.0
+    return 1.0 / np.maximum(err, floor) ** 2
+
+
+def extrapolate_decay(d: np.ndarray, y: np.ndarray, w: np.ndarray, d_new: np.ndarray) -> np.ndarray:
+    """q at ``d_new`` from the decay fitted to (d, y) with weights w (zeros where it does not decay)."""
+    params = _decay_params(_fit_decay(d, y, w))
+    return np.zeros(len(d_new)) if params is None else np.exp(2.0 * (params[1] - d_new) / params[0])
+
+
 def fit_decay(d: np.ndarray, y: np.ndarray, counts: np.ndarray, replicas: np.ndarray | None = None) -> DecayFit:
     """Fit class averages ``y`` ``[K]`` at distances ``d`` (``counts`` pairs each).
 
@@ -108,12 +122,7 @@ def fit_decay(d: np.ndarray, y: np.ndarray, counts: np.ndarray, replicas: np.nda
     d, y = np.asarray(d, float), np.asarray(y, float)
     if len(d) < 3 or not np.ptp(d) > 0:
         raise ValueError(f"{len(d)} pair classes at {len(np.unique(d))} distances: a decay cannot be fitted")
-    if replicas is None:
-        w = np.ones_like(y)
-    else:
-        err = np.array([jackknife_error(r) for r in replicas.T])
-        floor = np.median(err[err > 0]) * 1e-3 if np.any(err > 0) else 1.0
-        w = 1.0 / np.maximum(err, floor) ** 2
+    w = np.ones_like(y) if replicas is None else class_weights(replicas)
     main = _fit_decay(d, y, w)
     params = _decay_params(main)
     pairs = int(np.sum(counts))

@@ -139,6 +139,10 @@ def verdict(doc: dict) -> str:
     diff = doc["xi_difference"]
     if diff is not None and diff.get("sigma") is not None:
         tests.append((diff["sigma"] <= 2, f"same- vs cross-level xi differ by {diff['sigma']:.1f} sigma"))
+    dep = doc["departure"]
+    if dep["levels"]:
+        where = f"from level {dep['first_level']}" if dep["first_level"] is not None else "at no level"
+        tests.append((dep["first_level"] is None, f"the coarser levels leave the finer levels' line {where}"))
     gap = doc["r2_gap"]
     if gap["error"] is not None:
         tests.append((gap["value"] > 2 * gap["error"],

@@ -253,3 +253,16 @@ def test_auto_sampler_follows_the_flows_recorded_acceptance():
     assert choose_method(ckpt(acceptance=0.007), "independent") == "independent"
     with pytest.raises(ParameterError, match="mcmc: unknown method 'gibbs'"):
         choose_method(ckpt(), "gibbs")
+
+
+def test_departure_finds_the_level_where_a_short_ranged_bulk_leaves_the_line(planted16):
+    """One hyperbolic law through every level: no departure. The same law cut off for pairs that reach
+    level 2 (correlations gone at the scale of blocks of 4 sites, as for a correlation length ~3): departs at 2."""
+    L, pos, d, z = planted16
+    follows = analyse_bulk(pair_statistics(z, "connected"), pos, L).departure
+    assert follows["first_level"] is None and len(follows["levels"]) >= 2
+    top = np.maximum.outer(pos[:, 2], pos[:, 2])
+    cut = planted_bulk(L, np.where(top >= 2, np.inf, d), 1.0, 4000, seed=2)
+    leaves = analyse_bulk(pair_statistics(cut, "connected"), pos, L).departure
+    assert leaves["first_level"] == 2 and leaves["result"] == "departs"
+    assert analyse_bulk(pair_statistics(cut, "connected"), pos, L).to_json()["departure"] == leaves
