@@ -81,7 +81,10 @@ def sample_bulk(ckpt: Checkpoint, n: int, gen: torch.Generator, batch: int = 204
         z0, _ = flow.inverse(density.sample(chains, gen)[0])
 
         def measure(v: torch.Tensor) -> dict[str, torch.Tensor]:
-            return {"z": v.clone(), "G": axial_average(correlation_function(flow(v)[0]))}
+            # The chain moves z under p(G z)|det dG/dz|; a flow trained symmetrised maps only one sector of
+            # the field near the prior's centre, so the latents are read off x = G z as for exact samples.
+            x = flow(v)[0]
+            return {"z": density.latents(x, gen), "G": axial_average(correlation_function(x))}
 
         _, series, acceptance, _ = hmc(bulk_potential(density, target), z0, steps, gen, step_size=0.05,
                                        adapt_steps=max(steps // 10, 20), measure=measure, progress=progress)
