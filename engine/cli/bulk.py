@@ -28,7 +28,7 @@ HELP = "bulk geometry of a trained neural RG: latent correlations against hyperb
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="a checkpoint from rgviz-batch train or resources/")
+    parser.add_argument("--checkpoint", required=True, help="a checkpoint file from rgviz-batch train, or a shipped one by name (phi4_L16_crit)")
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--mcmc", choices=METHODS, default="auto",
                         help="exact sampler: flow proposals + independent Metropolis, HMC on the latents, or auto "

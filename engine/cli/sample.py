@@ -30,7 +30,8 @@ HELP = "sample a trained neural-RG checkpoint exactly (independent Metropolis, b
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, metavar="CKPT.pt")
+    parser.add_argument("--checkpoint", required=True, metavar="CKPT",
+                        help="a checkpoint file, or a shipped one by name (phi4_L8_crit, phi4_L16_crit, ...)")
     parser.add_argument("--n", type=int, default=10000, help="samples in total (over all chains)")
     parser.add_argument("--mcmc", choices=METHODS, default="independent")
     parser.add_argument("--chains", type=int, default=None, help="parallel HMC chains (bulk, physical; default 16)")

@@ -76,7 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=_hidden, default=None, help="hidden widths (default 10,10,10)")
     parser.add_argument("--symmetry", choices=SYMMETRIES, default=None,
                         help="symmetrise q (default: z2 for Ising, u1 for phi^4)")
-    parser.add_argument("--resume", default=None, metavar="CKPT", help="continue training this checkpoint")
+    parser.add_argument("--resume", default=None, metavar="CKPT",
+                        help="continue training this checkpoint (a file, or a shipped one by name)")
     parser.add_argument("--eval", type=int, default=4096, metavar="N", help="samples for the final estimates")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}")
