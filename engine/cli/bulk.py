@@ -23,9 +23,6 @@ from ..nrg.checkpoint import load_checkpoint
 from ..plots.bulk import bulk_figures
 from ..progress import cli_bar
 
-NAME = "bulk"
-HELP = "bulk geometry of a trained neural RG: latent correlations against hyperbolic distance"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a checkpoint file from rgviz-batch train, or a shipped one by name (phi4_L16_crit)")

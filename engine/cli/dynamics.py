@@ -24,9 +24,6 @@ from ..studies.dynamics import OBSERVABLES, TauScanConfig, run_tau_scan, with_tc
 from ..studies.files import write_table
 from .args import flatten, value_range
 
-NAME = "dynamics"
-HELP = "critical slowing down: tau_int(T, L) per update algorithm and the dynamic exponent z (2D Ising)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--L", type=int, nargs="+", default=[8, 16, 24], help="lattice sizes")

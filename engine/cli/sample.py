@@ -25,9 +25,6 @@ from ..nrg.checkpoint import load_checkpoint, summary
 from ..nrg.mcmc import METHODS, run_chain
 from ..progress import cli_bar
 
-NAME = "sample"
-HELP = "sample a trained neural-RG checkpoint exactly (independent Metropolis, bulk or physical HMC)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, metavar="CKPT",

@@ -21,9 +21,6 @@ from ..studies.sweep import summarise, write_sweep
 from ..sweep import SWEEP_MODELS, SweepConfig, SweepRunner
 from .args import flatten, value_range
 
-NAME = "sweep"
-HELP = "temperature sweep over several sizes: curves, Binder crossings, finite-size scaling"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=SWEEP_MODELS, default="ising")

@@ -32,9 +32,6 @@ from ..nrg.targets import PRESETS, TARGETS, make_target
 from ..nrg.train import HISTORY_KEYS, evaluate, new_history, train_reverse_kl
 from ..progress import cli_bar
 
-NAME = "train"
-HELP = "train a hierarchical normalizing flow (neural RG) on phi^4 or Ising; prints F_q as JSON"
-
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # What a new plan uses where the command line is silent; a continued plan keeps its own.
 PLAN_DEFAULTS = {"steps": 1000, "batch": 256, "lr": 3e-3, "clip": 10.0, "mass_covering": 0.0}

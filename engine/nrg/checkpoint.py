@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import CheckpointError
 from ..io import FORMATS, atomic_write
 from ..resources import checkpoint_path, shipped
 from ..validate import least_parameters
@@ -44,10 +45,6 @@ MAX_FILE_BYTES = 2 ** 31
 #: Entries of ``training["plan"]`` and what each must be (int >= 0, int >= 1 or a finite float >= 0).
 _PLAN = {"start": (int, 0), "steps": (int, 1), "batch": (int, 1), "lr": (float, 0), "clip": (float, 0),
          "mass_covering": (float, 0)}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be used (corrupt, wrong format, or not the expected model)."""
 
 
 @dataclass

@@ -1,0 +1,8 @@
+"""Names the command line offers as choices, free of torch so that ``rgviz-batch ... --help`` and argument
+errors answer without importing it; the modules that implement them use these (tests/engine/test_cli_light.py
+checks that they agree).
+"""
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+#: The lattice models of :data:`engine.session.MODELS`, in that order.
+MODEL_NAMES = ("ising", "xy", "phi4")
