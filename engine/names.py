@@ -6,3 +6,8 @@ checks that they agree).
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 #: The lattice models of :data:`engine.session.MODELS`, in that order.
 MODEL_NAMES = ("ising", "xy", "phi4")
+#: The models a temperature sweep runs (:mod:`engine.sweep`).
+SWEEP_MODELS = ("ising", "xy")
+#: Exact samplers of ``rgviz-batch sample`` (:mod:`engine.nrg.mcmc`) and of ``bulk`` (:mod:`engine.holography.sampling`).
+SAMPLE_METHODS = ("independent", "bulk", "physical")
+BULK_METHODS = ("auto", "independent", "bulk")

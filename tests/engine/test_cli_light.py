@@ -7,8 +7,10 @@ import sys
 import pytest
 
 import engine.device
+import engine.holography.sampling
+import engine.nrg.mcmc
 import engine.session
-from engine.names import DEVICE_CHOICES, MODEL_NAMES
+from engine import names
 
 PROBE = """
 import json, sys
@@ -32,6 +34,10 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
 @pytest.mark.parametrize("argv, status, shown", [
     (["--help"], 0, "simulate"),
     (["simulate", "--help"], 0, "--model {ising,xy,phi4}"),
+    (["sweep", "--help"], 0, "--model {ising,xy}"),
+    (["sample", "--help"], 0, "--mcmc {independent,bulk,physical}"),
+    (["bulk", "--help"], 0, "--mcmc {auto,independent,bulk}"),
+    (["sample", "--checkpoint"], 2, "expected one argument"),
     (["simulate", "--L", "x"], 2, "invalid int value"),
     (["simulate", "--model", "potts"], 2, "invalid choice"),
     (["nosuch"], 2, "invalid choice"),
@@ -50,8 +56,10 @@ def test_a_run_still_imports_torch():
 
 
 def test_the_light_names_agree_with_the_engine():
-    assert MODEL_NAMES == tuple(engine.session.MODELS)
-    assert engine.device.DEVICE_CHOICES is DEVICE_CHOICES
+    assert names.MODEL_NAMES == tuple(engine.session.MODELS)
+    assert engine.device.DEVICE_CHOICES is names.DEVICE_CHOICES
+    assert engine.nrg.mcmc.METHODS is names.SAMPLE_METHODS
+    assert engine.holography.sampling.METHODS is names.BULK_METHODS
 
 
 def test_simulate_echoes_parameters_as_given(capsys):
