@@ -35,6 +35,8 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["--help"], 0, "simulate"),
     (["simulate", "--help"], 0, "--model {ising,xy,phi4}"),
     (["sweep", "--help"], 0, "--model {ising,xy}"),
+    (["dynamics", "--help"], 0, "swendsen-wang"),
+    (["dynamics", "--algorithms", "glauber"], 2, "invalid choice"),
     (["sample", "--help"], 0, "--mcmc {independent,bulk,physical}"),
     (["bulk", "--help"], 0, "--mcmc {auto,independent,bulk}"),
     (["sample", "--checkpoint"], 2, "expected one argument"),
