@@ -1,4 +1,5 @@
-"""The flow checkpoints shipped with rgviz, as package data (``README.md`` here says how each was made).
+"""The flow checkpoints shipped with rgviz, as package data (the repository's ``resources/README.md`` says how
+each was made).
 
 Every ``--checkpoint`` and the panels' checkpoint lists take a shipped checkpoint's name
 (``phi4_L16_crit``) as well as a path, so they work from any directory and after ``pip install .``.
