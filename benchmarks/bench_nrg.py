@@ -163,7 +163,7 @@ def main() -> None:
     parser.add_argument("--mass-covering", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chains", type=int, default=16, help="tau: parallel HMC chains")
-    parser.add_argument("--checkpoint", default=str(ROOT / "resources" / "phi4_L16_crit.pt"), help="tau: the flow")
+    parser.add_argument("--checkpoint", default="phi4_L16_crit", help="tau: the flow (a path or a shipped name)")
     parser.add_argument("--out", default=None, help="write the JSON here")
     args = parser.parse_args()
     if args.mode == "_one":

@@ -26,8 +26,8 @@ from engine.holography.bulk import analyse_bulk
 from engine.holography.control import free_field_control
 from engine.holography.estimators import ESTIMATORS, exact_statistics
 from engine.holography.pipeline import run_bulk, verdict
+from engine.resources import FOLDER
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
 
 def pm(entry: dict | None, key: str, digits: int = 4) -> str:
@@ -92,7 +92,7 @@ def free_field(estimator: str) -> dict:
 
 
 def default_checkpoints() -> list[Path]:
-    found = [sorted(p for p in RESOURCES.glob("phi4*.pt") if tag in p.name) for tag in ("crit", "disord")]
+    found = [sorted(p for p in FOLDER.glob("phi4*.pt") if tag in p.name) for tag in ("crit", "disord")]
     return [hits[0] for hits in found if hits]
 
 

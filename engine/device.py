@@ -11,8 +11,7 @@ import os
 import torch
 
 from .errors import ParameterError
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+from .names import DEVICE_CHOICES  # defined free of torch for the CLI's --help
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:

@@ -1,7 +1,7 @@
-"""The one exception type the engine raises for bad user input.
+"""The exceptions the engine raises for bad user input: a parameter, a checkpoint or a session file.
 
-The CLI turns it into a single readable line and exit status 2; the GUI shows it in a dialog
-and keeps running. Its message names the parameter and what is allowed.
+The CLI turns them into a single readable line and exit status 2; the GUI shows them in a dialog
+and keeps running. They live here, free of torch, so the CLI can name them before it imports any.
 """
 
 
@@ -11,3 +11,11 @@ class ParameterError(ValueError):
     def __init__(self, name: str, message: str):
         self.name = name
         super().__init__(f"{name}: {message}")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be used (corrupt, wrong format, or not the expected model)."""
+
+
+class SessionFormatError(ValueError):
+    """A session file is corrupt, not an rgviz session, or from a newer rgviz."""

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .device import make_generator, resolve_device
-from .errors import ParameterError
+from .errors import ParameterError, SessionFormatError
 from .io import FORMATS, write_npz
 from .measure import correlation, stats, vortices
 from .models.base import LatticeModel
@@ -55,10 +55,6 @@ def model_options(model: str) -> tuple[str, ...]:
     signature = inspect.signature(MODELS[model].__init__)
     return tuple(name for name, p in signature.parameters.items()
                  if p.kind is p.KEYWORD_ONLY and name not in ("device", "dtype"))
-
-
-class SessionFormatError(ValueError):
-    """A session file is corrupt, not an rgviz session, or from a newer rgviz."""
 
 
 class _SeriesBuffer:

@@ -21,10 +21,10 @@ import torch
 from .errors import ParameterError
 from .measure.stats import Estimate
 from .measure.sweep_analysis import SizeData, SweepAnalysis, analyse_sweep
+from .names import SWEEP_MODELS
 from .progress import Progress
 from .session import COMPONENTS, Simulation
 
-SWEEP_MODELS = ("ising", "xy")
 ANALYSIS_SERIES = ("energy", "abs_m", "m2", "m4", "helicity", "mx", "h")  # mx, h: the XY helicity's bond part
 
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from engine.device import device_label, resolve_device
 
 from . import export, jobs
+from .help import add_help_menu
 from .ui.panel import FigureTarget, Panel
 from .ui.registry import CORE, Context, PanelSpec, connect_panels
 from .worker import EngineWorker, WorkerThread
@@ -86,9 +87,12 @@ class MainWindow(QMainWindow):
         for spec in panels:
             widget = spec.build(context)
             self.add_panel(spec.key, spec.title, widget, spec.area, spec.shortcut)
+            self.docks[spec.key].setToolTip(spec.purpose)
         connect_panels(self.panels, self.show_error, self.send, self._on_notice)
         self._arrange_default_layout()
         self._build_status_bar(kwargs["device"])
+        self.help_actions = add_help_menu(self, self.status_labels["device"].text().removeprefix("device: "),
+                                          [(spec.title, spec.purpose) for spec in panels])
         self._build_job_note()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_layout()
@@ -111,9 +115,11 @@ class MainWindow(QMainWindow):
         if key not in CORE_PANELS and "timeseries" in self.docks:
             # Every further panel starts as a tab beside the time series: the lattice stays large.
             self.tabifyDockWidget(self.docks["timeseries"], dock)
+        dock.toggleViewAction().setStatusTip(f"Show or hide the {title} panel")
         self._view_menu.insertAction(self._view_separator, dock.toggleViewAction())
         if shortcut is not None:
-            self._action(self._front_menu, title, lambda: self.bring_to_front(key), shortcut)
+            self._action(self._front_menu, title, lambda: self.bring_to_front(key), f"Show and raise the {title} panel",
+                         shortcut)
         dock.visibilityChanged.connect(lambda shown: self._on_dock_shown(key, shown))
         self.panels[key], self.docks[key] = widget, dock
         return dock
@@ -278,8 +284,10 @@ class MainWindow(QMainWindow):
         self.status_labels["fps"].setText(f"{self.displayed_fps():.0f} frames/s")
 
     # --- menus ----------------------------------------------------------------------------
-    def _action(self, menu, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
+    def _action(self, menu, text: str, slot, tip: str, shortcut=None, checkable: bool = False) -> QAction:
         action = QAction(text, self)
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setCheckable(checkable)
@@ -289,18 +297,26 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file = self.menuBar().addMenu("&File")
-        self._action(file, "&Open session...", self._open_session_dialog, QKeySequence.StandardKey.Open)
-        self._action(file, "&Save session...", self._save_session_dialog, QKeySequence.StandardKey.Save)
+        file.menuAction().setStatusTip("Sessions, figure and data export, movies")
+        self._action(file, "&Open session...", self._open_session_dialog,
+                     "Open a saved session: the live simulation and the panels' results", QKeySequence.StandardKey.Open)
+        self._action(file, "&Save session...", self._save_session_dialog,
+                     "Save the live simulation and the panels' results to a file", QKeySequence.StandardKey.Save)
         file.addSeparator()
-        self._action(file, "Export &figure...", self._export_figure_dialog, "Ctrl+E")
-        self._action(file, "Export &data...", self._export_data_dialog, "Ctrl+Shift+E")
-        self.record_action = self._action(file, "&Record movie...", self._toggle_recording, "Ctrl+R", True)
+        self._action(file, "Export &figure...", self._export_figure_dialog,
+                     "Render a panel or the whole window as PNG, SVG and PDF", "Ctrl+E")
+        self._action(file, "Export &data...", self._export_data_dialog,
+                     "Write the data of the panel in front (else the live lattice) to files", "Ctrl+Shift+E")
+        self.record_action = self._action(file, "&Record movie...", self._toggle_recording,
+                                          "Start or stop recording the lattice as a GIF or MP4 movie", "Ctrl+R", True)
         file.addSeparator()
-        self._action(file, "&Quit", self.close, QKeySequence("Ctrl+Q"))
+        self._action(file, "&Quit", self.close, "Stop every job and close rgviz", QKeySequence("Ctrl+Q"))
         self._view_menu = self.menuBar().addMenu("&View")
+        self._view_menu.menuAction().setStatusTip("Show, hide and raise panels; reset the layout")
         self._view_separator = self._view_menu.addSeparator()  # the panels' toggles go above it
         self._front_menu = self._view_menu.addMenu("Bring to &front")  # panels with a shortcut
-        self._action(self._view_menu, "Reset &layout", self.reset_layout)
+        self._front_menu.menuAction().setStatusTip("Show and raise a panel (each has a shortcut)")
+        self._action(self._view_menu, "Reset &layout", self.reset_layout, "Put every panel back where it starts")
 
     # --- layout ---------------------------------------------------------------------------
     def _restore_layout(self) -> None:

@@ -1,6 +1,6 @@
 """Print a flow checkpoint's learning curve as a Markdown table: F_q and acceptance against CPU hours.
 
-    python scripts/learning_curve.py resources/phi4_L16_crit.pt [--rows 10] [--window 100]
+    python scripts/learning_curve.py engine/resources/phi4_L16_crit.pt [--rows 10] [--window 100]
 
 Each row averages ``--window`` training steps ending at that row's step: the batch's F_q (total
 over the lattice, in kT) and the acceptance of an independent-Metropolis pass over the batch (the

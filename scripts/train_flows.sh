@@ -6,7 +6,7 @@
 # Each flow's checkpoint DIR/NAME.pt is rewritten every 25 steps and its learning curve appended to
 # DIR/NAME.csv. Run the script again after an interruption: a flow whose checkpoint exists resumes
 # its unfinished schedule exactly where it stopped (the same schedule, optimiser state and random
-# stream); a finished one is skipped. Copy a checkpoint into resources/ to ship it.
+# stream); a finished one is skipped. Copy a checkpoint into engine/resources/ to ship it.
 # Flows run one after the other, single-threaded, at low priority (nice 10): training uses the
 # machine's idle time and stays out of the way of interactive work.
 set -euo pipefail

@@ -1,6 +1,10 @@
 """``rgviz-batch``: the engine as a command line, one module per subcommand.
 
-Each subcommand module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``; :data:`SUBCOMMANDS` names
+them with their help lines. Only the subcommand named on the command line is imported, so ``--help`` and
+argument errors answer without loading every model. ``simulate``, ``sweep``, ``dynamics``, ``sample`` and
+``bulk`` import torch in ``run`` only (their choices come from :mod:`engine.names`), so their own ``--help``
+answers without it too.
 Results go to stdout as JSON, files to ``--out``; progress bars go to stderr. Bad input exits
 with status 2 and one line naming the parameter and what is allowed: never a traceback. Bad input
 includes an unusable checkpoint or session file and an output that cannot be written; every
@@ -15,17 +19,23 @@ import argparse
 import importlib
 import sys
 
-from ..errors import ParameterError
+from ..errors import CheckpointError, ParameterError, SessionFormatError
 from ..io import WriteError
-from ..nrg.checkpoint import CheckpointError
-from ..session import SessionFormatError
 from ..validate import Outputs
 
 #: Errors that mean bad input (exit status 2): parameters, unusable files, unwritable outputs.
 BAD_INPUT = (ParameterError, CheckpointError, SessionFormatError, WriteError)
 
-#: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("simulate", "sweep", "rgflow", "dynamics", "train", "sample", "bulk")
+#: Subcommand modules and their help lines, in the order ``--help`` lists them.
+SUBCOMMANDS = {
+    "simulate": "Monte Carlo simulation of a lattice model; prints estimates with errors as JSON",
+    "sweep": "temperature sweep over several sizes: curves, Binder crossings, finite-size scaling",
+    "rgflow": "real-space RG: block-spin trajectories, separatrix Kc and MCRG exponents; XY Kosterlitz flow",
+    "dynamics": "critical slowing down: tau_int(T, L) per update algorithm and the dynamic exponent z (2D Ising)",
+    "train": "train a hierarchical normalizing flow (neural RG) on phi^4 or Ising; prints F_q as JSON",
+    "sample": "sample a trained neural-RG checkpoint exactly (independent Metropolis, bulk or physical HMC)",
+    "bulk": "bulk geometry of a trained neural RG: latent correlations against hyperbolic distance",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,22 +45,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"rgviz-batch: error: {message}\n")
 
 
-def _available():
-    for name in SUBCOMMANDS:
-        try:
-            yield importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{name}":
-                raise
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported and given its arguments (the others list their help)."""
     parser = _Parser(prog="rgviz-batch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in _available():
-        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+    for name, help_line in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_line, description=help_line)
+        if name == command:
+            module = importlib.import_module(f"{__name__}.{name}")
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
     return parser
 
 
@@ -62,7 +66,9 @@ def _fail(message: str, status: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     outputs = Outputs()
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        # the top level has no options but --help, so a subcommand can only be the first word
+        args = build_parser(argv[0] if argv else "").parse_args(argv)
         args.outputs = outputs
         status = int(args._run(args) or 0)
     except KeyboardInterrupt:

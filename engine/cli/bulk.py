@@ -13,24 +13,15 @@ import argparse
 import json
 
 from .. import validate
-from ..device import configure_threads
-from ..figures import write_figures
 from ..holography.estimators import ESTIMATORS
-from ..holography.pipeline import run_bulk
-from ..holography.sampling import METHODS
-from ..io import npz_stamp, write_json, write_npz
-from ..nrg.checkpoint import load_checkpoint
-from ..plots.bulk import bulk_figures
-from ..progress import cli_bar
-
-NAME = "bulk"
-HELP = "bulk geometry of a trained neural RG: latent correlations against hyperbolic distance"
+from ..names import BULK_METHODS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="a checkpoint from rgviz-batch train or resources/")
+    parser.add_argument("--checkpoint", required=True,
+                        help="a checkpoint file from rgviz-batch train, or a shipped one by name (phi4_L16_crit)")
     parser.add_argument("--samples", type=int, default=20000)
-    parser.add_argument("--mcmc", choices=METHODS, default="auto",
+    parser.add_argument("--mcmc", choices=BULK_METHODS, default="auto",
                         help="exact sampler: flow proposals + independent Metropolis, HMC on the latents, or auto "
                              "(HMC when the flow's recorded acceptance is below 0.05)")
     parser.add_argument("--chains", type=int, default=16, help="parallel HMC chains (--mcmc bulk)")
@@ -46,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..device import configure_threads
+    from ..figures import write_figures
+    from ..holography.pipeline import run_bulk
+    from ..io import npz_stamp, write_json, write_npz
+    from ..nrg.checkpoint import load_checkpoint
+    from ..plots.bulk import bulk_figures
+    from ..progress import cli_bar
+
     validate.integer("seed", args.seed)
     validate.sample_count("samples", args.samples, 100)
     validate.integer("chains", args.chains, 1, args.samples)

@@ -14,18 +14,8 @@ import json
 import time
 
 from .. import validate
-from ..device import DEVICE_CHOICES, configure_threads, device_label, resolve_device
-from ..figures import write_figures
-from ..io import write_json
-from ..models.ising import IsingModel
-from ..plots.dynamics import scan_figures
-from ..progress import cli_bar
-from ..studies.dynamics import OBSERVABLES, TauScanConfig, run_tau_scan, with_tc
-from ..studies.files import write_table
+from ..names import DEVICE_CHOICES, ISING_ALGORITHMS
 from .args import flatten, value_range
-
-NAME = "dynamics"
-HELP = "critical slowing down: tau_int(T, L) per update algorithm and the dynamic exponent z (2D Ising)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--T", type=value_range, nargs="+", default=[[2.1, 2.5, 5]],
                         help="temperatures: values and/or ranges a:b:n (Tc is always added)")
     parser.add_argument("--algorithms", nargs="+", default=["metropolis", "wolff"],
-                        choices=IsingModel.algorithms, metavar="ALG",
-                        help=f"update algorithms, from {', '.join(IsingModel.algorithms)}")
+                        choices=ISING_ALGORITHMS, metavar="ALG",
+                        help=f"update algorithms, from {', '.join(ISING_ALGORITHMS)}")
     parser.add_argument("--sweeps", type=int, default=10_000, help="measured sweeps per run")
     parser.add_argument("--thermalize", type=int, default=1000, help="sweeps before measuring")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first size (size k uses seed + k)")
@@ -44,6 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..device import configure_threads, device_label, resolve_device
+    from ..figures import write_figures
+    from ..io import write_json
+    from ..plots.dynamics import scan_figures
+    from ..progress import cli_bar
+    from ..studies.dynamics import OBSERVABLES, TauScanConfig, run_tau_scan, with_tc
+    from ..studies.files import write_table
+
     config = TauScanConfig(tuple(args.L), tuple(with_tc(flatten(args.T))), tuple(args.algorithms), args.sweeps,
                            args.thermalize, args.seed, args.device)
     config.validate()

@@ -27,9 +27,6 @@ from ..rg.sampling import SamplingPlan
 from ..studies.files import Table
 from ..studies.rgflow import ISING_FAN, XY_FAN, write_rgflow, xy_document, xy_table
 
-NAME = "rgflow"
-HELP = "real-space RG: block-spin trajectories, separatrix Kc and MCRG exponents; XY Kosterlitz flow"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=("ising", "xy"), default="ising")

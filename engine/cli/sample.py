@@ -13,26 +13,15 @@ import argparse
 import json
 
 from .. import validate
-from ..device import (
-    DEVICE_CHOICES,
-    configure_threads,
-    device_label,
-    make_generator,
-    resolve_device,
-)
 from ..errors import ParameterError
-from ..nrg.checkpoint import load_checkpoint, summary
-from ..nrg.mcmc import METHODS, run_chain
-from ..progress import cli_bar
-
-NAME = "sample"
-HELP = "sample a trained neural-RG checkpoint exactly (independent Metropolis, bulk or physical HMC)"
+from ..names import DEVICE_CHOICES, SAMPLE_METHODS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, metavar="CKPT.pt")
+    parser.add_argument("--checkpoint", required=True, metavar="CKPT",
+                        help="a checkpoint file, or a shipped one by name (phi4_L8_crit, phi4_L16_crit, ...)")
     parser.add_argument("--n", type=int, default=10000, help="samples in total (over all chains)")
-    parser.add_argument("--mcmc", choices=METHODS, default="independent")
+    parser.add_argument("--mcmc", choices=SAMPLE_METHODS, default="independent")
     parser.add_argument("--chains", type=int, default=None, help="parallel HMC chains (bulk, physical; default 16)")
     parser.add_argument("--leapfrog", type=int, default=None,
                         help="leapfrog steps per HMC trajectory (bulk, physical; default 10)")
@@ -71,6 +60,11 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..device import configure_threads, device_label, make_generator, resolve_device
+    from ..nrg.checkpoint import load_checkpoint, summary
+    from ..nrg.mcmc import run_chain
+    from ..progress import cli_bar
+
     _check(args)
     configure_threads()
     device = resolve_device(args.device)

@@ -2,7 +2,8 @@
 
 Several values of a parameter (``--T 2.2 2.3 2.4``, or ``--t`` for phi^4) run as one batch, one
 replica each. ``--out run.npz`` saves the whole session (time series, final lattices, generator
-state), which ``engine.session.Simulation.load`` reads back and can continue.
+state), which ``engine.session.Simulation.load`` reads back and can continue. Parameters are echoed as given
+(the model holds them as float32). torch is imported in ``run`` only, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -12,20 +13,15 @@ import json
 import time
 
 from .. import validate
-from ..device import DEVICE_CHOICES, configure_threads, device_label
 from ..errors import ParameterError
-from ..progress import cli_bar
-from ..session import MODELS, Simulation, model_options
-
-NAME = "simulate"
-HELP = "Monte Carlo simulation of a lattice model; prints estimates with errors as JSON"
+from ..names import DEVICE_CHOICES, MODEL_NAMES
 
 #: command-line option -> model keyword, for the physical parameters (each takes one or more values)
 PARAMETERS = {"T": "T", "J": "J", "h": "h", "t": "t", "mu": "mu", "lam": "lam"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=tuple(MODELS), default="ising")
+    parser.add_argument("--model", choices=MODEL_NAMES, default="ising")
     parser.add_argument("--L", type=int, default=16, help="linear lattice size (even, >= 4)")
     for opt in PARAMETERS:
         parser.add_argument(f"--{opt}", type=float, nargs="+", default=None, metavar=opt.upper(),
@@ -45,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_params(args: argparse.Namespace) -> dict:
+    from ..session import model_options
+
     allowed = model_options(args.model)
     params = {}
     for opt, key in PARAMETERS.items():
@@ -78,6 +76,10 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..device import configure_threads
+    from ..progress import cli_bar
+    from ..session import Simulation
+
     _check(args)
     params = _model_params(args)
     if args.out:
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         sim.step(args.sweeps, args.measure_every, progress=lambda done, _: bar(args.thermalize + done, total))
     if args.out:
         sim.save(args.out)
-    doc = _document(sim, time.perf_counter() - t0)
+    doc = _document(sim, params, time.perf_counter() - t0)
     if args.json:
         print(json.dumps(doc, allow_nan=False))
     else:
@@ -100,13 +102,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _document(sim: Simulation, elapsed: float) -> dict:
+def _document(sim, given: dict, elapsed: float) -> dict:
+    """The JSON document; parameters in ``given`` (one value, or one per replica) are echoed as typed."""
+    from ..device import device_label
+
     estimates = sim.estimates()
     params = sim.model.params_dict()
     flips = sim.timing["flips_per_s"]
     results = []
     for j in range(sim.B):
         replica_params = {k: params[k][j if len(params[k]) > 1 else 0] for k in sim.model.param_names}
+        replica_params.update({k: v[j] if isinstance(v, list) else v for k, v in given.items() if k in replica_params})
         observables = {name: est.as_dict(j) for name, est in estimates.items()}
         results.append({
             "T": replica_params.get("T"),

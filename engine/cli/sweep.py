@@ -14,15 +14,8 @@ import json
 import time
 
 from .. import validate
-from ..device import DEVICE_CHOICES, configure_threads, device_label, resolve_device
-from ..figures import write_figures
-from ..progress import cli_bar
-from ..studies.sweep import summarise, write_sweep
-from ..sweep import SWEEP_MODELS, SweepConfig, SweepRunner
+from ..names import DEVICE_CHOICES, SWEEP_MODELS
 from .args import flatten, value_range
-
-NAME = "sweep"
-HELP = "temperature sweep over several sizes: curves, Binder crossings, finite-size scaling"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..device import configure_threads, device_label, resolve_device
+    from ..figures import write_figures
+    from ..progress import cli_bar
+    from ..studies.sweep import summarise, write_sweep
+    from ..sweep import SweepConfig, SweepRunner
+
     temps = flatten(args.T) if isinstance(args.T[0], list) else args.T
     validate.integer("seed", args.seed)
     for L in args.L:

@@ -32,9 +32,6 @@ from ..nrg.targets import PRESETS, TARGETS, make_target
 from ..nrg.train import HISTORY_KEYS, evaluate, new_history, train_reverse_kl
 from ..progress import cli_bar
 
-NAME = "train"
-HELP = "train a hierarchical normalizing flow (neural RG) on phi^4 or Ising; prints F_q as JSON"
-
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # What a new plan uses where the command line is silent; a continued plan keeps its own.
 PLAN_DEFAULTS = {"steps": 1000, "batch": 256, "lr": 3e-3, "clip": 10.0, "mass_covering": 0.0}
@@ -76,7 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=_hidden, default=None, help="hidden widths (default 10,10,10)")
     parser.add_argument("--symmetry", choices=SYMMETRIES, default=None,
                         help="symmetrise q (default: z2 for Ising, u1 for phi^4)")
-    parser.add_argument("--resume", default=None, metavar="CKPT", help="continue training this checkpoint")
+    parser.add_argument("--resume", default=None, metavar="CKPT",
+                        help="continue training this checkpoint (a file, or a shipped one by name)")
     parser.add_argument("--eval", type=int, default=4096, metavar="N", help="samples for the final estimates")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}")

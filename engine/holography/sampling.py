@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError
+from ..names import BULK_METHODS
 from ..measure.correlation import axial_average, correlation_function
 from ..measure.linefit import line_fit
 from ..nrg.checkpoint import Checkpoint
@@ -42,7 +43,7 @@ class BulkSamples:
     method: str = "independent"
 
 
-METHODS = ("auto", "independent", "bulk")
+METHODS = BULK_METHODS
 #: below this independent-Metropolis acceptance (recorded in the checkpoint at the end of training)
 #: ``auto`` samples by bulk HMC: a chain with fewer accepted moves holds too few distinct states
 MIN_INDEPENDENT_ACCEPTANCE = 0.05

@@ -20,6 +20,7 @@ import math
 import torch
 
 from ..errors import ParameterError
+from ..names import ISING_ALGORITHMS
 from .base import LatticeModel, ParamValue
 
 
@@ -56,7 +57,7 @@ class IsingModel(LatticeModel):
     """Batched Ising replicas with per-replica T, J, h and one shared bond-disorder sample."""
 
     name = "ising"
-    algorithms = ("metropolis", "heatbath", "wolff", "swendsen-wang")
+    algorithms = ISING_ALGORITHMS
     param_names = ("T", "J", "h")
 
     def __init__(self, L: int, *, T: ParamValue = 2.269185314213022, J: ParamValue = 1.0,

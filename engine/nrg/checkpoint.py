@@ -27,7 +27,9 @@ from pathlib import Path
 
 import torch
 
+from ..errors import CheckpointError
 from ..io import FORMATS, atomic_write
+from ..resources import checkpoint_path, shipped
 from ..validate import least_parameters
 from .density import SYMMETRIES, FlowDensity
 from .flow import HierarchicalFlow
@@ -43,10 +45,6 @@ MAX_FILE_BYTES = 2 ** 31
 #: Entries of ``training["plan"]`` and what each must be (int >= 0, int >= 1 or a finite float >= 0).
 _PLAN = {"start": (int, 0), "steps": (int, 1), "batch": (int, 1), "lr": (float, 0), "clip": (float, 0),
          "mass_covering": (float, 0)}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be used (corrupt, wrong format, or not the expected model)."""
 
 
 @dataclass
@@ -85,7 +83,7 @@ def save_checkpoint(path: str | Path, density: FlowDensity, target, history: dic
 
 def _read(path: Path) -> dict:
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
+        raise CheckpointError(f"{path}: no such checkpoint file (shipped: {', '.join(shipped())})")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise CheckpointError(f"{path}: {path.stat().st_size} bytes is too large for a flow checkpoint "
                               f"(at most {MAX_FILE_BYTES})")
@@ -166,8 +164,9 @@ def _training_problem(training) -> str | None:
 
 def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | None = None,
                     device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> Checkpoint:
-    """Load a checkpoint; ``target`` / ``L`` given means the file must be for that model and size."""
-    path = Path(path)
+    """Load a checkpoint (a path or a shipped checkpoint's name, :func:`engine.resources.checkpoint_path`);
+    ``target`` / ``L`` given means the file must be for that model and size."""
+    path = checkpoint_path(path)
     data = _read(path)
     problem = _schema_problem(data)
     if problem is not None:

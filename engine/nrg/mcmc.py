@@ -23,10 +23,11 @@ import torch
 
 from ..errors import ParameterError
 from ..measure.stats import estimate
+from ..names import SAMPLE_METHODS
 from .density import FlowDensity
 from .sampling import bulk_potential, draw, effective_sample_size, hmc, metropolis_chain
 
-METHODS = ("independent", "bulk", "physical")
+METHODS = SAMPLE_METHODS
 ORDER_PARAMETER = "abs_m"
 
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QPushButton, QSizePolicy, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
 from engine.errors import ParameterError
+from engine.resources import shipped
 from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS
 from engine.holography.geometry import disk_geodesic, poincare_disk, slice_nodes, slice_points
 from engine.holography.pipeline import BulkRun, run_bulk
@@ -82,7 +83,7 @@ def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu", 
 
 
 def shipped_checkpoints() -> list[Path]:
-    return sorted(RESOURCES.glob("*.pt")) if RESOURCES.is_dir() else []
+    return list(shipped().values())
 
 
 def node_label(result: BulkRun, k: int) -> str:

@@ -24,19 +24,19 @@ view shows a plain label and keeps the data without drawing: every method stays 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+import engine.resources
 from engine.errors import ParameterError
 from engine.holography.geometry import poincare_ball
 
 from .colors import colorize, lookup, lookup_table
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"  # the shipped checkpoints
+RESOURCES = engine.resources.FOLDER  # the shipped checkpoints (package data)
 LAYOUTS = ("halfspace", "ball")
 LEVEL_CMAP = "viridis"
 VALUE_CMAP = "CET-D1"  # diverging: blue (negative), white (0), red (positive)

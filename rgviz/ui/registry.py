@@ -1,7 +1,8 @@
 """Every panel of the application, in one list: what the main window builds its docks from.
 
 A :class:`PanelSpec` says how to build a panel (from the device and the start-up simulation), its
-dock title, an optional shortcut that brings it to the front, and where it docks. :func:`connect_panels`
+dock title, what it is for (the dock's tooltip and the Help menu's getting-started page), an optional shortcut
+that brings it to the front, and where it docks. :func:`connect_panels`
 holds every signal connection between panels and to the window, in one place. Adding a panel: write
 the widget (inherit :class:`rgviz.ui.panel.Panel`), add a spec to :data:`PANELS` and, if it has
 signals, a line to :func:`connect_panels`.
@@ -50,6 +51,7 @@ class PanelSpec:
     build: Callable[[Context], Panel]
     area: Qt.DockWidgetArea = Area.BottomDockWidgetArea
     shortcut: str | None = None
+    purpose: str = ""
 
 
 def _controls(context: Context) -> ControlPanel:
@@ -59,22 +61,34 @@ def _controls(context: Context) -> ControlPanel:
 
 #: The live simulation's own panels: always present (the window needs them).
 CORE = (
-    PanelSpec("controls", "Controls", _controls, Area.LeftDockWidgetArea, "Ctrl+1"),
-    PanelSpec("lattice", "Lattice", lambda c: LatticeView(), Area.RightDockWidgetArea, "Ctrl+2"),
-    PanelSpec("timeseries", "Time series", lambda c: TimeSeriesView(), shortcut="Ctrl+3"),
+    PanelSpec("controls", "Controls", _controls, Area.LeftDockWidgetArea, "Ctrl+1",
+              purpose="model, algorithm, L, T and the couplings of the live run; play, step, quench, anneal"),
+    PanelSpec("lattice", "Lattice", lambda c: LatticeView(), Area.RightDockWidgetArea, "Ctrl+2",
+              purpose="the live configuration with zoom, colour maps, vortex markers and a cursor readout"),
+    PanelSpec("timeseries", "Time series", lambda c: TimeSeriesView(), shortcut="Ctrl+3",
+              purpose="energy and order parameter of the live run against sweeps, with running means"),
 )
 
 #: Every panel, in the order of their tabs.
 PANELS = CORE + (
-    PanelSpec("phase", "Phase transitions", lambda c: PhasePanel(c.device), shortcut="Ctrl+4"),
-    PanelSpec("fss", "Finite-size scaling", lambda c: FssPanel()),
-    PanelSpec("correlation", "Correlations", lambda c: CorrelationPanel()),
-    PanelSpec("dynamics", "Dynamics", lambda c: DynamicsPanel(c.device)),
-    PanelSpec("hierarchy", "Hierarchy", lambda c: HierarchyPanel()),
-    PanelSpec("rgflow", "RG flow", lambda c: RGFlowPanel(c.device), shortcut="Ctrl+5"),
-    PanelSpec("teaching", "RG teaching", lambda c: TeachingPanel()),
-    PanelSpec("bulk", "Bulk geometry", lambda c: BulkPanel(c.device), Area.RightDockWidgetArea, "Ctrl+6"),
-    PanelSpec("neuralrg", "Neural RG", lambda c: NeuralRGPanel(c.device), Area.RightDockWidgetArea),
+    PanelSpec("phase", "Phase transitions", lambda c: PhasePanel(c.device), shortcut="Ctrl+4",
+              purpose="temperature sweeps over several L: curves with errors, exact overlays, Binder crossings"),
+    PanelSpec("fss", "Finite-size scaling", lambda c: FssPanel(),
+              purpose="data collapse of the last sweep with sliders and an automatic fit of the exponents"),
+    PanelSpec("correlation", "Correlations", lambda c: CorrelationPanel(),
+              purpose="G(r) of the live lattice with exponential and power-law fits"),
+    PanelSpec("dynamics", "Dynamics", lambda c: DynamicsPanel(c.device),
+              purpose="critical slowing down: autocorrelations, tau_int against T and the dynamic exponent z"),
+    PanelSpec("hierarchy", "Hierarchy", lambda c: HierarchyPanel(),
+              purpose="the live lattice beside its block-spin levels"),
+    PanelSpec("rgflow", "RG flow", lambda c: RGFlowPanel(c.device), shortcut="Ctrl+5",
+              purpose="block-spin RG: coupling trajectories, the separatrix Kc, MCRG exponents, the Kosterlitz flow"),
+    PanelSpec("teaching", "RG teaching", lambda c: TeachingPanel(),
+              purpose="toy flows: 1D decimation, a scaling law, fractional Brownian motion"),
+    PanelSpec("bulk", "Bulk geometry", lambda c: BulkPanel(c.device), Area.RightDockWidgetArea, "Ctrl+6",
+              purpose="a trained flow's latent variables in hyperbolic space against their correlations"),
+    PanelSpec("neuralrg", "Neural RG", lambda c: NeuralRGPanel(c.device), Area.RightDockWidgetArea,
+              purpose="train, load and sample a hierarchical flow; latent response, mixing, bulk against MCMC"),
 )
 
 

@@ -320,3 +320,54 @@ def test_every_panel_of_the_registry_is_built_once_and_shut_down(qtbot, tmp_path
     finally:
         window.close()
     assert not window.engine.is_running()
+
+
+def _menu_actions(menu) -> list[QAction]:
+    """Every action of ``menu`` and its submenus (separators left out), submenus' own actions included."""
+    found = []
+    for action in menu.actions():
+        if action.isSeparator():
+            continue
+        found.append(action)
+        if action.menu() is not None:
+            found.extend(_menu_actions(action.menu()))
+    return found
+
+
+def test_help_menu_pages_show_versions_panels_and_every_shortcut(make_window, qtbot):
+    import pyqtgraph
+    import PySide6
+    import torch
+    import vispy
+
+    window = make_window(play=False)
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    assert list(menus)[-1] == "Help"
+    assert [a.text().replace("&", "") for a in menus["Help"].actions()] == [
+        "About rgviz", "Getting started", "Keyboard shortcuts"]
+
+    window.help_actions["about"].trigger()
+    about = window.help_page.browser.toPlainText()
+    for version in (torch.__version__, PySide6.__version__, pyqtgraph.__version__, vispy.__version__):
+        assert version in about
+    assert window.status_labels["device"].text().removeprefix("device: ") in about
+
+    window.help_actions["start"].trigger()
+    start = window.help_page.browser.toPlainText()
+    assert all(spec.title in start and spec.purpose in start for spec in CORE)
+
+    window.help_actions["shortcuts"].trigger()
+    shortcuts = window.help_page.browser.toPlainText()
+    bound = [a for a in window.findChildren(QAction) if not a.shortcut().isEmpty()]
+    assert len(bound) >= 8  # File's five, and one per core panel
+    for action in bound:
+        assert action.shortcut().toString(QKeySequence.SequenceFormat.NativeText) in shortcuts
+        assert action.text().replace("&", "") in shortcuts
+    assert "Ctrl+E" in shortcuts and "Export figure..." in shortcuts
+
+
+def test_every_menu_action_has_a_status_tip(make_window):
+    window = make_window(play=False)
+    actions = [a for menu in window.menuBar().actions() for a in [menu, *_menu_actions(menu.menu())]]
+    assert len(actions) > 15
+    assert [a.text() for a in actions if not a.statusTip()] == []

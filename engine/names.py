@@ -1,0 +1,15 @@
+"""Names the command line offers as choices, free of torch so that ``rgviz-batch ... --help`` and argument
+errors answer without importing it; the modules that implement them use these (tests/engine/test_cli_light.py
+checks that they agree).
+"""
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+#: The lattice models of :data:`engine.session.MODELS`, in that order.
+MODEL_NAMES = ("ising", "xy", "phi4")
+#: The models a temperature sweep runs (:mod:`engine.sweep`).
+SWEEP_MODELS = ("ising", "xy")
+#: The Ising model's update algorithms (:class:`engine.models.ising.IsingModel`), as ``dynamics`` offers them.
+ISING_ALGORITHMS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
+#: Exact samplers of ``rgviz-batch sample`` (:mod:`engine.nrg.mcmc`) and of ``bulk`` (:mod:`engine.holography.sampling`).
+SAMPLE_METHODS = ("independent", "bulk", "physical")
+BULK_METHODS = ("auto", "independent", "bulk")
