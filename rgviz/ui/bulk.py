@@ -331,16 +331,22 @@ class BulkPanel(JobPanel, Panel, QWidget):
             line.addWidget(self.paths[role], 1)
             line.addWidget(browse)
             form.addRow(label, line)
-        buttons = QHBoxLayout()
+        # Settings, the run and the view on rows of their own: one row of all of them is wider than the dock
+        # at 1400 x 900 and was clipped.
+        settings, run, view_row = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
         for w in (QLabel("Samples"), self.samples, QLabel("Sampler"), self.method, QLabel("Estimator"),
-                  self.estimator, QLabel("Seed"), self.seed, self.start_button, self.stop_button, self.progress):
-            buttons.addWidget(w)
-        view_row = QHBoxLayout()
+                  self.estimator, QLabel("Seed"), self.seed):
+            settings.addWidget(w)
+        settings.addStretch(1)
+        for w in (self.start_button, self.stop_button):
+            run.addWidget(w)
+        run.addWidget(self.progress, 1)
         for w in (self.layout_box, self.color_box, self.figure_box, export_figure_button, export_data_button):
             view_row.addWidget(w)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(buttons)
+        layout.addLayout(settings)
+        layout.addLayout(run)
         layout.addWidget(self.status)
         layout.addWidget(self.verdict)
         layout.addLayout(view_row)
