@@ -137,7 +137,8 @@ def test_worker_error_is_shown_and_app_survives(make_window, qtbot):
     window.panels["controls"].command.emit("set_params", {"T": -1.0})
     qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible())
     assert window.error_box.text().startswith("T:")
-    sweep = window.last_snapshot["sweep"]
+    # The error can be shown before the first frame arrives: wait for one, then for the run to go on.
+    sweep = wait_frame(qtbot, window, lambda s: True)["sweep"]
     wait_frame(qtbot, window, lambda s: s["sweep"] > sweep + 5)  # still running
 
 
