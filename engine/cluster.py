@@ -15,6 +15,7 @@ Ray is imported when a :class:`RayExecutor` first runs, never on import of this 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +26,8 @@ from .errors import ParameterError
 TASK_RETRIES = 3
 #: Seconds between two looks at the cancel flag while waiting for results.
 POLL_S = 0.25
+#: Seconds to wait for the head's port to answer (Ray itself retries an unreachable head for minutes).
+REACH_S = 5.0
 
 _lock = threading.Lock()
 _connected: dict[str, Any] = {}  # the address this process is connected to (one Ray connection per process)
@@ -48,16 +51,32 @@ def connect(address: str | None, **init_options) -> Any:
     with _lock:
         if ray.is_initialized() and (address is None or _connected.get("address") == address):
             return ray
+        if address is not None:
+            _check_reachable(address)
         if ray.is_initialized():
             ray.shutdown()
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                      **init_options)
         except (ConnectionError, ValueError, RuntimeError) as err:
-            raise ParameterError("address", f"cannot connect to the Ray cluster at {address!r}: "
-                                 f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ParameterError("address", f"cannot connect to the Ray cluster at {address!r}: {reason} (a cluster "
+                                 "with token authentication needs RAY_AUTH_MODE=token and its ~/.ray/auth_token "
+                                 "here)") from None
         _connected["address"] = address
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """A HOST:PORT whose port does not answer is refused at once (``auto`` and ``ray://`` Ray resolves itself)."""
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_S).close()
+    except OSError as err:
+        raise ParameterError("address", f"nothing answers at {address} ({err.strerror or err}); start the "
+                             "cluster there with ray start --head --port PORT") from None
 
 
 class RayExecutor:

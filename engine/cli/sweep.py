@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 from .. import validate
@@ -85,11 +84,12 @@ def run(args: argparse.Namespace) -> int:
 def _run_on_cluster(cfg, address, bar, lines: bool):
     """One task per size on a Ray cluster; the bar counts finished sizes, and a line on stderr names each."""
     from ..cluster import RayExecutor
+    from ..progress import cli_line
     from ..sweep import run_size_tasks
 
     def on_part(result, done, total):
         bar(done, total)
         if lines:
-            print(f"sweep: {done} of {total} sizes done (L = {', '.join(map(str, result.sizes))})", file=sys.stderr)
+            cli_line(f"sweep: {done} of {total} sizes done (L = {', '.join(map(str, result.sizes))})")
 
     return run_size_tasks(cfg, RayExecutor(address, num_gpus=1 if cfg.device.startswith("cuda") else 0), on_part)

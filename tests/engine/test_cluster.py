@@ -18,14 +18,14 @@ from engine.sweep import SweepConfig, SweepRunner, merge_sizes, run_size_task, s
 
 pytestmark = pytest.mark.cluster
 
-SWEEP = ["sweep", "--L", "8", "12", "16", "--T", "2.1:2.5:3", "--algorithm", "wolff", "--sweeps", "120",
+SWEEP = ["sweep", "--L", "8", "12", "--T", "2.1:2.5:3", "--algorithm", "wolff", "--sweeps", "80",
          "--thermalize", "20", "--seed", "3", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # a new one, always
     yield ray
     ray.shutdown()
 
@@ -49,7 +49,7 @@ def test_ray_sweep_gives_the_local_numbers(ray_cluster, tmp_path, capsys):
     assert main([*SWEEP, "--out", str(tmp_path / "local")]) == 0
     assert main([*SWEEP, "--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
     local, remote = (np.load(tmp_path / name / "results.npz") for name in ("local", "ray"))
-    assert sorted(local.files) == sorted(remote.files) and any(k.startswith("L16_curve_") for k in local.files)
+    assert sorted(local.files) == sorted(remote.files) and any(k.startswith("L12_curve_") for k in local.files)
     for key in local.files:
         assert np.array_equal(local[key], remote[key]), key
     assert (tmp_path / "local" / "results.csv").read_text() == (tmp_path / "ray" / "results.csv").read_text()
@@ -85,6 +85,15 @@ def test_a_task_error_is_raised_as_itself_not_retried(ray_cluster, tmp_path):
     with pytest.raises(ParameterError, match="too small"):
         RayExecutor().map(bad, [0])
     assert attempts.read_text() == "x"
+
+
+def test_an_address_where_nothing_answers_is_one_line(tmp_path, capsys):
+    pytest.importorskip("ray")
+    argv = [*SWEEP, "--executor", "ray", "--address", "127.0.0.1:1", "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "address: nothing answers at 127.0.0.1:1" in err, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_without_ray_the_executor_says_how_to_install_it(monkeypatch):
