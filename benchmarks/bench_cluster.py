@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _nothing(x):
+    return x
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=8)
@@ -64,7 +68,7 @@ def main() -> None:
             parts = RayExecutor().map(run_size_task, tasks)
             rows.append({"workers": n, "seconds": time.perf_counter() - t0, "load": os.getloadavg()[0]})
             t0 = time.perf_counter()
-            RayExecutor().map(abs, range(args.empty))
+            RayExecutor().map(_nothing, range(args.empty))
             rows[-1]["empty_task_ms"] = 1e3 * (time.perf_counter() - t0) / args.empty
         finally:
             ray.shutdown()

@@ -43,7 +43,7 @@ def import_ray():
     return ray
 
 
-def connect(address: str | None, **init_options) -> Any:
+def connect(address: str | None) -> Any:
     """Connect this process to the cluster at ``address``. None keeps the connection this process has, or
     else joins the cluster ``RAY_ADDRESS`` names or starts a Ray instance on this machine; a later call
     with another address reconnects."""
@@ -56,8 +56,7 @@ def connect(address: str | None, **init_options) -> Any:
         if ray.is_initialized():
             ray.shutdown()
         try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                     **init_options)
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, ValueError, RuntimeError) as err:
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ParameterError("address", f"cannot connect to the Ray cluster at {address!r}: {reason} (a cluster "
@@ -86,12 +85,10 @@ class RayExecutor:
     each task always takes one CPU.
     """
 
-    def __init__(self, address: str | None = None, num_gpus: float = 0, retries: int = TASK_RETRIES,
-                 init_options: dict | None = None):
+    def __init__(self, address: str | None = None, num_gpus: float = 0, retries: int = TASK_RETRIES):
         self.address = address
         self.num_gpus = num_gpus
         self.retries = retries
-        self.init_options = init_options or {}
         self._cancelled = threading.Event()
 
     def cancel(self) -> None:
@@ -103,7 +100,7 @@ class RayExecutor:
 
         A cancelled map cancels the tasks still running and returns None in their places.
         """
-        ray = connect(self.address, **self.init_options)
+        ray = connect(self.address)
         remote = ray.remote(fn).options(num_cpus=1, num_gpus=self.num_gpus, max_retries=self.retries)
         refs = [remote.remote(task) for task in tasks]
         index = {ref: i for i, ref in enumerate(refs)}

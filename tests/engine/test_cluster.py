@@ -6,6 +6,7 @@ One local Ray instance with two worker slots serves the whole module (starting R
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,18 @@ def test_a_task_error_is_raised_as_itself_not_retried(ray_cluster, tmp_path):
     with pytest.raises(ParameterError, match="too small"):
         RayExecutor().map(bad, [0])
     assert attempts.read_text() == "x"
+
+
+def test_cancel_stops_waiting_and_gives_what_finished(ray_cluster):
+    """What the Phase panel's Stop does: the running tasks are cancelled, the finished ones kept."""
+    executor = RayExecutor()
+    t0 = time.monotonic()
+    results = executor.map(lambda t: time.sleep(t) or t, [0, 120, 120], lambda i, r: executor.cancel())
+    assert results == [0, None, None] and time.monotonic() - t0 < 60
+    finished = []
+    executor = RayExecutor()
+    executor.map(lambda x: -x, [-1, -2], lambda i, r: finished.append(r))  # the cluster still works afterwards
+    assert sorted(finished) == [1, 2]
 
 
 def test_an_address_where_nothing_answers_is_one_line(tmp_path, capsys):
