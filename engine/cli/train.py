@@ -28,8 +28,8 @@ from ..device import (
     resolve_device,
 )
 from ..errors import ParameterError
-from ..nrg.checkpoint import MAX_L, load_checkpoint, save_checkpoint
 from ..nrg import distributed
+from ..nrg.checkpoint import MAX_L, load_checkpoint, save_checkpoint
 from ..nrg.density import SYMMETRIES, FlowDensity
 from ..nrg.flow import HierarchicalFlow
 from ..nrg.targets import PRESETS, TARGETS, make_target

@@ -68,7 +68,7 @@ def launched_by_torchrun() -> bool:
 def start(device: torch.device) -> Ranks:
     """Join the process group torchrun set up: NCCL with one GPU per rank on CUDA, else gloo on the CPU."""
     if not launched_by_torchrun():
-        raise ParameterError("ddp", "needs the processes torchrun starts: torchrun --nproc_per_node N -m engine "
+        raise ParameterError("ddp", "needs the processes torchrun starts: torchrun --nproc_per_node N -m -- engine "
                              "train ... --ddp")
     rank, world, local = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
     if device.type == "cuda":

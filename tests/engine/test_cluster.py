@@ -15,7 +15,13 @@ import pytest
 from engine.cli import main
 from engine.cluster import RayExecutor, import_ray
 from engine.errors import ParameterError
-from engine.sweep import SweepConfig, SweepRunner, merge_sizes, run_size_task, size_tasks
+from engine.sweep import (
+    SweepConfig,
+    SweepRunner,
+    merge_sizes,
+    run_size_task,
+    size_tasks,
+)
 
 pytestmark = pytest.mark.cluster
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
+from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -114,7 +115,7 @@ def test_stop_cancels_the_sweep_and_keeps_what_was_measured(panels, qtbot):
 class _InProcessCluster:
     """Stands in for the Ray executor: runs each task here, in order, and reports it as a cluster would."""
 
-    addresses: list[str] = []
+    addresses: ClassVar[list[str]] = []
 
     def __init__(self, address):
         self.addresses.append(address)
