@@ -9,8 +9,11 @@ class ParameterError(ValueError):
     """A user-supplied parameter is invalid; ``str(err)`` is the message to show."""
 
     def __init__(self, name: str, message: str):
-        self.name = name
+        self.name, self.message = name, message
         super().__init__(f"{name}: {message}")
+
+    def __reduce__(self):  # pickle by (name, message): a run on a cluster raises it in another process
+        return type(self), (self.name, self.message)
 
 
 class CheckpointError(ValueError):

@@ -8,6 +8,8 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 MODEL_NAMES = ("ising", "xy", "phi4")
 #: The models a temperature sweep runs (:mod:`engine.sweep`).
 SWEEP_MODELS = ("ising", "xy")
+#: Where a sweep's runs go: this process, or a Ray cluster (:mod:`engine.cluster`).
+EXECUTORS = ("local", "ray")
 #: The Ising model's update algorithms (:class:`engine.models.ising.IsingModel`), as ``dynamics`` offers them.
 ISING_ALGORITHMS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 #: Exact samplers of ``rgviz-batch sample`` (:mod:`engine.nrg.mcmc`) and of ``bulk`` (:mod:`engine.holography.sampling`).

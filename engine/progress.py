@@ -15,6 +15,11 @@ from tqdm import tqdm
 Progress = Callable[[int, int], None]
 
 
+def cli_line(text: str) -> None:
+    """A line on stderr that leaves a running :func:`cli_bar` intact (drawn again below it)."""
+    tqdm.write(text, file=sys.stderr)
+
+
 @contextmanager
 def cli_bar(desc: str, total: int, enabled: bool = True) -> Iterator[Progress]:
     """A stderr progress bar that appears only for runs longer than a second."""

@@ -6,14 +6,17 @@ grow together; after each round ``on_update`` receives the results so far. With 
 tempering, neighbouring temperatures exchange configurations after every round of sweeps
 (alternating even and odd pairs), which keeps low-temperature replicas from getting stuck.
 
-The same code serves the Phase panel (streaming, cancellable) and ``rgviz-batch sweep``.
+The same code serves the Phase panel (streaming, cancellable) and ``rgviz-batch sweep``. On a cluster
+(:mod:`engine.cluster`) the sweep is split into one task per size (:func:`size_tasks`, each a one-size
+sweep run by :func:`run_size_task`), and :func:`merge_sizes` joins what comes back into the result the
+runner here would have given; :func:`run_size_tasks` does all three through an executor.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -190,3 +193,51 @@ class SweepRunner:
                                   t.rates if t else None, self._flips[L])
         done = min(len(s.series.get("energy", ())) for s in sizes.values())
         return SweepResult(self.config, sizes, done, self._elapsed)
+
+
+def size_tasks(config: SweepConfig) -> list[SweepConfig]:
+    """The sweep as independent one-size sweeps, each the exact run :class:`SweepRunner` makes for that size.
+
+    The runner seeds size k (ascending) with ``seed + k`` and advances it in rounds of ``chunk`` sweeps; a
+    size's run depends only on its own generator, so running it alone with that seed reproduces it (the
+    interleaving of sizes never touches another size's random stream).
+    """
+    config.validate()
+    temps = tuple(sorted(float(t) for t in config.temperatures))
+    return [replace(config, sizes=(L,), temperatures=temps, seed=config.seed + k, params=dict(config.params))
+            for k, L in enumerate(sorted(config.sizes))]
+
+
+def run_size_task(config: SweepConfig) -> SweepResult:
+    """One task of :func:`size_tasks` (a plain function, so that a cluster can ship it to a worker)."""
+    return SweepRunner(config).run()
+
+
+def merge_sizes(config: SweepConfig, parts: list[SweepResult]) -> SweepResult:
+    """The whole sweep's result from its finished one-size parts (all of them, or those done so far).
+
+    ``elapsed_s`` is the parts' summed run time (the work done, wherever it ran).
+    """
+    parts = sorted(parts, key=lambda r: r.config.sizes[0])
+    merged = replace(config, temperatures=tuple(sorted(float(t) for t in config.temperatures)),
+                     algorithm=parts[0].config.algorithm if parts else config.algorithm)
+    sizes = {L: s for r in parts for L, s in r.sizes.items()}
+    done = min((r.sweeps_done for r in parts), default=0)
+    return SweepResult(merged, sizes, done, sum(r.elapsed_s for r in parts))
+
+
+def run_size_tasks(config: SweepConfig, executor,
+                   on_part: Callable[[SweepResult, int, int], None] | None = None) -> SweepResult:
+    """The sweep, one task per size through ``executor`` (``map(fn, tasks, on_done)``, e.g.
+    :class:`engine.cluster.RayExecutor`); ``on_part(result of the sizes done so far, done, total)`` as each
+    size arrives. A cancelled executor gives the sizes that finished."""
+    tasks = size_tasks(config)
+    parts: list[SweepResult] = []
+
+    def on_done(_index: int, part: SweepResult) -> None:
+        parts.append(part)
+        if on_part is not None:
+            on_part(merge_sizes(config, parts), len(parts), len(tasks))
+
+    executor.map(run_size_task, tasks, on_done)
+    return merge_sizes(config, parts)

@@ -4,7 +4,8 @@ Writes, into ``--out DIR``: ``results.csv`` (one row per L and T: every observab
 and tau_int), ``results.npz`` (temperatures, time series and reweighted curves per size),
 ``estimates.json`` (Binder-crossing Tc, peak positions, gamma/nu, 1/nu, for XY T_KT(L), each
 with an error, and the best scaling collapse), and the figures (PNG, SVG, PDF). The Phase panel
-runs the same code (:mod:`engine.studies.sweep`).
+runs the same code (:mod:`engine.studies.sweep`). ``--executor ray`` runs one task per size on a Ray
+cluster (:mod:`engine.cluster`) with the same seeds, so the numbers are those of a local run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import json
 import time
 
 from .. import validate
-from ..names import DEVICE_CHOICES, SWEEP_MODELS
+from ..errors import ParameterError
+from ..names import DEVICE_CHOICES, EXECUTORS, SWEEP_MODELS
 from .args import flatten, value_range
 
 
@@ -31,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--h", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="local: this process; ray: one task per size on a Ray cluster (pip install "
+                             "'rgviz[cluster]'), results as each size finishes")
+    parser.add_argument("--address", default=None,
+                        help="with --executor ray: the cluster's head, HOST:6379 (default: RAY_ADDRESS, else a "
+                             "Ray instance started on this machine)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for results and figures")
     parser.add_argument("--json", action="store_true", help="also print estimates.json to stdout")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -51,18 +59,37 @@ def run(args: argparse.Namespace) -> int:
     cfg = SweepConfig(args.model, tuple(args.L), tuple(temps), args.algorithm, args.sweeps, args.thermalize,
                       args.seed, args.device, args.tempering, params=params)
     cfg.validate()
+    if args.address is not None and args.executor != "ray":
+        raise ParameterError("address", "applies to --executor ray only")
     validate.lattice_run(len(temps), max(args.L), args.sweeps * len(args.L), 2 if args.model == "phi4" else 1)
     out = args.outputs.folder("out", args.out)
     configure_threads()
     t0 = time.perf_counter()
-    runner = SweepRunner(cfg)
     with cli_bar("sweep", 1, enabled=not args.no_progress) as bar:
-        result = runner.run(progress=bar)
+        if args.executor == "local":
+            result = SweepRunner(cfg).run(progress=bar)
+        else:
+            result = _run_on_cluster(cfg, args.address, bar, lines=not args.no_progress)
     result.analyse()
     estimates = summarise(result)
     estimates["elapsed_s"] = time.perf_counter() - t0
     estimates["device"] = device_label(resolve_device(args.device))
+    estimates["executor"] = {"name": args.executor, "address": args.address}
     write_sweep(result, estimates, out, write_figures)
     if args.json:
         print(json.dumps(estimates))
     return 0
+
+
+def _run_on_cluster(cfg, address, bar, lines: bool):
+    """One task per size on a Ray cluster; the bar counts finished sizes, and a line on stderr names each."""
+    from ..cluster import RayExecutor
+    from ..progress import cli_line
+    from ..sweep import run_size_tasks
+
+    def on_part(result, done, total):
+        bar(done, total)
+        if lines:
+            cli_line(f"sweep: {done} of {total} sizes done (L = {', '.join(map(str, result.sizes))})")
+
+    return run_size_tasks(cfg, RayExecutor(address, num_gpus=1 if cfg.device.startswith("cuda") else 0), on_part)

@@ -3,6 +3,9 @@
 Reverse KL (the variational free energy F_q = E_q[ln q + S]) with Adam. The JSON reports F_q
 and everything else in loss units: beta F, total over the lattice. For the Ising target the exact
 -ln Z of its Hubbard-Stratonovich field (from Kaufman's solution) and the relative gap come with it.
+
+Under ``torchrun`` (or with ``--ddp``) every process trains one share of the batch with DistributedDataParallel
+(:mod:`engine.nrg.distributed`); rank 0 writes the checkpoint, the log and the output, in the same format.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..device import (
     resolve_device,
 )
 from ..errors import ParameterError
+from ..nrg import distributed
 from ..nrg.checkpoint import MAX_L, load_checkpoint, save_checkpoint
 from ..nrg.density import SYMMETRIES, FlowDensity
 from ..nrg.flow import HierarchicalFlow
@@ -82,6 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, metavar="CKPT.pt", help="write the trained checkpoint here")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--ddp", action="store_true",
+                        help="one of the processes torchrun starts (implied under torchrun): each trains "
+                             "--batch / N samples per step, gradients averaged (gloo on the CPU, NCCL on GPUs)")
 
 
 def _target(args: argparse.Namespace):
@@ -175,10 +182,23 @@ def _same_shape(args: argparse.Namespace, flow: HierarchicalFlow) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    ranks = None
+    if args.ddp or distributed.launched_by_torchrun():
+        ranks = distributed.start(resolve_device(args.device))
+    try:
+        return _train(args, ranks)
+    finally:
+        if ranks is not None:
+            distributed.stop()
+
+
+def _train(args: argparse.Namespace, ranks: distributed.Ranks | None) -> int:
+    if ranks is not None and ranks.rank > 0:  # rank 0 alone writes and reports
+        args.out = args.log = None
+        args.no_progress = True
     _check(args)
     configure_threads()
-    device, dtype = resolve_device(args.device), DTYPES[args.dtype]
-    gen = make_generator(args.seed, device)
+    device, dtype = ranks.device if ranks else resolve_device(args.device), DTYPES[args.dtype]
     training = None
     dtype_bytes = torch.finfo(dtype).bits // 8
     if args.resume:
@@ -205,16 +225,20 @@ def run(args: argparse.Namespace) -> int:
         history = new_history()
     first_step = int(history["step"][-1]) + 1 if history.get("step") else 0
     plan, done = _plan(args, training, first_step)
+    batch = ranks.share(plan["batch"]) if ranks else plan["batch"]
+    gen = make_generator(ranks.seed(args.seed, first_step) if ranks else args.seed, device)
     resume = {"schedule": (done, plan["steps"])}
-    if done:  # continuing: the optimiser's moments and the random stream pick up where they stopped
+    if done:  # continuing: the optimiser's moments and rank 0's random stream pick up where they stopped
         resume["optimizer_state"] = training["optimizer"]
         state = training.get("generator")
-        if isinstance(state, torch.Tensor) and device.type == "cpu":
+        if isinstance(state, torch.Tensor) and device.type == "cpu" and not (ranks and ranks.rank):
             gen.set_state(state)
     steps = plan["steps"] - done
     command = "rgviz-batch train " + " ".join(_replay(args))
     earlier = ckpt.info.get("commands", [ckpt.info["command"]] if "command" in ckpt.info else []) if args.resume else []
     info = {"seed": args.seed, "device": device_label(device), "command": command, "commands": [*earlier, command]}
+    if ranks:
+        info["processes"] = ranks.world
     state = {}
     if args.out:
         def save(optimizer_state: dict) -> None:
@@ -225,11 +249,13 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         with cli_bar(f"train {target.name} L={target.L}", steps, enabled=not args.no_progress) as bar:
-            history = train_reverse_kl(density, target, steps=steps, batch=plan["batch"], gen=gen, lr=plan["lr"],
+            history = train_reverse_kl(density, target, steps=steps, batch=batch, gen=gen, lr=plan["lr"],
                                        clip=plan["clip"], mass_covering=plan["mass_covering"], history=history,
-                                       progress=bar, on_step=log, **resume)
+                                       progress=bar, on_step=log, ranks=ranks, **resume)
     finally:
         log.close()
+    if ranks is not None and ranks.rank > 0:
+        return 0
     seconds = time.perf_counter() - start
     doc = {"target": target.name, "L": target.L, "params": target.params(),
            "flow": density.flow.hyperparameters(), "symmetry": density.symmetry,

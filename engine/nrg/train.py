@@ -13,6 +13,9 @@ floats, with the cumulative CPU time of training) that a checkpoint stores and t
 Serious flows train for hours, so a run must survive being stopped: ``on_save`` receives the
 optimiser's state every ``save_every`` steps, and a later call given that state and its place in
 the schedule (``schedule``) continues exactly where the run stopped.
+
+Reverse-KL training also runs on several processes (``ranks``, :mod:`engine.nrg.distributed`): each draws
+its share of the batch, and DDP averages the gradients.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import torch
 
 from ..errors import ParameterError
 from .density import FlowDensity
+from .distributed import Ranks, ddp_sampler
 from .sampling import draw, effective_sample_size, metropolis_chain
 
 HISTORY_KEYS = ("step", "loss", "loss_error", "ess", "acceptance", "lr", "cpu_seconds")
@@ -87,12 +91,13 @@ def _restore(params: list[torch.Tensor], opt: torch.optim.Optimizer, saved: list
 def _optimise(density: FlowDensity, batch_loss: Callable[[], tuple[torch.Tensor, torch.Tensor, dict]], steps: int,
               lr: float, clip: float, history: dict | None, progress, on_step, max_failures: int,
               schedule: tuple[int, int] | None = None, optimizer_state: dict | None = None, save_every: int = 0,
-              on_save: Callable[[dict], None] | None = None) -> dict:
+              on_save: Callable[[dict], None] | None = None, ranks: Ranks | None = None) -> dict:
     """Adam on ``batch_loss``, which returns the per-sample losses ``[B]`` to report, the scalar
     objective to minimise and extra record fields.
 
     ``schedule = (done, total)``: this call's first step is step ``done`` of a cosine schedule of
-    ``total`` steps (default: a schedule of its own, ``(0, steps)``).
+    ``total`` steps (default: a schedule of its own, ``(0, steps)``). With ``ranks``, every rank decides
+    together whether a step is good (the gradients, averaged, are the same everywhere; the losses are not).
     """
     history = _complete(history) if history is not None else new_history()
     done, total = schedule if schedule is not None else (0, steps)
@@ -113,6 +118,8 @@ def _optimise(density: FlowDensity, batch_loss: Callable[[], tuple[torch.Tensor,
         loss = losses.mean()
         opt.zero_grad(set_to_none=True)
         ok = bool(torch.isfinite(loss)) and bool(torch.isfinite(objective))
+        if ranks is not None:
+            ok = ranks.all(ok)
         if ok:
             objective.backward()
             ok = _all_finite(p.grad for p in params if p.grad is not None)
@@ -152,7 +159,7 @@ def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, ge
                      lr: float = 3e-3, clip: float = 10.0, mass_covering: float = 0.0, history: dict | None = None,
                      progress: Callable[[int, int], None] | None = None,
                      on_step: Callable[[dict], None] | None = None, max_failures: int = 10,
-                     **resume) -> dict:
+                     ranks: Ranks | None = None, **resume) -> dict:
     """Minimise F_q = E_q[ln q + S] with x ~ q drawn afresh each step; returns the history.
 
     Reverse KL is mode-seeking: q ends up with slightly light tails, and the rare configurations
@@ -164,26 +171,37 @@ def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, ge
     ``on_step`` receives a record per step: step, total, loss (the batch's F_q), loss_error,
     ess (fraction) and acceptance (of an independent-Metropolis pass over the batch). ``resume``
     takes :func:`_optimise`'s schedule, optimizer_state, save_every and on_save.
+
+    With ``ranks`` (one of several processes), ``batch`` is this rank's share and ``gen`` its own
+    generator; the records describe the whole batch (ESS and acceptance on rank 0 only).
     """
     steps, batch = _positive_int("steps", steps), _positive_int("batch", batch)
     lr, clip = _positive_float("lr", lr), _positive_float("clip", clip)
     if not isinstance(mass_covering, int | float) or not math.isfinite(mass_covering) or mass_covering < 0:
         raise ParameterError("mass_covering", f"must be a number >= 0, got {mass_covering!r}")
 
+    sample = density.sample if ranks is None else ddp_sampler(density, ranks)
+    rank, world = (0, 1) if ranks is None else (ranks.rank, ranks.world)
+
     def batch_loss():
-        x, ln_q = density.sample(batch, gen)
+        x, ln_q = sample(batch, gen)
         losses = ln_q + target.action(x)
-        log_w = -losses.detach()
         objective = losses.mean()
+        if ranks is not None:  # report the whole batch's losses (gradients still flow through this rank's)
+            losses = ranks.gather(losses)
+        log_w = -losses.detach()
         if not bool(torch.isfinite(log_w).all()):
             return losses, objective, {}
-        if mass_covering > 0:
-            w = torch.softmax(log_w, 0)
-            objective = objective - mass_covering * (w * density.log_prob(x.detach())).sum()
+        if mass_covering > 0:  # weights normalised over the whole batch; DDP divides the world's sum by world
+            w = torch.softmax(log_w, 0)[rank * batch:(rank + 1) * batch]
+            objective = objective - world * mass_covering * (w * density.log_prob(x.detach())).sum()
+        if rank > 0:
+            return losses, objective, {}
         return losses, objective, {"ess": effective_sample_size(log_w),
                                    "acceptance": metropolis_chain(log_w, gen)[1]}
 
-    return _optimise(density, batch_loss, steps, lr, clip, history, progress, on_step, max_failures, **resume)
+    return _optimise(density, batch_loss, steps, lr, clip, history, progress, on_step, max_failures,
+                     ranks=ranks, **resume)
 
 
 def train_forward_kl(density: FlowDensity, samples: torch.Tensor, *, steps: int, batch: int,

@@ -5,6 +5,8 @@ background :class:`rgviz.jobs.Job`. After each round of sweeps the job analyses 
 (multi-histogram reweighting, Binder crossings, peaks, exponents) in its own thread, when the GUI
 is ready for it, and the panel redraws: points with error bars that shrink as data arrive,
 reweighted curves, exact overlays (Onsager; Kaufman per L), and a table of transition estimates.
+Given a Ray cluster's address, the sweep runs there instead, one task per size
+(:func:`engine.sweep.run_size_tasks`), and each size is drawn as it arrives.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
+from engine.cluster import RayExecutor
 from engine.errors import ParameterError
 from engine.plots.sweep import observable_figures
 from engine.session import MODELS
 from engine.studies.sweep import estimate_rows, summarise, write_sweep
-from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
+from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner, run_size_tasks
 
 from ..figures import render_all
 from ..jobs import JobControl, JobPanel
@@ -63,11 +66,41 @@ def sweep_work(config: SweepConfig):
     return work
 
 
+def cluster_sweep_work(config: SweepConfig, address: str):
+    """The job on a Ray cluster: one task per size; each finished size is analysed and shown with the others."""
+    def work(control: JobControl) -> SweepResult | None:
+        executor = RayExecutor(address)
+        control.on_cancel(executor.cancel)
+
+        def on_part(result: SweepResult, done: int, total: int) -> None:
+            control.progress(done, total)
+            if control.wants_partial():
+                analyse(result)
+                control.partial(result)
+
+        result = run_size_tasks(config, executor, on_part)
+        if not result.sizes:  # stopped before any size finished
+            return None
+        if not control.abandoned:
+            analyse(result)
+        return result
+
+    return work
+
+
 def analyse(result: SweepResult) -> None:
     """Reweighted curves and estimates once there are enough samples (else ``analysis`` stays None)."""
     if result.sweeps_done >= MIN_ANALYSIS_SAMPLES:
         with np.errstate(all="ignore"):
             result.analyse()
+
+
+def sizes_text(result: SweepResult) -> str:
+    """On a cluster, sizes arrive one by one: which are shown and which still run (empty once all are in)."""
+    running = [L for L in result.config.sizes if L not in result.sizes]
+    if not running:
+        return ""
+    return f"Sizes done: {', '.join(map(str, result.sizes))}; still running: {', '.join(map(str, running))}. "
 
 
 def exchange_text(result: SweepResult) -> str:
@@ -106,6 +139,12 @@ class PhasePanel(JobPanel, Panel, QWidget):
         self.seed = int_spin(0, 2**31 - 1, 0)
         self.tempering = QCheckBox("parallel tempering")
         self.tempering.setToolTip("Exchange configurations between neighbouring temperatures after every sweep")
+        self.cluster = QLineEdit()
+        self.cluster.setPlaceholderText("this computer")
+        self.cluster.setToolTip("Empty: the sweep runs here. A Ray cluster's address (HOST:6379, or auto for the "
+                                "cluster started on this computer by ray start --head): each size runs there as a "
+                                "task of its own, with the same seeds and numbers (needs pip install "
+                                "'rgviz[cluster]' here and rgviz on the cluster's machines)")
         self.start_button, self.stop_button = QPushButton("Start"), QPushButton("Stop")
         self.export_button = QPushButton("Export...")
         self.progress = QProgressBar()
@@ -131,6 +170,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
         form.addRow("Thermalize", self.thermalize)
         form.addRow("Seed", self.seed)
         form.addRow(self.tempering)
+        form.addRow("Cluster", self.cluster)
         buttons = QHBoxLayout()
         for b in (self.start_button, self.stop_button, self.export_button):
             buttons.addWidget(b)
@@ -185,7 +225,11 @@ class PhasePanel(JobPanel, Panel, QWidget):
     def start(self) -> None:
         def prepare():
             cfg = self.config()
-            return sweep_work(cfg), f"running {cfg.model} {cfg.algorithm}, L = {', '.join(map(str, cfg.sizes))}"
+            running = f"running {cfg.model} {cfg.algorithm}, L = {', '.join(map(str, cfg.sizes))}"
+            address = self.cluster.text().strip()
+            if address:
+                return cluster_sweep_work(cfg, address), f"{running} on the Ray cluster at {address}"
+            return sweep_work(cfg), running
         self.start_job(prepare, "rgviz-sweep", partial=self.show_result, finished=self._on_finished)
 
     def _on_finished(self, result: SweepResult | None) -> None:
@@ -211,7 +255,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
         # Partial results are analysed only as often as the GUI keeps up, so this names the sweeps the curves
         # hold; the progress bar shows how far the run itself is.
         self.status.setText(f"Curves from the first {result.sweeps_done} of {result.config.sweeps} sweeps per T. "
-                            + exchange_text(result))
+                            + sizes_text(result) + exchange_text(result))
         if result.analysis is not None:
             self.result_ready.emit(result)
 

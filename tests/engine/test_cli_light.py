@@ -1,4 +1,4 @@
-"""``rgviz-batch`` answers help and argument errors without importing torch or Qt (they take seconds to load)."""
+"""``rgviz-batch`` answers help and argument errors without importing torch, Qt or ray (they take seconds to load)."""
 
 import json
 import subprocess
@@ -19,7 +19,7 @@ try:
     status = main({argv!r})
 except SystemExit as exit:
     status = exit.code
-print(json.dumps([status, sorted(m for m in ("torch", "PySide6") if m in sys.modules)]), file=sys.stderr)
+print(json.dumps([status, sorted(m for m in ("torch", "PySide6", "ray") if m in sys.modules)]), file=sys.stderr)
 """
 
 
@@ -35,6 +35,8 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["--help"], 0, "simulate"),
     (["simulate", "--help"], 0, "--model {ising,xy,phi4}"),
     (["sweep", "--help"], 0, "--model {ising,xy}"),
+    (["sweep", "--help"], 0, "--executor {local,ray}"),
+    (["sweep", "--executor", "dask"], 2, "invalid choice"),
     (["dynamics", "--help"], 0, "swendsen-wang"),
     (["dynamics", "--algorithms", "glauber"], 2, "invalid choice"),
     (["sample", "--help"], 0, "--mcmc {independent,bulk,physical}"),
@@ -45,7 +47,7 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["nosuch"], 2, "invalid choice"),
     ([], 2, "required"),
 ])
-def test_help_and_argument_errors_import_neither_torch_nor_qt(argv, status, shown):
+def test_help_and_argument_errors_import_neither_torch_nor_qt_nor_ray(argv, status, shown):
     got, loaded, text = _run(argv)
     assert (got, loaded) == (status, [])
     assert shown in text

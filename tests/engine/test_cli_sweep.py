@@ -43,6 +43,7 @@ def test_sweep_writes_results(tmp_path, capsys):
     (["--model", "phi4"], "--model"),
     (["--L", "7"], "L"),
     (["--sweeps", "0"], "sweeps"),
+    (["--address", "head:6379"], "address"),  # without --executor ray
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, name):
     with pytest.raises(SystemExit) as exc:

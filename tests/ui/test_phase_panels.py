@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
+from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -109,6 +110,48 @@ def test_stop_cancels_the_sweep_and_keeps_what_was_measured(panels, qtbot):
     assert not panel.job.is_running() and panel.start_button.isEnabled()
     assert panel.result is not None and 0 < panel.result.sweeps_done < 1_000_000
     assert "stopped" in panel.status.text() and "exchange acceptance" in panel.status.text()
+
+
+class _InProcessCluster:
+    """Stands in for the Ray executor: runs each task here, in order, and reports it as a cluster would."""
+
+    addresses: ClassVar[list[str]] = []
+
+    def __init__(self, address):
+        self.addresses.append(address)
+
+    def cancel(self):
+        pass
+
+    def map(self, fn, tasks, on_done):
+        results = []
+        for i, task in enumerate(tasks):
+            results.append(fn(task))
+            on_done(i, results[-1])
+        return results
+
+
+def test_a_cluster_address_runs_a_task_per_size_and_shows_each_as_it_arrives(panels, qtbot, monkeypatch):
+    monkeypatch.setattr("rgviz.ui.phase.RayExecutor", _InProcessCluster)
+    panel = panels(PhasePanel, device="cpu")
+    panel.sizes.setText("4 8")
+    panel.t_n.setValue(3)
+    panel.sweeps.setValue(60)
+    panel.thermalize.setValue(10)
+    panel.cluster.setText(" head:6379 ")
+    shown = []
+    panel.start()
+    assert "on the Ray cluster at head:6379" in panel.status.text()
+    panel.job.partial.connect(lambda r: shown.append((sorted(r.sizes), panel.status.text())))
+    qtbot.waitUntil(lambda: panel.job.is_done, timeout=60_000)
+    assert _InProcessCluster.addresses == ["head:6379"]
+    assert (panel.progress.value(), panel.progress.maximum()) == (2, 2)  # progress counts sizes done
+    assert shown[0][0] == [4] and "Sizes done: 4; still running: 8" in shown[0][1]
+    local = SweepRunner(panel.config()).run()
+    assert sorted(panel.result.sizes) == [4, 8] and panel.result.analysis is not None
+    for L in (4, 8):
+        assert np.array_equal(panel.result.sizes[L].series["energy"], local.sizes[L].series["energy"])
+    assert "still running" not in panel.status.text()
 
 
 def test_bad_input_names_the_parameter(panels, qtbot):
