@@ -70,32 +70,37 @@ class Propagation:
 
     def xi_c(self) -> tuple[float, float, int]:
         """xi_c fitted to the measured c^l, its jackknife error over draws, and the number of layers fitted
-        (nan, nan, n when fewer than :data:`MIN_LAYERS`). The model c^l = c_inf + A exp(-l / xi_c) leaves the
-        plateau c_inf free: finite width shifts it from c* by O(1/N) (seen: 0.008 at N = 1000 in the chaotic
-        phase), which a fit of ln|c^l - c*| would read as a slower decay."""
+        (nan, nan, n when fewer than :data:`MIN_LAYERS`). The model is c^l = c_inf + A exp(-l / xi_c). In the
+        chaotic phase the plateau c_inf is left free: finite width shifts it from c* by O(1/N) (seen: 0.008 at
+        N = 1000), which a fit with c_inf = c* would read as a slower decay. In the ordered phase c_inf = 1: two
+        equal inputs stay equal in any network, so c = 1 is a fixed point at every width."""
         layers = self.fit_layers()
         if len(layers) < MIN_LAYERS or len(self.c) < 2:
             return float("nan"), float("nan"), len(layers)
         _, err = self.mean(self.c)
         weight = 1.0 / np.maximum(err[layers], 1e-12) ** 2
         n = len(self.c)
-        full = _fit_decay(layers, self.c.mean(0)[layers], weight)
-        leave_out = np.array([_fit_decay(layers, np.delete(self.c, i, axis=0).mean(0)[layers], weight)
+        plateau = 1.0 if self.c_star == 1.0 else None
+        full = _fit_decay(layers, self.c.mean(0)[layers], weight, plateau)
+        leave_out = np.array([_fit_decay(layers, np.delete(self.c, i, axis=0).mean(0)[layers], weight, plateau)
                               for i in range(n)])
         error = np.sqrt((n - 1) * np.mean((leave_out - leave_out.mean()) ** 2))
         return full, float(error), len(layers)
 
 
-def _fit_decay(layers: np.ndarray, c: np.ndarray, weight: np.ndarray) -> float:
-    """xi of the weighted least-squares fit c = c_inf + A exp(-l / xi): linear in (c_inf, A) at each xi of a
-    log grid (:data:`XI_GRID`), the best xi refined by a parabola through its neighbours in ln xi; nan at the
-    grid's ends."""
+def _fit_decay(layers: np.ndarray, c: np.ndarray, weight: np.ndarray, plateau: float | None) -> float:
+    """xi of the weighted least-squares fit c = c_inf + A exp(-l / xi), c_inf = ``plateau`` or free: linear in
+    (c_inf, A) at each xi of a log grid (:data:`XI_GRID`), the best xi refined by a parabola through its
+    neighbours in ln xi; nan at the grid's ends."""
     basis = np.exp(-layers[None, :] / XI_GRID[:, None])  # [grid, layers]
     sw, s1, s2 = weight.sum(), basis @ weight, basis**2 @ weight
     sy, sby = weight @ c, basis @ (weight * c)
-    det = sw * s2 - s1**2
-    amp = (sw * sby - s1 * sy) / det
-    c_inf = (sy - s1 * amp) / sw
+    if plateau is None:
+        amp = (sw * sby - s1 * sy) / (sw * s2 - s1**2)
+        c_inf = (sy - s1 * amp) / sw
+    else:
+        amp = (sby - plateau * s1) / s2
+        c_inf = np.full(len(XI_GRID), plateau)
     residual = ((c[None, :] - c_inf[:, None] - amp[:, None] * basis) ** 2) @ weight
     i = int(np.argmin(residual))
     if i in (0, len(XI_GRID) - 1):
