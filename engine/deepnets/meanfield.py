@@ -250,17 +250,25 @@ def mean_field(name: str, sw2, sb2) -> MeanField:
     return MeanField(name, sw2_1d, sb2_1d, q_star, c_star, chi1, chic, depth_scale(slope_q), depth_scale(chic))
 
 
-def critical_line(name: str, sb2, sw2_max: float = 10.0, steps: int = 60) -> np.ndarray:
-    """sigma_w^2 where chi_1 = 1 at each sigma_b^2 (bisection on [0, sw2_max]; chi_1 rises with sigma_w^2)."""
+def critical_line(name: str, sb2, q_max: float = 100.0, steps: int = 60) -> np.ndarray:
+    """sigma_w^2 where chi_1 = 1 at each sigma_b^2.
+
+    On the line q* and chi_1 = 1 fix both variances: sigma_w^2 = 1 / E[phi'(sqrt(q*) z)^2] and then
+    sigma_b^2 = q* - E[phi^2] / E[phi'^2]. Bisection on q* in [0, q_max] for the sigma_b^2 asked (it rises with
+    q*) gives the point. A homogeneous phi has chi_1 independent of q: the line is sigma_w^2 = 1 / E[phi'(z)^2] at
+    every sigma_b^2 (2 for ReLU).
+    """
     act = activation(name)
     sb2 = np.atleast_1d(np.asarray(sb2, float))
-    lo, hi = np.zeros_like(sb2), np.full_like(sb2, sw2_max)
+    slope2 = lambda q: gauss1(lambda u: act.d1(u) ** 2, q)  # noqa: E731
+    if act.homogeneous:
+        return np.full_like(sb2, 1.0 / float(slope2(1.0)))
+    lo, hi = np.zeros_like(sb2), np.full_like(sb2, q_max)
     for _ in range(steps):
-        mid = 0.5 * (lo + hi)
-        q = _finite_q(act, fixed_q(act, mid, sb2))
-        above = mid * gauss1(lambda u: act.d1(u) ** 2, q) > 1.0
-        lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
-    return 0.5 * (lo + hi)
+        q = 0.5 * (lo + hi)
+        above = q - gauss1(lambda u: act.phi(u) ** 2, q) / slope2(q) > sb2
+        lo, hi = np.where(above, lo, q), np.where(above, q, hi)
+    return 1.0 / slope2(0.5 * (lo + hi))
 
 
 def propagate(name: str, q0: float, c0: float, sw2: float, sb2: float, depth: int) -> tuple[np.ndarray, np.ndarray]:

@@ -122,9 +122,9 @@ def start_correlation(c_star: float) -> float:
 
 
 def propagate(activation: str, sw2: float, sb2: float, width: int, depth: int, draws: int, pairs: int = 16,
-              q0: float = 1.0, c0: float | None = None, seed: int = 0, progress: Progress | None = None,
-              cancelled=None) -> Propagation | None:
-    """Send ``pairs`` pairs of inputs through each of ``draws`` random networks; None when cancelled.
+              q0: float = 1.0, c0: float | None = None, seed: int = 0,
+              progress: Progress | None = None) -> Propagation:
+    """Send ``pairs`` pairs of inputs through each of ``draws`` random networks (``progress`` after each layer).
     ``c0`` None: :func:`start_correlation`."""
     mf = meanfield.mean_field(activation, sw2, sb2)
     c0 = start_correlation(float(mf.c_star[0, 0])) if c0 is None else c0
@@ -143,8 +143,6 @@ def propagate(activation: str, sw2: float, sb2: float, width: int, depth: int, d
 
     record(0)
     for layer in range(1, depth + 1):
-        if cancelled is not None and cancelled():
-            return None
         w = torch.randn(draws, width, width, generator=gen) * np.sqrt(sw2 / width)  # float32: 4x faster to draw
         b = torch.randn(draws, width, 1, generator=gen) * np.sqrt(sb2)
         h = torch.bmm(w, phi(h)) + b  # every input of a draw sees the same network

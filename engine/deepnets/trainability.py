@@ -102,10 +102,9 @@ class Trainability:
 
 
 def run_trainability(config: TrainabilityConfig, progress: Progress | None = None,
-                     on_partial: Callable[[Trainability], None] | None = None,
-                     cancelled: Callable[[], bool] | None = None) -> Trainability:
-    """Train every (depth, sigma_w^2) for every seed; the rows done so far go to ``on_partial``. Seed k uses
-    ``seed + k`` for the split, the initial weights and the minibatches; a stopped run keeps finished depths."""
+                     on_partial: Callable[[Trainability], None] | None = None) -> Trainability:
+    """Train every (depth, sigma_w^2) for every seed; the depths done so far go to ``on_partial``. Seed k uses
+    ``seed + k`` for the split, the initial weights and the minibatches."""
     sw2 = np.asarray(config.sw2, float)
     acc = np.full((config.seeds, len(config.depths), len(sw2)), np.nan)
     total, done = config.seeds * len(config.depths) * config.steps, 0
@@ -125,8 +124,6 @@ def run_trainability(config: TrainabilityConfig, progress: Progress | None = Non
             data = load_digits(config.test_fraction, config.seed + k)
             net = BatchedTanhNet(sw2, config.sb2, config.width, depth, data.x_train.shape[1], gen)
             for _ in range(config.steps):
-                if cancelled is not None and cancelled():
-                    return result(i)
                 pick = torch.randint(len(data.y_train), (config.batch,), generator=gen)
                 logits = net.logits(data.x_train[pick])
                 loss = torch.nn.functional.cross_entropy(logits.reshape(-1, CLASSES),

@@ -112,16 +112,26 @@ class PhaseDiagram:
                 "cut_sw2": self.cut.sw2, **{f"cut_{n}": getattr(self.cut, n)[0] for n in meanfield.MeanField.FIELDS}}
 
 
-def run_phase(config: PhaseConfig) -> PhaseDiagram:
+def run_phase(config: PhaseConfig, progress: Progress | None = None) -> PhaseDiagram:
+    """The grid one sigma_b^2 row at a time (``progress`` after each: a GUI job can end between rows), then the
+    order-to-chaos line and the cut."""
     config.validate()
     sw2, sb2 = config.axes()
-    grid = meanfield.mean_field(config.activation, sw2, sb2)
+    rows = []
+    for i, b in enumerate(sb2):
+        rows.append(meanfield.mean_field(config.activation, sw2, b))
+        if progress is not None:
+            progress(i + 1, len(sb2) + 1)
+    grid = meanfield.MeanField(config.activation, sw2, sb2,
+                               *(np.concatenate([getattr(r, n) for r in rows]) for n in meanfield.MeanField.FIELDS))
     # sigma_b^2 on a square-law spacing: the line leaves (1, 0) with sigma_b^2 rising steeply in sigma_w^2
     line_sb2 = sb2[0] + (sb2[-1] - sb2[0]) * np.linspace(0.0, 1.0, LINE_POINTS) ** 2
     line = meanfield.critical_line(config.activation, line_sb2)
     cut_sw2 = np.linspace(sw2[0], sw2[-1], LINE_POINTS)
     cut = meanfield.mean_field(config.activation, cut_sw2, config.cut_sb2)
     critical = float(meanfield.critical_line(config.activation, config.cut_sb2)[0])
+    if progress is not None:
+        progress(len(sb2) + 1, len(sb2) + 1)
     return PhaseDiagram(config, grid, line_sb2, line, cut, critical)
 
 
@@ -208,18 +218,15 @@ class Measurement:
 
 
 def run_measurement(config: MeasureConfig, progress: Progress | None = None,
-                    on_partial: Callable[[Measurement], None] | None = None,
-                    cancelled: Callable[[], bool] | None = None) -> Measurement:
-    """Each sigma_w^2 in turn (seed + k for the k-th); a stopped run keeps the sigma_w^2 values finished."""
+                    on_partial: Callable[[Measurement], None] | None = None) -> Measurement:
+    """Each sigma_w^2 in turn (seed + k for the k-th), each finished one to ``on_partial``."""
     config.validate()
     result = Measurement(config)
     n = len(config.sw2)
     for k, sw2 in enumerate(config.sw2):
         step = None if progress is None else (lambda done, total, k=k: progress(k * total + done, n * total))
         run = propagate(config.activation, sw2, config.sb2, config.width, config.depth, config.draws, config.pairs,
-                        config.q0, config.c0, config.seed + k, step, cancelled)
-        if run is None:
-            break
+                        config.q0, config.c0, config.seed + k, step)
         result.runs.append(run)
         if on_partial is not None:
             on_partial(Measurement(config, list(result.runs)))
