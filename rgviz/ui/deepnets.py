@@ -261,7 +261,7 @@ class MeasureTab(DeepNetTab):
     """q^l, c^l and xi_c on random networks against the mean-field iteration."""
 
     action = "Measure"
-    hint = "random networks against mean-field theory: Measure (about 15 s per sigma_w^2 at N = 1000 on one core)"
+    hint = "random networks against mean-field theory: Measure (5 to 40 s per sigma_w^2 at N = 1000, by the load)"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(3, 3, parent)  # q^l, c^l, xi_c; the table below
@@ -321,8 +321,8 @@ class TrainTab(DeepNetTab):
     """Test accuracy on the digits against depth and sigma_w^2, with 6 xi_c."""
 
     action = "Train"
-    hint = ("does a network learn best near the order-to-chaos transition? Train (about 2 minutes on one core "
-            "with these settings)")
+    hint = ("does a network learn best near the order-to-chaos transition? Train (40 CPU seconds with these "
+            "settings; minutes on a busy machine)")
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(1, 1, parent)
