@@ -28,6 +28,7 @@ of that limit, where the bias no longer counts. Its correlation map is the arc-c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -44,7 +45,7 @@ NODES_ARC = 20
 NEWTON_STEPS = 60
 #: Newton stops when every step is below this (relative for q*, absolute for c*).
 TOLERANCE = 1e-12
-#: Grid cells averaged at once in the 2-D sums (memory: cells x NODES_2D^2 doubles per temporary).
+#: Grid cells averaged at once in the 2-D sums (memory: CHUNK x 4480 nodes x 8 bytes = 4.6 MB per temporary).
 CHUNK = 128
 
 
@@ -53,9 +54,9 @@ class Activation:
     """phi and its first two derivatives; ``homogeneous``: phi(a x) = a phi(x) for a > 0 (ReLU)."""
 
     name: str
-    phi: callable
-    d1: callable
-    d2: callable
+    phi: Callable[[np.ndarray], np.ndarray]
+    d1: Callable[[np.ndarray], np.ndarray]
+    d2: Callable[[np.ndarray], np.ndarray]
     homogeneous: bool = False
 
 
