@@ -28,8 +28,9 @@ def grid_range(token: str) -> tuple[float, float, int]:
     return (values[0], values[-1], len(values))
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+def _common(parser: argparse.ArgumentParser, seeded: bool = True) -> None:
+    if seeded:
+        parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", default=None, metavar="DIR", help="also write deepnets.json, a CSV, an NPZ, figures")
     parser.add_argument("--json", action="store_true", help="print the results as JSON (the default; kept for "
                         "symmetry with the other subcommands)")
@@ -45,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     phase.add_argument("--sb2", type=grid_range, default=(0.0, 0.3, 31), metavar="A:B:N",
                        help="sigma_b^2 grid: N points from A to B")
     phase.add_argument("--cut-sb2", type=float, default=0.05, help="sigma_b^2 of the cut (q*, c*, chi_1, xi)")
-    _common(phase)
+    _common(phase, seeded=False)  # the mean-field theory draws no random numbers
 
     measure = parts.add_parser("measure", help="q^l, c^l and xi_c measured on random networks against theory")
     measure.add_argument("--activation", choices=DEEPNET_ACTIVATIONS, default="tanh", help="the nonlinearity phi")
