@@ -16,10 +16,12 @@ from rgviz.ui.deepnets import DeepNetsPanel
 
 @pytest.fixture
 def deepnets(qtbot):
-    """A panel with a small theory grid, shown (its first showing computes the grid); joined at teardown."""
+    """A panel with a small theory grid, shown on another tab (the theory tab computes when first shown); every job
+    joined at teardown."""
     panel = DeepNetsPanel()
     panel.theory.sw2_n.setValue(8)
     panel.theory.sb2_n.setValue(4)
+    panel.setCurrentWidget(panel.measure)
     qtbot.addWidget(panel)
     panel.resize(1000, 420)
     panel.show()
@@ -34,6 +36,8 @@ def wait_done(qtbot, tab, timeout=60_000):
 
 def test_first_showing_computes_the_phase_diagram_and_it_exports(deepnets, qtbot, tmp_path):
     tab = deepnets.theory
+    assert tab.job is None  # not shown yet
+    deepnets.setCurrentWidget(tab)
     wait_done(qtbot, tab)
     assert tab.result.grid.chi_1.shape == (4, 8)
     assert "1.761" in tab.status.text()  # chi_1 = 1 at sigma_w^2 = 1.761 for sigma_b^2 = 0.05
@@ -48,7 +52,6 @@ def test_first_showing_computes_the_phase_diagram_and_it_exports(deepnets, qtbot
 
 def test_random_networks_tab_measures_and_tabulates(deepnets, qtbot):
     tab = deepnets.measure
-    deepnets.setCurrentWidget(tab)
     tab.sw2.setText("1.0 2.5")
     for box, value in ((tab.width, 64), (tab.depth, 6), (tab.draws, 3), (tab.pairs, 2)):
         box.setValue(value)
