@@ -8,7 +8,7 @@
 - ``train``: tanh networks on scikit-learn's digits, test accuracy after ``--steps`` SGD steps against depth and
   sigma_w^2, with the line depth = 6 xi_c.
 
-Each prints its JSON (``--json`` or not: always, as the other subcommands); ``--out DIR`` also writes
+Each prints its JSON; ``--out DIR`` also writes
 ``deepnets.json``, ``<part>.csv``, ``deepnets.npz`` and the figures.
 """
 
@@ -32,8 +32,6 @@ def _common(parser: argparse.ArgumentParser, seeded: bool = True) -> None:
     if seeded:
         parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", default=None, metavar="DIR", help="also write deepnets.json, a CSV, an NPZ, figures")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON (the default; kept for "
-                        "symmetry with the other subcommands)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 

@@ -113,9 +113,12 @@ def trainability_figure(result: Trainability) -> Figure:
                                  "test accuracy", (0.0, 1.0)))
     sw2, line = six_xi_line(config.sb2, (min(config.sw2), max(config.sw2)))
     top = max(config.depths) * 1.05
-    shown = np.isfinite(line) & (line <= top)
-    fig.series.append(Series(sw2[shown], line[shown], label=f"depth = {TRAINABLE_XI:g} xi_c", color="#d62728"))
     critical = float(meanfield.critical_line("tanh", config.sb2)[0])
+    # one curve per side of the transition, each cut where it leaves the plot (joined, they would cross the top)
+    for side, label in ((sw2 < critical, f"depth = {TRAINABLE_XI:g} xi_c"), (sw2 > critical, "")):
+        shown = side & np.isfinite(line) & (line <= top)
+        if shown.any():
+            fig.series.append(Series(sw2[shown], line[shown], label=label, color="#d62728"))
     fig.series.append(Series([critical] * 2, [0.0, top], style="dashed", color="k",
                              label="chi_1 = 1"))
     return fig

@@ -151,3 +151,15 @@ def test_cli_json_round_trip(tmp_path, capsys):
     assert [row["sw2"] for row in summary] == [1.2]
     assert main(["deepnets", "measure", "--width", "1", "--no-progress"]) == 2
     assert "width" in capsys.readouterr().err
+
+
+def test_the_six_xi_line_is_cut_at_the_top_of_the_trainability_map():
+    from engine.deepnets.trainability import Trainability
+    from engine.plots.deepnets import trainability_figure
+
+    config = TrainabilityConfig(depths=(10, 40), sw2=(0.5, 1.76, 4.0))
+    fig = trainability_figure(Trainability(config, np.full((2, 3), 0.5), np.zeros((2, 3)), 2))
+    lines = [s for s in fig.series if s.color == "#d62728"]
+    assert len(lines) == 2  # the ordered and the chaotic branch, not one curve across the divergence
+    assert all(max(s.y) <= 42 and np.all(np.diff(s.x) > 0) for s in lines)
+    assert max(lines[0].x) < 1.761 < min(lines[1].x)
