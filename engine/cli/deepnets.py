@@ -74,12 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..deepnets.trainability import TrainabilityConfig, run_trainability
     from ..device import configure_threads
     from ..figures import write_figures
     from ..plots import deepnets as plots
     from ..progress import cli_bar
     from ..studies import deepnets as study
-    from ..deepnets.trainability import TrainabilityConfig, run_trainability
 
     if args.part == "phase":
         config = study.PhaseConfig(args.activation, args.sw2, args.sb2, args.cut_sb2)

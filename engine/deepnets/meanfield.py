@@ -111,8 +111,9 @@ def gauss2(f, g, q, c) -> np.ndarray:
     t0 = arccos c: r by Gauss-Legendre on the panels :data:`RADIAL_PANELS` (weight r exp(-r^2 / 2)), t by
     Gauss-Legendre on the four arcs between the angles where u1 or u2 vanishes. A kink of phi at 0 (ReLU) then
     lies on arc ends, where a tensor Gauss-Hermite rule would cut through it (measured: errors near 1e-3 against
-    the arc-cosine kernel with 64 x 64 nodes; here 1e-13; for tanh 4e-11 against a 300 x 300 Gauss-Hermite rule). Panels rather than Gauss-Laguerre in r^2 / 2 resolve
-    tanh's saturation at r ~ 1 / sqrt(q) for large q (Laguerre with 40 nodes missed chi_c at q = 20 by 30%).
+    the arc-cosine kernel with 64 x 64 nodes; here 1e-13; for tanh 4e-11 against a 300 x 300 Gauss-Hermite
+    rule). Panels rather than Gauss-Laguerre in r^2 / 2 resolve tanh's saturation at r ~ 1 / sqrt(q) for large q
+    (Laguerre with 40 nodes missed chi_c at q = 20 by 30%).
     """
     r, w_r, x, w_t = _polar_rule()
     q, c = np.broadcast_arrays(np.asarray(q, float), np.asarray(c, float))
@@ -261,7 +262,10 @@ def critical_line(name: str, sb2, q_max: float = 100.0, steps: int = 60) -> np.n
     """
     act = activation(name)
     sb2 = np.atleast_1d(np.asarray(sb2, float))
-    slope2 = lambda q: gauss1(lambda u: act.d1(u) ** 2, q)  # noqa: E731
+
+    def slope2(q):  # E[phi'(sqrt(q) z)^2]
+        return gauss1(lambda u: act.d1(u) ** 2, q)
+
     if act.homogeneous:
         return np.full_like(sb2, 1.0 / float(slope2(1.0)))
     lo, hi = np.zeros_like(sb2), np.full_like(sb2, q_max)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ def load_digits(test_fraction: float, seed: int) -> Digits:
     data = sklearn_digits()
     x, y = data.data.astype(np.float32), data.target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(x))
-    n_test = int(round(test_fraction * len(x)))
+    n_test = round(test_fraction * len(x))
     test, train = order[:n_test], order[n_test:]
     mean, std = x[train].mean(0), x[train].std(0)
     std[std == 0] = 1.0
@@ -56,7 +57,7 @@ class BatchedTanhNet:
         scale = torch.tensor(np.sqrt(sw2), dtype=torch.float32)[:, None, None]
         sizes = [inputs] + [width] * depth + [CLASSES]
         self.weights, self.biases = [], []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        for fan_in, fan_out in pairwise(sizes):
             w = torch.randn(len(sw2), fan_out, fan_in, generator=gen) * scale / np.sqrt(fan_in)
             b = torch.randn(len(sw2), 1, fan_out, generator=gen) * np.sqrt(sb2)
             self.weights.append(w.requires_grad_())

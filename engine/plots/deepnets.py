@@ -9,7 +9,13 @@ import numpy as np
 from ..deepnets import meanfield
 from ..deepnets.trainability import Trainability
 from ..figures import Figure, Heatmap, Series
-from ..studies.deepnets import LINE_POINTS, TRAINABLE_XI, Measurement, PhaseDiagram, six_xi_line
+from ..studies.deepnets import (
+    LINE_POINTS,
+    TRAINABLE_XI,
+    Measurement,
+    PhaseDiagram,
+    six_xi_line,
+)
 from .sweep import size_color
 
 #: Values of chi_1 at the ends of the phase diagram's colour scale (1, the line, in the middle).

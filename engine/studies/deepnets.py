@@ -264,7 +264,8 @@ def trainability_dict(result: Trainability) -> dict:
     sw2, line = six_xi_line(result.config.sb2, (min(result.config.sw2), max(result.config.sw2)))
     return {"part": "train", "config": asdict(result.config), "depths": list(result.config.depths),
             "sw2": plain(result.config.sw2), "accuracy": plain(result.accuracy), "error": plain(result.error),
-            "depths_done": result.rows_done, "critical_sw2": plain(meanfield.critical_line("tanh", result.config.sb2)[0]),
+            "depths_done": result.rows_done,
+            "critical_sw2": plain(meanfield.critical_line("tanh", result.config.sb2)[0]),
             "six_xi_c": {"sw2": plain(sw2), "depth": plain(line)}}
 
 

@@ -19,14 +19,29 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.deepnets.trainability import TrainabilityConfig, run_trainability
 from engine.errors import ParameterError
 from engine.figures import Figure
 from engine.names import DEEPNET_ACTIVATIONS
-from engine.plots.deepnets import maps_figure, measurement_figures, phase_figures, trainability_figure
+from engine.plots.deepnets import (
+    maps_figure,
+    measurement_figures,
+    phase_figures,
+    trainability_figure,
+)
 from engine.studies import deepnets as study
 
 from ..figures import render_all

@@ -10,7 +10,12 @@ from engine.deepnets import meanfield
 from engine.deepnets.random_nets import propagate
 from engine.deepnets.trainability import TrainabilityConfig, run_trainability
 from engine.errors import ParameterError
-from engine.studies.deepnets import MeasureConfig, PhaseConfig, run_phase, validate_trainability
+from engine.studies.deepnets import (
+    MeasureConfig,
+    PhaseConfig,
+    run_phase,
+    validate_trainability,
+)
 
 RELU, TANH = meanfield.activation("relu"), meanfield.activation("tanh")
 

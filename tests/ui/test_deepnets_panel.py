@@ -45,7 +45,8 @@ def test_first_showing_computes_the_phase_diagram_and_it_exports(deepnets, qtbot
     assert phase_plot._rgviz_colorbar is not None
     assert any(isinstance(item, pg.PColorMeshItem) for item in phase_plot.items)
     written = {p.name for p in deepnets.export_data(tmp_path)}
-    assert {"deepnets.json", "phase.csv", "deepnets.npz", "phase_diagram.png", "depth_scales.svg", "maps.pdf"} <= written
+    assert {"deepnets.json", "phase.csv", "deepnets.npz", "phase_diagram.png", "depth_scales.svg",
+            "maps.pdf"} <= written
     doc = json.loads((tmp_path / "deepnets.json").read_text())
     assert doc["part"] == "phase" and doc["cut"]["critical_sw2"] == pytest.approx(1.76095, abs=1e-4)
 
