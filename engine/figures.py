@@ -30,8 +30,22 @@ class Series:
 
 
 @dataclass
+class Heatmap:
+    """Values on a grid of cells drawn as colours under the series: ``values[i][j]`` at (x[j], y[i]), the cell
+    centres (spacing may vary); cells end halfway to their neighbours. ``levels``: the values at the ends of the
+    colour scale (default: the finite values' range); ``label`` names the colour bar."""
+
+    x: Sequence[float]
+    y: Sequence[float]
+    values: Sequence[Sequence[float]]
+    label: str = ""
+    levels: tuple[float, float] | None = None
+    colormap: str = "viridis"
+
+
+@dataclass
 class Figure:
-    """A 2D plot: axes labels, optional log axes, and its series."""
+    """A 2D plot: axes labels, optional log axes, its series and optionally a heat map beneath them."""
 
     name: str  # file stem
     title: str
@@ -40,6 +54,7 @@ class Figure:
     series: list[Series] = field(default_factory=list)
     logx: bool = False
     logy: bool = False
+    heatmap: Heatmap | None = None
 
     def to_json(self) -> dict:
         def plain(v):
@@ -49,6 +64,8 @@ class Figure:
 
         d = asdict(self)
         d["series"] = [{k: plain(v) for k, v in s.items()} for s in d["series"]]
+        if d["heatmap"] is not None:
+            d["heatmap"] = {k: plain(v) for k, v in d["heatmap"].items()}
         return d
 
 

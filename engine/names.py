@@ -15,3 +15,9 @@ ISING_ALGORITHMS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 #: Exact samplers of ``rgviz-batch sample`` (:mod:`engine.nrg.mcmc`) and of ``bulk`` (:mod:`engine.holography.sampling`).
 SAMPLE_METHODS = ("independent", "bulk", "physical")
 BULK_METHODS = ("auto", "independent", "bulk")
+#: Activations of the deep-network study (:data:`engine.deepnets.meanfield.ACTIVATIONS`).
+DEEPNET_ACTIVATIONS = ("tanh", "relu")
+#: Parts of ``rgviz-batch deepnets``.
+DEEPNET_PARTS = ("phase", "measure", "train")
+#: Default depths of ``rgviz-batch deepnets train`` (:class:`engine.deepnets.trainability.TrainabilityConfig`).
+TRAIN_DEPTHS = (2, 5, 10, 15, 20, 30, 45, 60)

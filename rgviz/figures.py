@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from engine.figures import Figure, Series
+from engine.figures import Figure, Heatmap, Series
 
 from . import export
 
@@ -66,6 +66,44 @@ def style_plot(plot: pg.PlotItem) -> None:
     legend.setVisible(False)  # until a figure with labelled series is drawn
 
 
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges halfway between centres, the outer ones half a spacing beyond the ends (one cell: +-0.5)."""
+    if len(centres) == 1:
+        return np.array([centres[0] - 0.5, centres[0] + 0.5])
+    mid = (centres[1:] + centres[:-1]) / 2
+    return np.concatenate([[2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]])
+
+
+def _draw_heatmap(plot: pg.PlotItem, heatmap: Heatmap) -> None:
+    """The cells as a colour mesh with a colour bar at the plot's right (replacing the last one drawn)."""
+    values = np.asarray(heatmap.values, dtype=float)
+    finite = values[np.isfinite(values)]
+    levels = heatmap.levels or ((float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
+    if levels[1] <= levels[0]:
+        levels = (levels[0], levels[0] + 1.0)
+    xe, ye = np.meshgrid(_edges(np.asarray(heatmap.x, float)), _edges(np.asarray(heatmap.y, float)))
+    cmap = pg.colormap.get(heatmap.colormap)
+    # no gaps in a mesh: a missing value is drawn at the low end of the scale, an infinite one at its end
+    mesh = pg.PColorMeshItem(xe, ye, np.nan_to_num(values, nan=levels[0], posinf=levels[1], neginf=levels[0]),
+                             colorMap=cmap, levels=levels, enableAutoLevels=False)
+    plot.addItem(mesh)
+    bar = pg.ColorBarItem(values=levels, colorMap=cmap, interactive=False, width=12)
+    bar.axis.setPen("k")
+    bar.axis.setTextPen("k")
+    bar.axis.setLabel(escape(heatmap.label), color="k")
+    plot.layout.addItem(bar, 2, 5)
+    plot._rgviz_colorbar = bar
+
+
+def _remove_colorbar(plot: pg.PlotItem) -> None:
+    bar = getattr(plot, "_rgviz_colorbar", None)
+    if bar is not None:
+        plot.layout.removeItem(bar)
+        if bar.scene() is not None:
+            bar.scene().removeItem(bar)
+        plot._rgviz_colorbar = None
+
+
 def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     """Replace what ``plot`` shows by ``fig``: title, labels, log axes, series, errors.
 
@@ -76,6 +114,9 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     as HTML, where "<|m|>" would vanish as a tag.
     """
     plot.clear()
+    _remove_colorbar(plot)
+    if fig.heatmap is not None:
+        _draw_heatmap(plot, fig.heatmap)
     plot.setTitle(escape(fig.title), color="k", size="10pt")
     plot.setLabel("bottom", escape(fig.xlabel), color="k")
     plot.setLabel("left", escape(fig.ylabel), color="k")

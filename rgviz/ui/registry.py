@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QWidget
 from .bulk import BulkPanel
 from .controls import ControlPanel
 from .correlation import CorrelationPanel
+from .deepnets import DeepNetsPanel
 from .dynamics import DynamicsPanel
 from .fss import FssPanel
 from .hierarchy import HierarchyPanel
@@ -89,6 +90,9 @@ PANELS = CORE + (
               purpose="a trained flow's latent variables in hyperbolic space against their correlations"),
     PanelSpec("neuralrg", "Neural RG", lambda c: NeuralRGPanel(c.device), Area.RightDockWidgetArea,
               purpose="train, load and sample a hierarchical flow; latent response, mixing, bulk against MCMC"),
+    PanelSpec("deepnets", "Deep networks", lambda c: DeepNetsPanel(),
+              purpose="critical initialisation: the order-to-chaos transition of random networks, measured, and "
+                      "trainability against depth"),
 )
 
 
@@ -103,7 +107,7 @@ def connect_panels(panels: dict[str, QWidget], show_error: Callable[[str], None]
     if has("controls"):
         panels["controls"].command.connect(send)
         panels["controls"].message.connect(notice)
-    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg"):
+    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg", "deepnets"):
         if has(key):
             panels[key].error.connect(show_error)
     if has("phase", "fss"):

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+import engine.deepnets.meanfield
+import engine.deepnets.trainability
 import engine.device
 import engine.holography.sampling
 import engine.nrg.mcmc
@@ -41,6 +43,10 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["dynamics", "--algorithms", "glauber"], 2, "invalid choice"),
     (["sample", "--help"], 0, "--mcmc {independent,bulk,physical}"),
     (["bulk", "--help"], 0, "--mcmc {auto,independent,bulk}"),
+    (["deepnets", "--help"], 0, "{phase,measure,train}"),
+    (["deepnets", "phase", "--help"], 0, "--activation {tanh,relu}"),
+    (["deepnets", "train", "--help"], 0, "--depths"),
+    (["deepnets", "measure", "--activation", "sigmoid"], 2, "invalid choice"),
     (["sample", "--checkpoint"], 2, "expected one argument"),
     (["simulate", "--L", "x"], 2, "invalid int value"),
     (["simulate", "--model", "potts"], 2, "invalid choice"),
@@ -64,6 +70,8 @@ def test_the_light_names_agree_with_the_engine():
     assert engine.device.DEVICE_CHOICES is names.DEVICE_CHOICES
     assert engine.nrg.mcmc.METHODS is names.SAMPLE_METHODS
     assert engine.holography.sampling.METHODS is names.BULK_METHODS
+    assert tuple(engine.deepnets.meanfield.ACTIVATIONS) == names.DEEPNET_ACTIVATIONS
+    assert engine.deepnets.trainability.TrainabilityConfig.depths is names.TRAIN_DEPTHS
 
 
 def test_simulate_echoes_parameters_as_given(capsys):

@@ -23,8 +23,13 @@ TINY = {  # the smallest valid run of each subcommand; a case adds one bad optio
     "resume": ["train", "--steps", "1", "--batch", "4", "--eval", "16"],  # train --resume adds the checkpoint
     "sample": ["sample", "--checkpoint", "{ckpt}", "--n", "50"],
     "bulk": ["bulk", "--checkpoint", "{ckpt}", "--samples", "100"],
+    "deepnets-phase": ["deepnets", "phase", "--sw2", "0.5:2:3", "--sb2", "0:0.1:2"],
+    "deepnets-measure": ["deepnets", "measure", "--sw2", "1.2", "--width", "8", "--depth", "2", "--draws", "2",
+                         "--pairs", "1"],
+    "deepnets-train": ["deepnets", "train", "--depths", "2", "--sw2", "1.5", "--width", "4", "--steps", "1"],
 }
-FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk"}
+DEEPNETS = ("deepnets-phase", "deepnets-measure", "deepnets-train")
+FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk", *DEEPNETS}
 FILE_OUT = {"simulate": "run.npz", "train": "flow.pt", "resume": "flow.pt"}
 
 CASES = [
@@ -46,6 +51,14 @@ CASES = [
     ("sample", ["--seed", "-1"], "seed:"), ("sample", ["--n", "0"], "n:"), ("sample", ["--n", "1e12"], "--n"),
     ("bulk", ["--seed", "-1"], "seed:"), ("bulk", ["--w0", "nan"], "w0:"), ("bulk", ["--w0", "inf"], "w0:"),
     ("bulk", ["--blocks", "1"], "blocks:"), ("bulk", ["--samples", "1e12"], "--samples"),
+    ("deepnets-phase", ["--sw2", "0:2:5"], "sw2:"), ("deepnets-phase", ["--sb2", "0.3:0.1:5"], "sb2:"),
+    ("deepnets-phase", ["--cut-sb2", "nan"], "cut sb2:"), ("deepnets-phase", ["--sw2", "1:2:0"], "--sw2"),
+    ("deepnets-measure", ["--width", "1"], "width:"), ("deepnets-measure", ["--draws", "1"], "draws:"),
+    ("deepnets-measure", ["--c0", "2"], "c0:"), ("deepnets-measure", ["--sw2", "-1"], "sw2:"),
+    ("deepnets-measure", ["--seed", "-1"], "seed:"), ("deepnets-measure", ["--q0", "inf"], "q0:"),
+    ("deepnets-train", ["--lr", "nan"], "lr:"), ("deepnets-train", ["--depths", "0"], "depths:"),
+    ("deepnets-train", ["--steps", "0"], "steps:"), ("deepnets-train", ["--test-fraction", "0.9"], "test fraction:"),
+    ("deepnets-train", ["--seeds", "0"], "seeds:"),
     # options that do not apply to the model or mode
     ("rgflow", ["--model", "xy", "--rule", "majority"], "rule:"),
     ("rgflow", ["--model", "xy", "--couplings", "nn"], "couplings:"),
@@ -65,8 +78,12 @@ CASES = [
     ("train", ["--hidden", "1000000,1000000"], "hidden:"), ("train", ["--eval", "100000000000"], "eval:"),
     ("sample", ["--n", "100000000"], "n:"), ("sample", ["--n", "1000000000000"], "n:"),
     ("bulk", ["--samples", "1000000000000"], "samples:"),
+    ("deepnets-phase", ["--sw2", "0.5:2:1000", "--sb2", "0:0.3:1000"], "sw2:"),
+    ("deepnets-measure", ["--width", "20000", "--draws", "10000"], "width:"),
+    ("deepnets-train", ["--width", "4096", "--depths", "1000", "--sw2", "0.5:4:1000"], "width:"),
     # unwritable outputs, found before the run (a file where a folder should be)
-    *[(cmd, ["--out", "{blocked}/x"], "out:") for cmd in ("simulate", "sweep", "rgflow", "dynamics", "train", "bulk")],
+    *[(cmd, ["--out", "{blocked}/x"], "out:") for cmd in ("simulate", "sweep", "rgflow", "dynamics", "train", "bulk",
+                                                          *DEEPNETS)],
     ("train", ["--log", "{blocked}/log.csv"], "log:"), ("simulate", ["--out", "{folder}"], "out:"),
     # refused after the output folder was made: the folders the run created are removed again
     ("simulate", ["--out", "{folder}/new/run.npz", "--algorithm", "foo"], "algorithm:"),
