@@ -13,3 +13,5 @@ ISING_ALGORITHMS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 #: Exact samplers of ``rgviz-batch sample`` (:mod:`engine.nrg.mcmc`) and of ``bulk`` (:mod:`engine.holography.sampling`).
 SAMPLE_METHODS = ("independent", "bulk", "physical")
 BULK_METHODS = ("auto", "independent", "bulk")
+#: Sandpile models of ``rgviz-batch soc`` (:data:`engine.soc.sandpile.MODELS`).
+SOC_MODELS = ("btw", "manna")
