@@ -10,6 +10,7 @@ import engine.device
 import engine.holography.sampling
 import engine.nrg.mcmc
 import engine.session
+import engine.soc.sandpile
 from engine import names
 
 PROBE = """
@@ -39,6 +40,8 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["dynamics", "--algorithms", "glauber"], 2, "invalid choice"),
     (["sample", "--help"], 0, "--mcmc {independent,bulk,physical}"),
     (["bulk", "--help"], 0, "--mcmc {auto,independent,bulk}"),
+    (["soc", "--help"], 0, "--model {btw,manna}"),
+    (["soc", "--L", "8,x"], 2, "expected integers"),
     (["sample", "--checkpoint"], 2, "expected one argument"),
     (["simulate", "--L", "x"], 2, "invalid int value"),
     (["simulate", "--model", "potts"], 2, "invalid choice"),
@@ -62,6 +65,7 @@ def test_the_light_names_agree_with_the_engine():
     assert engine.device.DEVICE_CHOICES is names.DEVICE_CHOICES
     assert engine.nrg.mcmc.METHODS is names.SAMPLE_METHODS
     assert engine.holography.sampling.METHODS is names.BULK_METHODS
+    assert engine.soc.sandpile.MODELS == names.SOC_MODELS
 
 
 def test_simulate_echoes_parameters_as_given(capsys):
