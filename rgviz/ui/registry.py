@@ -27,6 +27,7 @@ from .neuralrg import NeuralRGPanel
 from .panel import Panel
 from .phase import PhasePanel
 from .rgflow import RGFlowPanel
+from .sandpile import SandpilePanel
 from .teaching import TeachingPanel
 from .timeseries import TimeSeriesView
 
@@ -89,6 +90,8 @@ PANELS = CORE + (
               purpose="a trained flow's latent variables in hyperbolic space against their correlations"),
     PanelSpec("neuralrg", "Neural RG", lambda c: NeuralRGPanel(c.device), Area.RightDockWidgetArea,
               purpose="train, load and sample a hierarchical flow; latent response, mixing, bulk against MCMC"),
+    PanelSpec("sandpile", "Sandpile", lambda c: SandpilePanel(),
+              purpose="self-organised criticality: BTW and Manna avalanches, exponents, finite-size scaling, spectrum"),
 )
 
 
@@ -103,7 +106,7 @@ def connect_panels(panels: dict[str, QWidget], show_error: Callable[[str], None]
     if has("controls"):
         panels["controls"].command.connect(send)
         panels["controls"].message.connect(notice)
-    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg"):
+    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg", "sandpile"):
         if has(key):
             panels[key].error.connect(show_error)
     if has("phase", "fss"):
