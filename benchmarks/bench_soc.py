@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine"))
-from soc_reference import drop_grain  # noqa: E402
+from soc_reference import drop_grain
 
-from engine.soc.sandpile import Sandpile  # noqa: E402
+from engine.soc.sandpile import Sandpile
 
 
 def reference_rate(heights: np.ndarray, grains: int, seed: int) -> float:

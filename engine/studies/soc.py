@@ -75,7 +75,7 @@ class SocConfig:
         memory("L", 16 * self.piles * (max(self.sizes) + 2) ** 2, f"{self.piles} piles of {max(self.sizes)}^2")
 
     def warmup_grains(self, L: int) -> int:
-        return int(math.ceil(WARMUP_PER_SITE * L * L)) if self.warmup is None else self.warmup
+        return math.ceil(WARMUP_PER_SITE * L * L) if self.warmup is None else self.warmup
 
     @property
     def per_pile(self) -> int:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from engine.errors import ParameterError
 from engine.figures import Figure
@@ -29,7 +29,7 @@ from ..jobs import JobControl, JobPanel
 from .panel import FigureTarget, Panel
 from .parsing import parse_sizes
 from .plotting import draw_figure, fill_grid, grid_widget, style_plot
-from .widgets import estimate_table, fill_estimate_table, int_spin
+from .widgets import estimate_table, fill_estimate_table, int_spin, side_by_side
 
 #: Heights 0 .. 3 from pale to dark sand; toppled sites of the last avalanche in red over them.
 SAND = np.array([[250, 240, 215], [226, 198, 140], [190, 150, 80], [120, 85, 35]], np.uint8)
@@ -158,14 +158,7 @@ class SandpilePanel(JobPanel, Panel, QWidget):
         self.tabs.setTabToolTip(1, "Collapse s^tau P(s) against s / L^D, the moment analysis, the activity spectrum")
         self.tabs.setTabToolTip(2, "Every estimate with its error and reference")
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([320, 900])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(splitter)
+        side_by_side(self, left, self.tabs, (320, 900), stretch=1)
 
     # --- the job ------------------------------------------------------------------------------
     def config(self) -> SocConfig:
