@@ -24,9 +24,9 @@ from ..measure.linefit import line_fit
 
 BINS_PER_DECADE = 8
 #: Default fit windows per quantity: from LOW[q] (below, lattice effects of the smallest avalanches) up to
-#: TOP[q] L^POWER[q], well below the cutoffs s_c ~ L^2.75, a_c ~ L^2, T_c ~ L^1.5 and their bumps.
-FIT_LOW = {"size": 10.0, "area": 10.0, "duration": 3.0}
-FIT_TOP = {"size": 1.0, "area": 0.25, "duration": 1.0}
+#: TOP[q] L^POWER[q], below the cutoffs s_c ~ L^2.75, a_c ~ L^2, T_c ~ L^1.5 and their bumps.
+FIT_LOW = {"size": 10.0, "area": 10.0, "duration": 10.0}
+FIT_TOP = {"size": 1.0, "area": 0.25, "duration": 2.0}
 FIT_POWER = {"size": 2.0, "area": 2.0, "duration": 1.0}
 #: Moments k of the moment analysis (sigma_k is linear in k from k > tau - 1 on).
 MOMENTS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)

@@ -149,13 +149,14 @@ class SandpilePanel(JobPanel, Panel, QWidget):
 
         # two 2 x 2 grids in tabs: the dock is too low for six plots and a table at once
         self.distributions, self.scaling = grid_widget(), grid_widget()
-        self.grid = fill_grid(self.distributions, 4, columns=2) + fill_grid(self.scaling, 3, columns=2)
+        self.grid = fill_grid(self.distributions, 4, columns=2) + fill_grid(self.scaling, 4, columns=2)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.distributions, "Distributions")
         self.tabs.addTab(self.scaling, "Scaling and spectrum")
         self.tabs.addTab(self.table, "Estimates")
         self.tabs.setTabToolTip(0, "P(s), P(a), P(T) per L with fitted power laws, and <s|T>")
-        self.tabs.setTabToolTip(1, "Collapse s^tau P(s) against s / L^D, the moment analysis, the activity spectrum")
+        self.tabs.setTabToolTip(1, "Collapse s^tau P(s) against s / L^D, the moment analysis, the activity "
+                                   "spectrum, <s> against its exact value")
         self.tabs.setTabToolTip(2, "Every estimate with its error and reference")
 
         side_by_side(self, left, self.tabs, (320, 900), stretch=1)
@@ -183,8 +184,7 @@ class SandpilePanel(JobPanel, Panel, QWidget):
         self.view = view
         self.image.setImage(sand_image(view.heights, view.last), levels=(0, 255))
         self.lattice_plot.setTitle(f"pile 0, L = {view.L} (last avalanche in red)", color="k", size="9pt")
-        distributions, scaling = view.figures[:3] + view.figures[-1:], view.figures[3:-1]
-        for plot, fig in zip(self.grid, distributions + scaling):
+        for plot, fig in zip(self.grid, view.figures):
             draw_figure(plot, fig)
         fill_estimate_table(self.table, view.analysis.estimate_rows())
         self.export_button.setEnabled(True)
