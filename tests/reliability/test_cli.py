@@ -23,8 +23,9 @@ TINY = {  # the smallest valid run of each subcommand; a case adds one bad optio
     "resume": ["train", "--steps", "1", "--batch", "4", "--eval", "16"],  # train --resume adds the checkpoint
     "sample": ["sample", "--checkpoint", "{ckpt}", "--n", "50"],
     "bulk": ["bulk", "--checkpoint", "{ckpt}", "--samples", "100"],
+    "soc": ["soc", "--L", "6", "--grains", "100", "--piles", "2"],
 }
-FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk"}
+FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk", "soc"}
 FILE_OUT = {"simulate": "run.npz", "train": "flow.pt", "resume": "flow.pt"}
 
 CASES = [
@@ -46,6 +47,9 @@ CASES = [
     ("sample", ["--seed", "-1"], "seed:"), ("sample", ["--n", "0"], "n:"), ("sample", ["--n", "1e12"], "--n"),
     ("bulk", ["--seed", "-1"], "seed:"), ("bulk", ["--w0", "nan"], "w0:"), ("bulk", ["--w0", "inf"], "w0:"),
     ("bulk", ["--blocks", "1"], "blocks:"), ("bulk", ["--samples", "1e12"], "--samples"),
+    ("soc", ["--seed", "-1"], "seed:"), ("soc", ["--L", "3"], "L:"), ("soc", ["--L", "6,6"], "L:"),
+    ("soc", ["--grains", "1"], "grains:"), ("soc", ["--piles", "0"], "piles:"), ("soc", ["--warmup", "-1"], "warmup:"),
+    ("soc", ["--model", "ising"], "--model"), ("soc", ["--L", "6,x"], "--L"),
     # options that do not apply to the model or mode
     ("rgflow", ["--model", "xy", "--rule", "majority"], "rule:"),
     ("rgflow", ["--model", "xy", "--couplings", "nn"], "couplings:"),
@@ -65,8 +69,10 @@ CASES = [
     ("train", ["--hidden", "1000000,1000000"], "hidden:"), ("train", ["--eval", "100000000000"], "eval:"),
     ("sample", ["--n", "100000000"], "n:"), ("sample", ["--n", "1000000000000"], "n:"),
     ("bulk", ["--samples", "1000000000000"], "samples:"),
+    ("soc", ["--grains", "100000000000"], "grains:"), ("soc", ["--L", "6,100000"], "L:"),
     # unwritable outputs, found before the run (a file where a folder should be)
-    *[(cmd, ["--out", "{blocked}/x"], "out:") for cmd in ("simulate", "sweep", "rgflow", "dynamics", "train", "bulk")],
+    *[(cmd, ["--out", "{blocked}/x"], "out:") for cmd in ("simulate", "sweep", "rgflow", "dynamics", "train", "bulk",
+                                                                    "soc")],
     ("train", ["--log", "{blocked}/log.csv"], "log:"), ("simulate", ["--out", "{folder}"], "out:"),
     # refused after the output folder was made: the folders the run created are removed again
     ("simulate", ["--out", "{folder}/new/run.npz", "--algorithm", "foo"], "algorithm:"),

@@ -30,6 +30,7 @@ OUTPUTS = {
     "dynamics": ["dynamics.json", "tau_int.csv"],
     "train": "flow.pt",
     "bulk": ["bulk.json", "correlations.npz"],
+    "soc": ["soc.json", "distributions.csv", "avalanches.npz"],
 }
 
 
