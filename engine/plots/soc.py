@@ -78,8 +78,7 @@ def spectrum_figure(analysis: SocAnalysis) -> Figure:
 
 def conditional_figure(analysis: SocAnalysis) -> Figure:
     """<s | T> per L on log-log axes with gamma of <s | T> ~ T^gamma."""
-    fig = Figure("size_given_duration", "<s|T> ~ T^gamma", "T (waves)", "<s|T>",
-                 logx=True, logy=True)
+    fig = Figure("size_given_duration", "<s|T> ~ T^gamma", "T (waves)", "<s|T>", logx=True, logy=True)
     for k, L in enumerate(analysis.sizes):
         c = analysis.conditional[L]
         fig.series.append(Series(c.T, c.mean, c.error, style="points", color=size_color(k),
@@ -89,8 +88,7 @@ def conditional_figure(analysis: SocAnalysis) -> Figure:
 
 def mean_size_figure(analysis: SocAnalysis) -> Figure:
     """Measured <s> against L with its error, beside the exact value from the lattice Green's function."""
-    fig = Figure("mean_size", "<s>: measured and exact", "L", "<s>",
-                 logx=True, logy=True)
+    fig = Figure("mean_size", "<s>: measured and exact", "L", "<s>", logx=True, logy=True)
     sizes = analysis.sizes
     measured = np.array([analysis.mean_size[L][:2] for L in sizes]).reshape(-1, 2)
     fig.series.append(Series(sizes, measured[:, 0], measured[:, 1], label="measured", style="points"))
