@@ -250,7 +250,10 @@ class Sandpile:
         else:
             targets = unstable.repeat(2) + self._offsets[self.rng.integers(0, 4, size=2 * len(unstable))]
         np.add.at(h, targets, self._ones(len(targets)))  # a scalar 1 takes numpy's slow path (100x)
-        candidates = np.concatenate([unstable, targets])
+        # A BTW site holds at most 3 + 4 grains (a stable site gets at most one from each neighbour per wave), so
+        # one toppling leaves it stable until grains come back: only targets can be unstable now. A Manna site
+        # may hold more than 2 * 2 and stay unstable after toppling once.
+        candidates = targets if btw else np.concatenate([unstable, targets])
         return _distinct(candidates[h[candidates] >= z])
 
     def _ones(self, n: int) -> np.ndarray:
