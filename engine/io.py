@@ -45,6 +45,7 @@ FORMATS = {
     "rgviz-bulk": 1,         # bulk: bulk.json, correlations.npz; the Bulk panel's data export
     "rgviz-dynamics": 1,     # dynamics: dynamics.json
     "rgviz-deepnets": 1,     # deepnets: deepnets.json, deepnets.npz
+    "rgviz-soc": 1,          # soc: soc.json, avalanches.npz
 }
 
 

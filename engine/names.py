@@ -21,3 +21,5 @@ DEEPNET_ACTIVATIONS = ("tanh", "relu")
 DEEPNET_PARTS = ("phase", "measure", "train")
 #: Default depths of ``rgviz-batch deepnets train`` (:class:`engine.deepnets.trainability.TrainabilityConfig`).
 TRAIN_DEPTHS = (2, 5, 10, 15, 20, 30, 45, 60)
+#: Sandpile models of ``rgviz-batch soc`` (:data:`engine.soc.sandpile.MODELS`).
+SOC_MODELS = ("btw", "manna")

@@ -36,6 +36,7 @@ SUBCOMMANDS = {
     "sample": "sample a trained neural-RG checkpoint exactly (independent Metropolis, bulk or physical HMC)",
     "bulk": "bulk geometry of a trained neural RG: latent correlations against hyperbolic distance",
     "deepnets": "critical initialisation of deep networks: mean-field phase diagram, random networks, trainability",
+    "soc": "self-organised criticality: BTW or Manna sandpile avalanches, exponents and finite-size scaling",
 }
 
 

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
+                               QLabel, QLineEdit, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from engine.cluster import RayExecutor
@@ -32,7 +32,7 @@ from ..jobs import JobControl, JobPanel
 from .panel import Panel
 from .parsing import parse_sizes
 from .plotting import draw_figure, fill_grid, grid_widget
-from .widgets import estimate_table, fill_estimate_table, int_spin
+from .widgets import estimate_table, fill_estimate_table, int_spin, side_by_side
 
 #: Default temperature grid (from, to, points) per model: around Tc (Ising) or T_KT (XY).
 T_DEFAULTS = {"ising": (2.0, 2.6, 13), "xy": (0.7, 1.2, 11)}
@@ -190,14 +190,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
         box = QVBoxLayout(self.figure_box)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.plots)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.figure_box)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([420, 1000])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(splitter)
+        side_by_side(self, left, self.figure_box, (420, 1000))
 
     # --- configuration ------------------------------------------------------------------------
     def _model_changed(self, model: str) -> None:

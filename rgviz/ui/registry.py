@@ -28,6 +28,7 @@ from .neuralrg import NeuralRGPanel
 from .panel import Panel
 from .phase import PhasePanel
 from .rgflow import RGFlowPanel
+from .sandpile import SandpilePanel
 from .teaching import TeachingPanel
 from .timeseries import TimeSeriesView
 
@@ -93,6 +94,8 @@ PANELS = CORE + (
     PanelSpec("deepnets", "Deep networks", lambda c: DeepNetsPanel(),
               purpose="critical initialisation: the order-to-chaos transition of random networks, measured, and "
                       "trainability against depth"),
+    PanelSpec("sandpile", "Sandpile", lambda c: SandpilePanel(),
+              purpose="self-organised criticality: BTW and Manna avalanches, exponents, finite-size scaling, spectrum"),
 )
 
 
@@ -107,7 +110,7 @@ def connect_panels(panels: dict[str, QWidget], show_error: Callable[[str], None]
     if has("controls"):
         panels["controls"].command.connect(send)
         panels["controls"].message.connect(notice)
-    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg", "deepnets"):
+    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg", "deepnets", "sandpile"):
         if has(key):
             panels[key].error.connect(show_error)
     if has("phase", "fss"):

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSlider,
     QSpinBox,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QToolTip,
@@ -45,6 +46,19 @@ def view_with_bar(owner: QWidget, view: QWidget, tools: list[QWidget | str], sta
     layout.setContentsMargins(2, 2, 2, 2)
     layout.addWidget(view, 1)
     layout.addLayout(bar)
+
+
+def side_by_side(owner: QWidget, left: QWidget, right: QWidget, sizes: tuple[int, int], stretch: int = 3) -> None:
+    """Lay ``owner`` out as ``left`` (settings) beside ``right`` (plots) in a splitter: initial widths ``sizes``,
+    and ``right`` takes ``stretch`` times the share of extra width."""
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    splitter.addWidget(left)
+    splitter.addWidget(right)
+    splitter.setStretchFactor(1, stretch)
+    splitter.setSizes(list(sizes))
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(2, 2, 2, 2)
+    layout.addWidget(splitter)
 
 
 def estimate_table(reference: str) -> QTableWidget:

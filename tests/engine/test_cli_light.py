@@ -12,6 +12,7 @@ import engine.device
 import engine.holography.sampling
 import engine.nrg.mcmc
 import engine.session
+import engine.soc.sandpile
 from engine import names
 
 PROBE = """
@@ -47,6 +48,8 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["deepnets", "phase", "--help"], 0, "--activation {tanh,relu}"),
     (["deepnets", "train", "--help"], 0, "--depths"),
     (["deepnets", "measure", "--activation", "sigmoid"], 2, "invalid choice"),
+    (["soc", "--help"], 0, "--model {btw,manna}"),
+    (["soc", "--L", "8,x"], 2, "expected integers"),
     (["sample", "--checkpoint"], 2, "expected one argument"),
     (["simulate", "--L", "x"], 2, "invalid int value"),
     (["simulate", "--model", "potts"], 2, "invalid choice"),
@@ -72,6 +75,7 @@ def test_the_light_names_agree_with_the_engine():
     assert engine.holography.sampling.METHODS is names.BULK_METHODS
     assert tuple(engine.deepnets.meanfield.ACTIVATIONS) == names.DEEPNET_ACTIVATIONS
     assert engine.deepnets.trainability.TrainabilityConfig.depths is names.TRAIN_DEPTHS
+    assert engine.soc.sandpile.MODELS == names.SOC_MODELS
 
 
 def test_simulate_echoes_parameters_as_given(capsys):

@@ -27,9 +27,10 @@ TINY = {  # the smallest valid run of each subcommand; a case adds one bad optio
     "deepnets-measure": ["deepnets", "measure", "--sw2", "1.2", "--width", "8", "--depth", "2", "--draws", "2",
                          "--pairs", "1"],
     "deepnets-train": ["deepnets", "train", "--depths", "2", "--sw2", "1.5", "--width", "4", "--steps", "1"],
+    "soc": ["soc", "--L", "6", "--grains", "100", "--piles", "2"],
 }
 DEEPNETS = ("deepnets-phase", "deepnets-measure", "deepnets-train")
-FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk", *DEEPNETS}
+FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk", "soc", *DEEPNETS}
 FILE_OUT = {"simulate": "run.npz", "train": "flow.pt", "resume": "flow.pt"}
 
 CASES = [
@@ -59,6 +60,9 @@ CASES = [
     ("deepnets-train", ["--lr", "nan"], "lr:"), ("deepnets-train", ["--depths", "0"], "depths:"),
     ("deepnets-train", ["--steps", "0"], "steps:"), ("deepnets-train", ["--test-fraction", "0.9"], "test fraction:"),
     ("deepnets-train", ["--seeds", "0"], "seeds:"),
+    ("soc", ["--seed", "-1"], "seed:"), ("soc", ["--L", "3"], "L:"), ("soc", ["--L", "6,6"], "L:"),
+    ("soc", ["--grains", "1"], "grains:"), ("soc", ["--piles", "0"], "piles:"), ("soc", ["--warmup", "-1"], "warmup:"),
+    ("soc", ["--model", "ising"], "--model"), ("soc", ["--L", "6,x"], "--L"),
     # options that do not apply to the model or mode
     ("rgflow", ["--model", "xy", "--rule", "majority"], "rule:"),
     ("rgflow", ["--model", "xy", "--couplings", "nn"], "couplings:"),
@@ -81,9 +85,10 @@ CASES = [
     ("deepnets-phase", ["--sw2", "0.5:2:1000", "--sb2", "0:0.3:1000"], "sw2:"),
     ("deepnets-measure", ["--width", "20000", "--draws", "10000"], "width:"),
     ("deepnets-train", ["--width", "4096", "--depths", "1000", "--sw2", "0.5:4:1000"], "width:"),
+    ("soc", ["--grains", "100000000000"], "grains:"), ("soc", ["--L", "6,100000"], "L:"),
     # unwritable outputs, found before the run (a file where a folder should be)
     *[(cmd, ["--out", "{blocked}/x"], "out:") for cmd in ("simulate", "sweep", "rgflow", "dynamics", "train", "bulk",
-                                                          *DEEPNETS)],
+                                                          "soc", *DEEPNETS)],
     ("train", ["--log", "{blocked}/log.csv"], "log:"), ("simulate", ["--out", "{folder}"], "out:"),
     # refused after the output folder was made: the folders the run created are removed again
     ("simulate", ["--out", "{folder}/new/run.npz", "--algorithm", "foo"], "algorithm:"),

@@ -31,6 +31,7 @@ OUTPUTS = {
     "train": "flow.pt",
     "bulk": ["bulk.json", "correlations.npz"],
     "deepnets-phase": ["deepnets.json", "phase.csv", "deepnets.npz"],
+    "soc": ["soc.json", "distributions.csv", "avalanches.npz"],
 }
 
 
