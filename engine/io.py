@@ -44,6 +44,7 @@ FORMATS = {
     "rgviz-figure": 1,       # *.figure.json
     "rgviz-bulk": 1,         # bulk: bulk.json, correlations.npz; the Bulk panel's data export
     "rgviz-dynamics": 1,     # dynamics: dynamics.json
+    "rgviz-images": 1,       # images evaluate / receptive / cone: *.json, *.npz
 }
 
 

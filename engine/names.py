@@ -13,3 +13,6 @@ ISING_ALGORITHMS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 #: Exact samplers of ``rgviz-batch sample`` (:mod:`engine.nrg.mcmc`) and of ``bulk`` (:mod:`engine.holography.sampling`).
 SAMPLE_METHODS = ("independent", "bulk", "physical")
 BULK_METHODS = ("auto", "independent", "bulk")
+#: Latent priors of a flow (:data:`engine.nrg.density.PRIORS`) and the image patch sizes (:mod:`engine.nrg.images`).
+FLOW_PRIORS = ("normal", "laplace")
+IMAGE_PATCH_SIZES = (4, 8, 16, 32)

@@ -35,6 +35,7 @@ SUBCOMMANDS = {
     "train": "train a hierarchical normalizing flow (neural RG) on phi^4 or Ising; prints F_q as JSON",
     "sample": "sample a trained neural-RG checkpoint exactly (independent Metropolis, bulk or physical HMC)",
     "bulk": "bulk geometry of a trained neural RG: latent correlations against hyperbolic distance",
+    "images": "RG-Flow on natural-image patches: train, bits/dim against a Gaussian, receptive fields, light cone",
 }
 
 

@@ -31,19 +31,11 @@ from ..nrg.flow import HierarchicalFlow
 from ..nrg.targets import PRESETS, TARGETS, make_target
 from ..nrg.train import HISTORY_KEYS, evaluate, new_history, train_reverse_kl
 from ..progress import cli_bar
+from .args import layer_widths
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # What a new plan uses where the command line is silent; a continued plan keeps its own.
 PLAN_DEFAULTS = {"steps": 1000, "batch": 256, "lr": 3e-3, "clip": 10.0, "mass_covering": 0.0}
-
-
-def _hidden(token: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(w) for w in token.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths like 10,10,10, got {token!r}") \
-            from None
-    return widths
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="append every step's record (loss, ESS, acceptance, lr, CPU seconds) to this CSV")
     parser.add_argument("--levels", type=int, default=None, help="RG levels (default log2 L)")
     parser.add_argument("--couplings", type=int, default=None, help="affine couplings per bijector block (default 10)")
-    parser.add_argument("--hidden", type=_hidden, default=None, help="hidden widths (default 10,10,10)")
+    parser.add_argument("--hidden", type=layer_widths, default=None, help="hidden widths (default 10,10,10)")
     parser.add_argument("--symmetry", choices=SYMMETRIES, default=None,
                         help="symmetrise q (default: z2 for Ising, u1 for phi^4)")
     parser.add_argument("--resume", default=None, metavar="CKPT",
@@ -252,6 +244,11 @@ def _replay(args: argparse.Namespace) -> list[str]:
             "resume", "seed", "device", "dtype", "save_every"]
     if not args.resume:
         keys += ["levels", "couplings", "symmetry", "hidden"]
+    return _replay_values(args, keys)
+
+
+def _replay_values(args: argparse.Namespace, keys) -> list[str]:
+    """``--key value`` for each of ``keys`` that has a value (hidden widths joined by commas)."""
     out = []
     for key in keys:
         value = getattr(args, key)

@@ -136,11 +136,9 @@ class FlowLab:
     @torch.no_grad()
     def _base_latents(self, n: int = 1) -> torch.Tensor:
         """Latents of the last samples (z = G^-1 x), or prior draws before any were generated."""
-        flow = self._flow()
         if self.samples is not None and len(self.samples) >= n:
             return self._need().latents(self._tensor(self.samples[:n]), self.gen)
-        p = next(flow.parameters())
-        return torch.randn(n, flow.channels, flow.L, flow.L, generator=self.gen, device=p.device, dtype=p.dtype)
+        return self._need().sample_prior(n, self.gen)
 
     def response(self, i: int, j: int, eps: float) -> dict:
         """|dx| ``[L, L]`` when the latent at site (i, j) moves by eps; its level, footprint, and the
@@ -170,9 +168,14 @@ class FlowLab:
             x = self._tensor(self.samples[:1]) if self.samples is not None else flow(self._base_latents())[0]
         cone = causal_cone(flow, patch, self.gen)
         bad = corrupt(x, patch, self.gen)
-        fixed, acceptance = repair(flow, self.target, bad, cone, self.gen, proposals)
+        fixed, acceptance = repair(flow, self._repair_target(bad, patch), bad, cone, self.gen, proposals,
+                                   self._need().prior)
         return {"x": x[0].cpu().numpy(), "corrupted": bad[0].cpu().numpy(), "repaired": fixed[0].cpu().numpy(),
                 "cone": cone.cpu().numpy(), "patch_sites": int(patch.sum()), "acceptance": float(acceptance)}
+
+    def _repair_target(self, corrupted: torch.Tensor, patch: torch.Tensor):
+        """The density error correction samples the cone from: the target's (the action knows it)."""
+        return self.target
 
     def compare_chains(self, steps: int, chains: int, leapfrog: int, seed: int,
                        progress: Callable[[int, int], None] | None = None) -> dict:

@@ -21,7 +21,7 @@ import torch
 
 from ..errors import ParameterError
 from ..measure.stats import autocorrelation
-from .density import FlowDensity
+from .density import FlowDensity, prior_log_density, prior_sample
 from .flow import HierarchicalFlow
 from .mcmc import ORDER_PARAMETER, combine_chains
 from .sampling import bulk_potential, hmc, metropolis_chain
@@ -97,19 +97,19 @@ def corrupt(x: torch.Tensor, patch: torch.Tensor, gen: torch.Generator) -> torch
 
 @torch.no_grad()
 def repair(flow: HierarchicalFlow, target, x: torch.Tensor, cone: torch.Tensor, gen: torch.Generator,
-           proposals: int = 64) -> tuple[torch.Tensor, float]:
+           proposals: int = 64, prior: str = "normal") -> tuple[torch.Tensor, float]:
     """Resample the ``cone`` latents of ``x`` (``[1, C, L, L]``) from the target given the others.
 
-    Proposals draw the cone from the prior N(0, 1); independent Metropolis with weights
-    exp(-S(G z)) |det dG/dz| / N(z_cone) makes the chain's last state a draw from the target
+    Proposals draw the cone from the flow's prior p; independent Metropolis with weights
+    exp(-S(G z)) |det dG/dz| / p(z_cone) makes the chain's last state a draw from the target
     conditioned on the latents kept. Returns (repaired x ``[1, C, L, L]``, acceptance).
     """
     z = flow.inverse(x)[0].expand(proposals, -1, -1, -1)
-    fresh = torch.randn(z.shape, generator=gen, device=z.device, dtype=z.dtype)
+    fresh = prior_sample(prior, z.shape, gen, z)
     cone = cone.to(z.device)
     zs = torch.where(cone, fresh, z)
     xs, logdet = flow(zs)
-    log_w = -target.action(xs) + logdet + 0.5 * (fresh * fresh * cone).flatten(1).sum(-1)
+    log_w = -target.action(xs) + logdet - (prior_log_density(prior, fresh) * cone).flatten(1).sum(-1)
     index, acceptance = metropolis_chain(log_w, gen)
     return xs[index[-1]][None], acceptance
 
