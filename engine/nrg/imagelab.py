@@ -167,6 +167,14 @@ class ImageLab(FlowLab):
     def evaluation(self) -> dict:
         return evaluation(self._need(), self.target, self.seed)
 
+    def photos(self, n: int) -> np.ndarray:
+        """n held-out patches (dequantised, in the flow's units) drawn at random, kept as :attr:`samples`: the
+        latent operations (mixing, error correction, responses) then act on real photographs."""
+        test = self.target.data("test", torch.Generator().manual_seed(self.seed + 1))
+        pick = torch.randperm(len(test), generator=self.gen, device=self.gen.device)[:n].cpu()
+        self.samples = test[pick].numpy()
+        return self.samples
+
     def receptive_fields(self, repeats: int) -> dict:
         """:func:`receptive_fields` over ``repeats`` prior draws; responses in grey levels."""
         out = receptive_fields(self._flow(), self._need().sample_prior(repeats, self.gen))

@@ -22,6 +22,7 @@ from .correlation import CorrelationPanel
 from .dynamics import DynamicsPanel
 from .fss import FssPanel
 from .hierarchy import HierarchyPanel
+from .images import ImagesPanel
 from .lattice_view import LatticeView
 from .neuralrg import NeuralRGPanel
 from .panel import Panel
@@ -89,6 +90,9 @@ PANELS = CORE + (
               purpose="a trained flow's latent variables in hyperbolic space against their correlations"),
     PanelSpec("neuralrg", "Neural RG", lambda c: NeuralRGPanel(c.device), Area.RightDockWidgetArea,
               purpose="train, load and sample a hierarchical flow; latent response, mixing, bulk against MCMC"),
+    PanelSpec("images", "RG-Flow images", lambda c: ImagesPanel(c.device), Area.RightDockWidgetArea,
+              purpose="the hierarchical flow on natural-image patches: samples, bits/dim, receptive fields per "
+                      "level, mixing, error correction in the causal cone"),
 )
 
 
@@ -103,7 +107,7 @@ def connect_panels(panels: dict[str, QWidget], show_error: Callable[[str], None]
     if has("controls"):
         panels["controls"].command.connect(send)
         panels["controls"].message.connect(notice)
-    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg"):
+    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg", "images"):
         if has(key):
             panels[key].error.connect(show_error)
     if has("phase", "fss"):

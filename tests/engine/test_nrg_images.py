@@ -190,7 +190,8 @@ def test_error_correction_keeps_the_latents_outside_the_cone_and_fits_the_known_
     randomised(density.flow, 4)
     lab = ImageLab(seed=1)
     lab.load(save_checkpoint(tmp_path / "img.pt", density, target))
-    out = lab.error_correction(3, 3, 2, 256)
+    out = lab.error_correction(3, 3, 2, 256, hmc_steps=6)
+    assert 0 <= out["hmc_acceptance"] <= 1
     cone = torch.as_tensor(out["cone"])
     z_bad = density.flow.inverse(torch.as_tensor(out["corrupted"])[None])[0][0]
     z_fixed = density.flow.inverse(torch.as_tensor(out["repaired"])[None])[0][0]
