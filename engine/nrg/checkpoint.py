@@ -32,7 +32,7 @@ from ..io import FORMATS, atomic_write
 from ..resources import checkpoint_path, shipped
 from ..validate import least_parameters
 from .density import PRIORS, SYMMETRIES, FlowDensity
-from .flow import HierarchicalFlow
+from .flow import BIJECTORS, HierarchicalFlow
 from .targets import DATA_TARGETS, TARGETS, make_target
 
 FORMAT = "rgviz-nrg-flow"
@@ -127,6 +127,8 @@ def _schema_problem(data: dict) -> str | None:
     if not (_whole(levels, 1, L.bit_length() - 1) and _whole(couplings, 1) and isinstance(hidden, list)
             and hidden and all(_whole(h, 1) for h in hidden)):
         return "flow hyperparameters (levels, n_couplings, hidden) are invalid"
+    if hp.get("bijector", "coupling") not in BIJECTORS or not _whole(hp.get("ode_steps", 1), 1, 1000):
+        return f"flow bijector must be one of {', '.join(BIJECTORS)} with ode_steps in 1..1000"
     if data.get("symmetry") not in SYMMETRIES:
         return f"symmetry must be one of {', '.join(SYMMETRIES)}"
     if data.get("prior", "normal") not in PRIORS:  # files written before the Laplace prior have a normal one
@@ -181,7 +183,8 @@ def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | Non
         if L is not None and tinfo["L"] != L:
             raise CheckpointError(f"{path}: checkpoint is for L={tinfo['L']}, not L={L}")
         hp = data["flow"]
-        flow = HierarchicalFlow(hp["L"], hp["channels"], hp["levels"], hp["n_couplings"], tuple(hp["hidden"]))
+        flow = HierarchicalFlow(hp["L"], hp["channels"], hp["levels"], hp["n_couplings"], tuple(hp["hidden"]),
+                                hp.get("bijector", "coupling"), hp.get("ode_steps", 4))
         density = FlowDensity(flow, data["symmetry"], data.get("prior", "normal"))
         density.load_state_dict(data["weights"])
         tgt = make_target(tinfo["name"], tinfo["L"], **tinfo["params"])
