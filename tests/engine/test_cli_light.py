@@ -8,6 +8,8 @@ import pytest
 
 import engine.device
 import engine.holography.sampling
+import engine.nrg.density
+import engine.nrg.images
 import engine.nrg.mcmc
 import engine.session
 from engine import names
@@ -39,6 +41,8 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["dynamics", "--algorithms", "glauber"], 2, "invalid choice"),
     (["sample", "--help"], 0, "--mcmc {independent,bulk,physical}"),
     (["bulk", "--help"], 0, "--mcmc {auto,independent,bulk}"),
+    (["images", "train", "--help"], 0, "--prior {normal,laplace}"),
+    (["images", "cone", "--sizes", "x"], 2, "invalid int value"),
     (["sample", "--checkpoint"], 2, "expected one argument"),
     (["simulate", "--L", "x"], 2, "invalid int value"),
     (["simulate", "--model", "potts"], 2, "invalid choice"),
@@ -62,6 +66,7 @@ def test_the_light_names_agree_with_the_engine():
     assert engine.device.DEVICE_CHOICES is names.DEVICE_CHOICES
     assert engine.nrg.mcmc.METHODS is names.SAMPLE_METHODS
     assert engine.holography.sampling.METHODS is names.BULK_METHODS
+    assert engine.nrg.density.PRIORS is names.FLOW_PRIORS and engine.nrg.images.PATCH_SIZES is names.IMAGE_PATCH_SIZES
 
 
 def test_simulate_echoes_parameters_as_given(capsys):
