@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--resume", default=None, metavar="CKPT", help="continue training this checkpoint")
     train.add_argument("--out", default=None, metavar="CKPT.pt", help="write the trained checkpoint here")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    train.set_defaults(mass_covering=None)  # the shared schedule logic of ``train`` expects it
+    # the schedule and shape checks shared with ``train`` read these; image flows are built of couplings
+    train.set_defaults(mass_covering=None, bijector=None, ode_steps=None)
     evaluate = actions.add_parser("evaluate", help="held-out bits/dim against a full-covariance Gaussian")
     evaluate.add_argument("--samples", type=int, default=16, help="flow samples drawn for the figure")
     receptive = actions.add_parser("receptive", help="receptive fields of one latent per level")

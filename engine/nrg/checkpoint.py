@@ -170,7 +170,8 @@ def _training_problem(training) -> str | None:
 def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | None = None,
                     device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> Checkpoint:
     """Load a checkpoint (a path or a shipped checkpoint's name, :func:`engine.resources.checkpoint_path`);
-    ``target`` / ``L`` given means the file must be for that model and size."""
+    ``target`` / ``L`` given means the file must be for that model and size. A flow learnt from data
+    (:data:`.targets.DATA_TARGETS`) loads only when its target is named: everything else needs an action."""
     path = checkpoint_path(path)
     data = _read(path)
     problem = _schema_problem(data)
@@ -178,6 +179,9 @@ def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | Non
         raise CheckpointError(f"{path}: {problem}")
     try:
         tinfo = data["target"]
+        if tinfo["name"] in DATA_TARGETS and target != tinfo["name"]:
+            raise CheckpointError(f"{path}: checkpoint is a flow learnt from {tinfo['name']} (no action to sample "
+                                  "or train against); rgviz-batch images and the RG-Flow images panel use it")
         if target is not None and tinfo["name"] != target:
             raise CheckpointError(f"{path}: checkpoint is for the {tinfo['name']} target, not {target}")
         if L is not None and tinfo["L"] != L:

@@ -64,11 +64,13 @@ def test_an_older_checkpoint_without_a_prior_loads_with_the_normal_one(tmp_path)
     data = torch.load(path, weights_only=True)
     del data["prior"]
     torch.save(data, path)
-    assert load_checkpoint(path).density.prior == "normal"
+    assert load_checkpoint(path, target="images").density.prior == "normal"
+    with pytest.raises(CheckpointError, match="learnt from images"):  # lattice tools need an action
+        load_checkpoint(path)
     data["prior"] = "cauchy"
     torch.save(data, path)
     with pytest.raises(CheckpointError, match="prior"):
-        load_checkpoint(path)
+        load_checkpoint(path, target="images")
 
 
 def test_patches_are_integer_grey_levels_split_by_region():
@@ -221,3 +223,4 @@ def test_cli_trains_resumes_and_evaluates(tmp_path, capsys):
     assert 1 < small < large
     assert main(["images", "cone", "--checkpoint", str(out), "--sizes", "6", *common]) == 2
     assert main(["images", "evaluate", "--checkpoint", "phi4_L8_crit", *common]) == 2
+    assert main(["sample", "--checkpoint", str(out), "--n", "10", *common]) == 2  # no action to sample
