@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from engine.errors import ParameterError
 from engine.io import npz_stamp, write_json, write_npz
@@ -107,11 +108,17 @@ class ImagesPanel(Panel, QWidget):
         self.repair_view = ImagePlot("original | corrupted | repaired | causal cone")
         self.repair_text = QLabel("")
         self.repair_text.setWordWrap(True)
-        self.cone_plot = pg.PlotWidget(background="w", title="latents in the causal cone against log2 N (N = L^2)")
+        self.cone_plot = pg.PlotWidget(background="w", title="causal-cone latents against log2 N")
         self.cone_plot.setLabel("bottom", "log2 N")
         self.cone_plot.setLabel("left", "latents resampled")
-        repair_page = page([self.patch_i, self.patch_j, self.patch_size, self.proposals, self.hmc_steps, correct, cone],
-                           self.repair_text, self.repair_view, self.cone_plot)
+        plots = QWidget()  # side by side: a docked panel is wider than it is high
+        line = QHBoxLayout(plots)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.repair_view, 2)
+        line.addWidget(self.cone_plot, 1)
+        repair_page = page([self.patch_i, self.patch_j, self.patch_size, self.proposals, self.hmc_steps],
+                           [correct, cone], self.repair_text, plots)
+        repair_page.layout().setStretchFactor(plots, 1)
 
         self.tabs = QTabWidget()
         for widget, title in ((samples_page, "Samples"), (hierarchy_page, "Hierarchy"), (mixing_page, "Mixing"),
@@ -296,10 +303,9 @@ class ImagesPanel(Panel, QWidget):
         self.cone_plot.plot(log_n, counts, pen=None, symbol="o", symbolBrush="#1f77b4")
         self.cone_plot.plot(log_n, fit["intercept"] + fit["per_log2_N"] * log_n,
                             pen=pg.mkPen("#d62728", style=pg.QtCore.Qt.PenStyle.DashLine))
-        patch = out["sizes"][0]
-        self.repair_text.setText(", ".join(f"N = {r['N']}: {r['count']}" for r in out["sizes"])
-                                 + f" latents; fit {fit['intercept']:.3g} + {fit['per_log2_N']:.3g} log2 N "
-                                 f"(grows with log N, not N; {len(patch['by_level'])} levels at N = {patch['N']})")
+        self.repair_text.setText("causal cone: " + ", ".join(f"N = {r['N']}: {r['count']}" for r in out["sizes"])
+                                 + f" latents; fit {fit['intercept']:.3g} + {fit['per_log2_N']:.3g} log2 N (a fixed "
+                                 "number per RG level: it grows like log N, not like N)")
         self._done()
 
     # --- files, errors, export -----------------------------------------------------------------
