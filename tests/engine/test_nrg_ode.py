@@ -100,3 +100,20 @@ def test_reverse_kl_trains_an_ode_flow_with_the_trace_estimator():
         history = train_reverse_kl(density, target, steps=60, batch=32, gen=gen, lr=1e-2)
     first, last = sum(history["loss"][:10]) / 10, sum(history["loss"][-10:]) / 10
     assert last < first - 3.0
+
+
+def test_cli_trains_and_resumes_an_ode_flow(tmp_path, capsys):
+    import json
+
+    from engine.cli import main
+
+    out = str(tmp_path / "ode.pt")
+    common = ["--target", "phi4", "--preset", "critical", "--L", "4", "--eval", "64", "--json", "--no-progress"]
+    assert main(["train", *common, "--bijector", "ode", "--ode-steps", "2", "--hidden", "8", "--steps", "4",
+                 "--batch", "8", "--save-every", "2", "--out", out]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["flow"]["bijector"] == "ode" and doc["flow"]["ode_steps"] == 2 and math.isfinite(doc["acceptance"])
+    assert main(["train", *common, "--resume", out, "--steps", "2", "--out", out]) == 0
+    assert json.loads(capsys.readouterr().out)["total_steps"] == 6
+    assert main(["train", *common, "--resume", out, "--bijector", "coupling"]) == 2  # a resumed flow keeps its shape
+    assert main(["train", *common, "--bijector", "ode", "--couplings", "3"]) == 2
