@@ -23,9 +23,11 @@ TINY = {  # the smallest valid run of each subcommand; a case adds one bad optio
     "resume": ["train", "--steps", "1", "--batch", "4", "--eval", "16"],  # train --resume adds the checkpoint
     "sample": ["sample", "--checkpoint", "{ckpt}", "--n", "50"],
     "bulk": ["bulk", "--checkpoint", "{ckpt}", "--samples", "100"],
+    "images": ["images", "train", "--size", "4", "--steps", "1", "--batch", "4", "--hidden", "4", "--couplings", "1"],
+    "cone": ["images", "cone", "--sizes", "4", "8"],
 }
-FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk"}
-FILE_OUT = {"simulate": "run.npz", "train": "flow.pt", "resume": "flow.pt"}
+FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk", "cone"}
+FILE_OUT = {"simulate": "run.npz", "train": "flow.pt", "resume": "flow.pt", "images": "flow.pt"}
 
 CASES = [
     # ranges and finiteness
@@ -46,6 +48,10 @@ CASES = [
     ("sample", ["--seed", "-1"], "seed:"), ("sample", ["--n", "0"], "n:"), ("sample", ["--n", "1e12"], "--n"),
     ("bulk", ["--seed", "-1"], "seed:"), ("bulk", ["--w0", "nan"], "w0:"), ("bulk", ["--w0", "inf"], "w0:"),
     ("bulk", ["--blocks", "1"], "blocks:"), ("bulk", ["--samples", "1e12"], "--samples"),
+    ("images", ["--lr", "nan"], "lr:"), ("images", ["--steps", "0"], "steps:"), ("images", ["--size", "6"], "--size"),
+    ("images", ["--hidden", "0"], "hidden:"), ("images", ["--batch", "1000000000"], "batch:"),
+    ("images", ["--resume", "{ckpt}"], "images"), ("cone", ["--sizes", "6"], "sizes:"),
+    ("cone", ["--patch", "9"], "patch:"), ("cone", ["--checkpoint", "{ckpt}"], "images"),
     # options that do not apply to the model or mode
     ("rgflow", ["--model", "xy", "--rule", "majority"], "rule:"),
     ("rgflow", ["--model", "xy", "--couplings", "nn"], "couplings:"),
@@ -75,7 +81,8 @@ CASES = [
 ]
 CHECKPOINT_FILES = ["malicious-pickle", "malicious-torch", "truncated", "empty", "foreign-text", "foreign-torch",
                     "newer-version", "wrong-shape", "huge-L", "huge-hidden", "nan-weights", "bad-training"]
-CASES += [(cmd, ["--checkpoint", "{bad:" + name + "}"], "") for cmd in ("sample", "bulk") for name in CHECKPOINT_FILES]
+CASES += [(cmd, ["--checkpoint", "{bad:" + name + "}"], "") for cmd in ("sample", "bulk", "cone")
+          for name in CHECKPOINT_FILES]
 CASES += [("resume", ["--resume", "{bad:" + name + "}"], "") for name in CHECKPOINT_FILES]
 
 
