@@ -77,7 +77,6 @@ def _train(args: argparse.Namespace) -> dict:
     from ..device import configure_threads, device_label, make_generator, resolve_device
     from ..nrg.checkpoint import load_checkpoint, save_checkpoint
     from ..nrg.imagelab import build_image_flow, evaluation
-    from ..nrg.images import ImagePatches
     from ..nrg.train import new_history, train_forward_kl
     from ..progress import cli_bar
     from .train import _plan, _replay_values, _same_shape, _StepLog

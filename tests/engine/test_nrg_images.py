@@ -6,18 +6,34 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_nrg_flow import randomised
 
 from engine.cli import main
 from engine.errors import CheckpointError, ParameterError
 from engine.nrg.checkpoint import load_checkpoint, save_checkpoint
-from engine.nrg.density import LAPLACE_SCALE, FlowDensity, prior_log_density, prior_sample
+from engine.nrg.density import (
+    LAPLACE_SCALE,
+    FlowDensity,
+    prior_log_density,
+    prior_sample,
+)
 from engine.nrg.flow import HierarchicalFlow
-from engine.nrg.imagelab import ImageLab, build_image_flow, light_cone_counts, receptive_fields, resized_flow
-from engine.nrg.images import SPLIT_COLUMN, GaussianBaseline, ImagePatches, grey_photographs, pixel_patches
+from engine.nrg.imagelab import (
+    ImageLab,
+    build_image_flow,
+    light_cone_counts,
+    receptive_fields,
+    resized_flow,
+)
+from engine.nrg.images import (
+    SPLIT_COLUMN,
+    GaussianBaseline,
+    ImagePatches,
+    grey_photographs,
+    pixel_patches,
+)
 from engine.nrg.latent import causal_cone
 from engine.nrg.train import train_forward_kl
-
-from test_nrg_flow import randomised
 
 torch.set_num_threads(1)
 
