@@ -46,6 +46,7 @@ FORMATS = {
     "rgviz-dynamics": 1,     # dynamics: dynamics.json
     "rgviz-deepnets": 1,     # deepnets: deepnets.json, deepnets.npz
     "rgviz-soc": 1,          # soc: soc.json, avalanches.npz
+    "rgviz-images": 1,       # images evaluate / receptive / cone: *.json, *.npz
 }
 
 

@@ -23,3 +23,6 @@ DEEPNET_PARTS = ("phase", "measure", "train")
 TRAIN_DEPTHS = (2, 5, 10, 15, 20, 30, 45, 60)
 #: Sandpile models of ``rgviz-batch soc`` (:data:`engine.soc.sandpile.MODELS`).
 SOC_MODELS = ("btw", "manna")
+#: Latent priors of a flow (:data:`engine.nrg.density.PRIORS`) and the image patch sizes (:mod:`engine.nrg.images`).
+FLOW_PRIORS = ("normal", "laplace")
+IMAGE_PATCH_SIZES = (4, 8, 16, 32)

@@ -37,6 +37,7 @@ SUBCOMMANDS = {
     "bulk": "bulk geometry of a trained neural RG: latent correlations against hyperbolic distance",
     "deepnets": "critical initialisation of deep networks: mean-field phase diagram, random networks, trainability",
     "soc": "self-organised criticality: BTW or Manna sandpile avalanches, exponents and finite-size scaling",
+    "images": "RG-Flow on natural-image patches: train, bits/dim against a Gaussian, receptive fields, light cone",
 }
 
 

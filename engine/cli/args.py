@@ -29,3 +29,12 @@ def value_range(token: str) -> list[float]:
 def flatten(groups: list[list[float]] | None) -> list[float] | None:
     """``nargs='+'`` of :func:`value_range` gives a list of lists: join them."""
     return None if groups is None else [v for g in groups for v in g]
+
+
+def layer_widths(token: str) -> tuple[int, ...]:
+    """Comma-separated hidden-layer widths, e.g. ``10,10,10``."""
+    try:
+        return tuple(int(w) for w in token.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths like 10,10,10, got {token!r}") \
+            from None

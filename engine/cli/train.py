@@ -31,23 +31,16 @@ from ..errors import ParameterError
 from ..nrg import distributed
 from ..nrg.checkpoint import MAX_L, load_checkpoint, save_checkpoint
 from ..nrg.density import SYMMETRIES, FlowDensity
-from ..nrg.flow import HierarchicalFlow
+from ..nrg.flow import BIJECTORS, HierarchicalFlow
+from ..nrg.ode import hutchinson
 from ..nrg.targets import PRESETS, TARGETS, make_target
 from ..nrg.train import HISTORY_KEYS, evaluate, new_history, train_reverse_kl
 from ..progress import cli_bar
+from .args import layer_widths
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # What a new plan uses where the command line is silent; a continued plan keeps its own.
 PLAN_DEFAULTS = {"steps": 1000, "batch": 256, "lr": 3e-3, "clip": 10.0, "mass_covering": 0.0}
-
-
-def _hidden(token: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(w) for w in token.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths like 10,10,10, got {token!r}") \
-            from None
-    return widths
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="append every step's record (loss, ESS, acceptance, lr, CPU seconds) to this CSV")
     parser.add_argument("--levels", type=int, default=None, help="RG levels (default log2 L)")
     parser.add_argument("--couplings", type=int, default=None, help="affine couplings per bijector block (default 10)")
-    parser.add_argument("--hidden", type=_hidden, default=None, help="hidden widths (default 10,10,10)")
+    parser.add_argument("--hidden", type=layer_widths, default=None, help="hidden widths (default 10,10,10)")
+    parser.add_argument("--bijector", choices=BIJECTORS, default=None,
+                        help="bijector blocks: RealNVP couplings (default) or a neural ODE (RK4; Hutchinson trace "
+                             "estimator while training, exact trace for the final estimates)")
+    parser.add_argument("--ode-steps", type=int, default=None, help="RK4 steps per ODE block (default 4)")
     parser.add_argument("--symmetry", choices=SYMMETRIES, default=None,
                         help="symmetrise q (default: z2 for Ising, u1 for phi^4)")
     parser.add_argument("--resume", default=None, metavar="CKPT",
@@ -149,14 +146,15 @@ class _StepLog:
 
 
 #: The flow's shape: command-line option -> (default for a new flow, attribute of a loaded one).
-SHAPE = {"levels": (None, "levels"), "couplings": (10, "n_couplings"), "hidden": ((10, 10, 10), "hidden")}
+SHAPE = {"levels": (None, "levels"), "couplings": (10, "n_couplings"), "hidden": ((10, 10, 10), "hidden"),
+         "bijector": ("coupling", "bijector"), "ode_steps": (4, "ode_steps")}
 
 
 def _check(args: argparse.Namespace) -> None:
     """Ranges and finiteness of every option, and the output paths, before anything is built."""
     for name, value, low in (("seed", args.seed, 0), ("save-every", args.save_every, 0), ("eval", args.eval, 2),
                              ("steps", args.steps, 1), ("batch", args.batch, 1), ("couplings", args.couplings, 1),
-                             ("levels", args.levels, 1)):
+                             ("levels", args.levels, 1), ("ode-steps", args.ode_steps, 1)):
         if value is not None:
             validate.integer(name, value, low)
     if args.L is not None:
@@ -212,6 +210,10 @@ def _train(args: argparse.Namespace, ranks: distributed.Ranks | None) -> int:
         validate.flow_training(flow.L, flow.channels, flow.levels, flow.n_couplings, flow.hidden, batch, args.eval,
                                dtype_bytes)
     else:
+        if args.bijector == "ode":  # one network per ODE block: --couplings is a coupling option
+            if args.couplings is not None:
+                raise ParameterError("couplings", "applies to coupling blocks, not to --bijector ode")
+            args.couplings = 1
         for option, (default, _) in SHAPE.items():
             setattr(args, option, default if getattr(args, option) is None else getattr(args, option))
         target = _target(args)
@@ -220,7 +222,8 @@ def _train(args: argparse.Namespace, ranks: distributed.Ranks | None) -> int:
                                args.batch or PLAN_DEFAULTS["batch"], args.eval, dtype_bytes)
         with torch.random.fork_rng(devices=[]):  # the initial weights follow --seed too
             torch.manual_seed(args.seed)
-            flow = HierarchicalFlow(args.L, target.channels, args.levels, args.couplings, args.hidden)
+            flow = HierarchicalFlow(args.L, target.channels, args.levels, args.couplings, args.hidden, args.bijector,
+                                    args.ode_steps)
         density = FlowDensity(flow, args.symmetry or target.symmetry).to(device=device, dtype=dtype)
         history = new_history()
     first_step = int(history["step"][-1]) + 1 if history.get("step") else 0
@@ -248,7 +251,8 @@ def _train(args: argparse.Namespace, ranks: distributed.Ranks | None) -> int:
     log = _StepLog(args.log)
     start = time.perf_counter()
     try:
-        with cli_bar(f"train {target.name} L={target.L}", steps, enabled=not args.no_progress) as bar:
+        with cli_bar(f"train {target.name} L={target.L}", steps, enabled=not args.no_progress) as bar, \
+                hutchinson(density.flow, gen):  # ODE blocks estimate their trace while training
             history = train_reverse_kl(density, target, steps=steps, batch=batch, gen=gen, lr=plan["lr"],
                                        clip=plan["clip"], mass_covering=plan["mass_covering"], history=history,
                                        progress=bar, on_step=log, ranks=ranks, **resume)
@@ -277,7 +281,12 @@ def _replay(args: argparse.Namespace) -> list[str]:
     keys = ["target", "L", "T", "a", "preset", "t", "mu", "lam", "steps", "batch", "lr", "clip", "mass_covering",
             "resume", "seed", "device", "dtype", "save_every"]
     if not args.resume:
-        keys += ["levels", "couplings", "symmetry", "hidden"]
+        keys += ["levels", "couplings", "symmetry", "hidden", "bijector", "ode_steps"]
+    return _replay_values(args, keys)
+
+
+def _replay_values(args: argparse.Namespace, keys) -> list[str]:
+    """``--key value`` for each of ``keys`` that has a value (hidden widths joined by commas)."""
     out = []
     for key in keys:
         value = getattr(args, key)

@@ -3,12 +3,13 @@
 x = G(z) maps latent ("bulk") variables z, one per site and each tagged with the RG level at
 which it froze, to a field x on the L x L torus. Modules:
 
-- :mod:`.coupling`: RealNVP bijector blocks; :mod:`.flow`: the MERA layout of blocks;
+- :mod:`.coupling`: RealNVP bijector blocks, :mod:`.ode`: neural-ODE blocks; :mod:`.flow`: the MERA layout;
 - :mod:`.density`: prior + flow (+ symmetrisation) as a density q(x) one can sample;
 - :mod:`.targets`: complex phi^4 and the Ising model (Hubbard-Stratonovich field);
 - :mod:`.train`: reverse/forward KL with guard rails; :mod:`.sampling`: exact sampling
   (reweighting, independent Metropolis, bulk and physical HMC); :mod:`.checkpoint`: files;
-- :mod:`.mcmc`: chains of observables (independent / bulk / physical) with tau_int-aware errors.
+- :mod:`.mcmc`: chains of observables (independent / bulk / physical) with tau_int-aware errors;
+- :mod:`.images`, :mod:`.imagelab`: RG-Flow on natural-image patches (maximum likelihood, Laplace prior).
 """
 
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint

@@ -31,9 +31,9 @@ from ..errors import CheckpointError
 from ..io import FORMATS, atomic_write
 from ..resources import checkpoint_path, shipped
 from ..validate import least_parameters
-from .density import SYMMETRIES, FlowDensity
-from .flow import HierarchicalFlow
-from .targets import TARGETS, make_target
+from .density import PRIORS, SYMMETRIES, FlowDensity
+from .flow import BIJECTORS, HierarchicalFlow
+from .targets import DATA_TARGETS, TARGETS, make_target
 
 FORMAT = "rgviz-nrg-flow"
 VERSION = FORMATS[FORMAT]
@@ -71,6 +71,7 @@ def save_checkpoint(path: str | Path, density: FlowDensity, target, history: dic
         "format": FORMAT, "version": VERSION,
         "flow": density.flow.hyperparameters(),
         "symmetry": density.symmetry,
+        "prior": density.prior,
         "target": {"name": target.name, "L": target.L, "params": dict(target.params())},
         "weights": {k: v.detach().to("cpu", torch.float32).clone() for k, v in density.state_dict().items()},
         "history": {k: [float(x) for x in v] for k, v in (history or {}).items()},
@@ -112,8 +113,8 @@ def _whole(value, low: int, high: int | None = None) -> bool:
 def _schema_problem(data: dict) -> str | None:
     """What is wrong with a checkpoint's layout, or None; looks at sizes before anything is allocated."""
     tinfo, hp, weights = data.get("target"), data.get("flow"), data.get("weights")
-    if not isinstance(tinfo, dict) or tinfo.get("name") not in TARGETS:
-        return f"target must name one of {', '.join(TARGETS)}"
+    if not isinstance(tinfo, dict) or tinfo.get("name") not in TARGETS + DATA_TARGETS:
+        return f"target must name one of {', '.join(TARGETS + DATA_TARGETS)}"
     L = tinfo.get("L")
     if not _whole(L, 2, MAX_L) or L & (L - 1):
         return f"lattice size L={L!r} is not a power of 2 in 2..{MAX_L}"
@@ -126,8 +127,12 @@ def _schema_problem(data: dict) -> str | None:
     if not (_whole(levels, 1, L.bit_length() - 1) and _whole(couplings, 1) and isinstance(hidden, list)
             and hidden and all(_whole(h, 1) for h in hidden)):
         return "flow hyperparameters (levels, n_couplings, hidden) are invalid"
+    if hp.get("bijector", "coupling") not in BIJECTORS or not _whole(hp.get("ode_steps", 1), 1, 1000):
+        return f"flow bijector must be one of {', '.join(BIJECTORS)} with ode_steps in 1..1000"
     if data.get("symmetry") not in SYMMETRIES:
         return f"symmetry must be one of {', '.join(SYMMETRIES)}"
+    if data.get("prior", "normal") not in PRIORS:  # files written before the Laplace prior have a normal one
+        return f"prior must be one of {', '.join(PRIORS)}"
     if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) and v.is_floating_point()
                                                 for v in weights.values()):
         return "weights must be floating-point tensors"
@@ -165,7 +170,8 @@ def _training_problem(training) -> str | None:
 def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | None = None,
                     device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> Checkpoint:
     """Load a checkpoint (a path or a shipped checkpoint's name, :func:`engine.resources.checkpoint_path`);
-    ``target`` / ``L`` given means the file must be for that model and size."""
+    ``target`` / ``L`` given means the file must be for that model and size. A flow learnt from data
+    (:data:`.targets.DATA_TARGETS`) loads only when its target is named: everything else needs an action."""
     path = checkpoint_path(path)
     data = _read(path)
     problem = _schema_problem(data)
@@ -173,13 +179,17 @@ def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | Non
         raise CheckpointError(f"{path}: {problem}")
     try:
         tinfo = data["target"]
+        if tinfo["name"] in DATA_TARGETS and target != tinfo["name"]:
+            raise CheckpointError(f"{path}: checkpoint is a flow learnt from {tinfo['name']} (no action to sample "
+                                  "or train against); rgviz-batch images and the RG-Flow images panel use it")
         if target is not None and tinfo["name"] != target:
             raise CheckpointError(f"{path}: checkpoint is for the {tinfo['name']} target, not {target}")
         if L is not None and tinfo["L"] != L:
             raise CheckpointError(f"{path}: checkpoint is for L={tinfo['L']}, not L={L}")
         hp = data["flow"]
-        flow = HierarchicalFlow(hp["L"], hp["channels"], hp["levels"], hp["n_couplings"], tuple(hp["hidden"]))
-        density = FlowDensity(flow, data["symmetry"])
+        flow = HierarchicalFlow(hp["L"], hp["channels"], hp["levels"], hp["n_couplings"], tuple(hp["hidden"]),
+                                hp.get("bijector", "coupling"), hp.get("ode_steps", 4))
+        density = FlowDensity(flow, data["symmetry"], data.get("prior", "normal"))
         density.load_state_dict(data["weights"])
         tgt = make_target(tinfo["name"], tinfo["L"], **tinfo["params"])
     except CheckpointError:
@@ -202,6 +212,6 @@ def summary(ckpt: Checkpoint) -> dict:
     """JSON-ready description (for the GUI and ``rgviz-batch``)."""
     losses = [x for x in ckpt.history.get("loss", []) if math.isfinite(x)]
     return {"target": ckpt.target.name, "L": ckpt.target.L, "params": ckpt.target.params(),
-            "flow": ckpt.flow.hyperparameters(), "symmetry": ckpt.density.symmetry,
+            "flow": ckpt.flow.hyperparameters(), "symmetry": ckpt.density.symmetry, "prior": ckpt.density.prior,
             "steps": len(ckpt.history.get("step", [])), "final_loss": losses[-1] if losses else None,
             **ckpt.info}

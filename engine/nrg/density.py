@@ -1,4 +1,7 @@
-"""The flow's model density q(x): a standard-normal prior pushed through G, optionally symmetrised.
+"""The flow's model density q(x): a factorised prior pushed through G, optionally symmetrised.
+
+The prior is standard normal (lattice targets), or a Laplace density of unit variance, the sparse prior RG-Flow
+uses for natural images (:data:`PRIORS`): heavy tails let a few latents carry an edge or a texture.
 
 Symmetrisation averages q over a finite group of orthogonal field maps that leave the target's
 action invariant, q_sym(x) = mean_g q(g x); sampling draws x = g G(z) with g uniform. The average
@@ -18,9 +21,14 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
+from ..names import FLOW_PRIORS
 from .flow import HierarchicalFlow
 
 SYMMETRIES = ("none", "z2", "u1")
+#: Latent priors, each of zero mean and unit variance.
+PRIORS = FLOW_PRIORS
+#: Scale b of the unit-variance Laplace density exp(-|z|/b) / (2b) (its variance is 2 b^2).
+LAPLACE_SCALE = 1 / math.sqrt(2)
 
 
 def _rotate(x: torch.Tensor, quarter_turns: int, conjugate: bool) -> torch.Tensor:
@@ -44,18 +52,41 @@ def group_maps(symmetry: str, channels: int) -> list:
                          + ", ".join(s for s in SYMMETRIES if s != "u1" or channels == 2))
 
 
-def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    """ln N(z; 0, 1) summed over all but the batch dimension."""
-    return -0.5 * (z * z).flatten(1).sum(-1) - 0.5 * z[0].numel() * math.log(2 * math.pi)
+def prior_log_density(prior: str, z: torch.Tensor) -> torch.Tensor:
+    """ln p(z_i) of every element (same shape as ``z``)."""
+    if prior == "laplace":
+        return -z.abs() / LAPLACE_SCALE - math.log(2 * LAPLACE_SCALE)
+    return -0.5 * z * z - 0.5 * math.log(2 * math.pi)
+
+
+def prior_log_prob(prior: str, z: torch.Tensor) -> torch.Tensor:
+    """ln p(z) summed over all but the batch dimension, ``[B]``."""
+    return prior_log_density(prior, z).flatten(1).sum(-1)
+
+
+def prior_sample(prior: str, shape, gen: torch.Generator, like: torch.Tensor) -> torch.Tensor:
+    """Draws of the prior with ``like``'s device and dtype (Laplace: b times a difference of two Exp(1))."""
+    if prior == "laplace":
+        u = torch.rand((2, *shape), generator=gen, device=like.device, dtype=like.dtype)
+        e = -torch.log1p(-u)  # u in [0, 1): finite
+        return LAPLACE_SCALE * (e[0] - e[1])
+    return torch.randn(shape, generator=gen, device=like.device, dtype=like.dtype)
+
+
+def check_prior(prior: str) -> str:
+    if prior not in PRIORS:
+        raise ParameterError("prior", f"must be one of {', '.join(PRIORS)}, got {prior!r}")
+    return prior
 
 
 class FlowDensity(nn.Module):
-    """q(x) = N(G^-1 x; 0, 1) |det dG^-1/dx|, averaged over a symmetry group."""
+    """q(x) = p(G^-1 x) |det dG^-1/dx| with the prior p (:data:`PRIORS`), averaged over a symmetry group."""
 
-    def __init__(self, flow: HierarchicalFlow, symmetry: str = "none"):
+    def __init__(self, flow: HierarchicalFlow, symmetry: str = "none", prior: str = "normal"):
         super().__init__()
         self.flow = flow
         self.symmetry = symmetry
+        self.prior = check_prior(prior)
         self._group = group_maps(symmetry, flow.channels)
 
     def _param(self) -> torch.Tensor:
@@ -63,7 +94,7 @@ class FlowDensity(nn.Module):
 
     def log_prob_unsymmetrised(self, x: torch.Tensor) -> torch.Tensor:
         z, logdet = self.flow.inverse(x)
-        return standard_normal_log_prob(z) + logdet
+        return prior_log_prob(self.prior, z) + logdet
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """ln q(x), ``[B]``."""
@@ -77,14 +108,17 @@ class FlowDensity(nn.Module):
     def sample(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """n draws x ~ q with ln q(x); the device and dtype follow the flow's weights."""
         p = self._param()
-        z = torch.randn(n, self.flow.channels, self.flow.L, self.flow.L, generator=gen, device=p.device,
-                        dtype=p.dtype)
+        z = self.sample_prior(n, gen)
         x, logdet = self.flow(z)
         if len(self._group) == 1:
-            return x, standard_normal_log_prob(z) - logdet
+            return x, prior_log_prob(self.prior, z) - logdet
         which = torch.randint(len(self._group), (n,), generator=gen, device=p.device)
         x = self._apply_group(x, which)
         return x, self.log_prob(x)
+
+    def sample_prior(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """n latent configurations ``[n, C, L, L]`` drawn from the prior (device and dtype of the weights)."""
+        return prior_sample(self.prior, (n, self.flow.channels, self.flow.L, self.flow.L), gen, self._param())
 
     def latents(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """The latent variables ``[B, C, L, L]`` of configurations x under the symmetrised density.
@@ -99,7 +133,7 @@ class FlowDensity(nn.Module):
             return self.flow.inverse(x)[0]
         B = x.shape[0]
         z, logdet = self.flow.inverse(torch.cat([g(x) for g in self._group]))
-        log_q = (standard_normal_log_prob(z) + logdet).reshape(len(self._group), B)
+        log_q = (prior_log_prob(self.prior, z) + logdet).reshape(len(self._group), B)
         which = torch.multinomial(torch.softmax(log_q.T.double(), dim=1), 1, generator=gen).squeeze(1)
         return z.reshape(len(self._group), B, *z.shape[1:])[which, torch.arange(B, device=x.device)]
 

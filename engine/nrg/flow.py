@@ -13,6 +13,9 @@ a latent variable's bulk position is (its site, the level at which it froze): se
 :meth:`HierarchicalFlow.latent_positions`. Generation (z -> x, :meth:`HierarchicalFlow.forward`)
 runs the same steps backwards from the coarsest level. Each bijector's weights are shared by all
 blocks of its layer, so G commutes with translations by 2^levels.
+
+A bijector is a stack of RealNVP couplings (:class:`.coupling.CouplingBlock`, the default) or a
+neural-ODE block (:class:`.ode.ODEBlock`, ``bijector="ode"``): the layout does not care which.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from torch import nn
 
 from ..errors import ParameterError
 from .coupling import CouplingBlock
+from .ode import ODEBlock
+
+#: Bijector blocks the flow can be built of.
+BIJECTORS = ("coupling", "ode")
 
 
 def _blocks(v: torch.Tensor) -> torch.Tensor:
@@ -66,7 +73,7 @@ class HierarchicalFlow(nn.Module):
     """G: z -> x for fields ``[B, channels, L, L]``; two bijector layers per RG level."""
 
     def __init__(self, L: int, channels: int = 1, levels: int | None = None, n_couplings: int = 10,
-                 hidden: tuple[int, ...] = (10, 10, 10)):
+                 hidden: tuple[int, ...] = (10, 10, 10), bijector: str = "coupling", ode_steps: int = 4):
         super().__init__()
         self.L, self.levels = _validate(L, channels, levels)
         if isinstance(n_couplings, bool) or not isinstance(n_couplings, int) or n_couplings < 1:
@@ -74,16 +81,29 @@ class HierarchicalFlow(nn.Module):
         hidden = tuple(hidden)
         if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
             raise ParameterError("hidden", f"must be a non-empty list of positive layer widths, got {hidden!r}")
+        if bijector not in BIJECTORS:
+            raise ParameterError("bijector", f"must be one of {', '.join(BIJECTORS)}, got {bijector!r}")
+        if isinstance(ode_steps, bool) or not isinstance(ode_steps, int) or not 1 <= ode_steps <= 1000:
+            raise ParameterError("ode_steps", f"must be an integer in 1..1000, got {ode_steps!r}")
         self.channels = channels
         self.n_couplings = n_couplings
         self.hidden = hidden
-        self.disentanglers = nn.ModuleList(CouplingBlock(4, channels, n_couplings, hidden) for _ in range(self.levels))
-        self.decimators = nn.ModuleList(CouplingBlock(4, channels, n_couplings, hidden) for _ in range(self.levels))
+        self.bijector, self.ode_steps = bijector, ode_steps
+
+        def block() -> nn.Module:
+            if bijector == "ode":
+                return ODEBlock(4 * channels, hidden, ode_steps)
+            return CouplingBlock(4, channels, n_couplings, hidden)
+        self.disentanglers = nn.ModuleList(block() for _ in range(self.levels))
+        self.decimators = nn.ModuleList(block() for _ in range(self.levels))
 
     def hyperparameters(self) -> dict:
         """Everything needed to rebuild this flow (weights aside)."""
-        return {"L": self.L, "channels": self.channels, "levels": self.levels,
-                "n_couplings": self.n_couplings, "hidden": list(self.hidden)}
+        hp = {"L": self.L, "channels": self.channels, "levels": self.levels,
+              "n_couplings": self.n_couplings, "hidden": list(self.hidden)}
+        if self.bijector != "coupling":  # coupling flows keep the layout older files have
+            hp.update(bijector=self.bijector, ode_steps=self.ode_steps)
+        return hp
 
     def _check(self, v: torch.Tensor, name: str) -> None:
         if v.dim() != 4 or tuple(v.shape[1:]) != (self.channels, self.L, self.L):

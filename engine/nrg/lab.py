@@ -30,6 +30,7 @@ from .latent import (
     footprints_by_level,
     latent_response,
     mix_latents,
+    refine,
     repair,
 )
 from .targets import make_target
@@ -136,11 +137,9 @@ class FlowLab:
     @torch.no_grad()
     def _base_latents(self, n: int = 1) -> torch.Tensor:
         """Latents of the last samples (z = G^-1 x), or prior draws before any were generated."""
-        flow = self._flow()
         if self.samples is not None and len(self.samples) >= n:
             return self._need().latents(self._tensor(self.samples[:n]), self.gen)
-        p = next(flow.parameters())
-        return torch.randn(n, flow.channels, flow.L, flow.L, generator=self.gen, device=p.device, dtype=p.dtype)
+        return self._need().sample_prior(n, self.gen)
 
     def response(self, i: int, j: int, eps: float) -> dict:
         """|dx| ``[L, L]`` when the latent at site (i, j) moves by eps; its level, footprint, and the
@@ -159,9 +158,10 @@ class FlowLab:
         xa, xb = flow(z)[0].cpu().numpy()
         return xa, xb, mix_latents(flow, z[:1], z[1:], level)[0].cpu().numpy()
 
-    def error_correction(self, i: int, j: int, size: int, proposals: int) -> dict:
+    def error_correction(self, i: int, j: int, size: int, proposals: int, hmc_steps: int = 0) -> dict:
         """Corrupt the size x size patch at (i, j) of a configuration and resample its causal cone
-        (found through the flow's Jacobian, so not under no_grad)."""
+        (found through the flow's Jacobian, so not under no_grad): independent Metropolis over
+        ``proposals``, then ``hmc_steps`` HMC trajectories on the cone (:func:`.latent.refine`)."""
         flow = self._flow()
         L = flow.L
         patch = torch.zeros(L, L, dtype=torch.bool, device=self.device)
@@ -170,9 +170,18 @@ class FlowLab:
             x = self._tensor(self.samples[:1]) if self.samples is not None else flow(self._base_latents())[0]
         cone = causal_cone(flow, patch, self.gen)
         bad = corrupt(x, patch, self.gen)
-        fixed, acceptance = repair(flow, self.target, bad, cone, self.gen, proposals)
+        target = self._repair_target(bad, patch)
+        fixed, acceptance = repair(flow, target, bad, cone, self.gen, proposals, self._need().prior)
+        hmc_acceptance = None
+        if hmc_steps:
+            fixed, hmc_acceptance = refine(flow, target, fixed, cone, self.gen, hmc_steps)
         return {"x": x[0].cpu().numpy(), "corrupted": bad[0].cpu().numpy(), "repaired": fixed[0].cpu().numpy(),
-                "cone": cone.cpu().numpy(), "patch_sites": int(patch.sum()), "acceptance": float(acceptance)}
+                "cone": cone.cpu().numpy(), "patch_sites": int(patch.sum()), "acceptance": float(acceptance),
+                "hmc_acceptance": hmc_acceptance}
+
+    def _repair_target(self, corrupted: torch.Tensor, patch: torch.Tensor):
+        """The density error correction samples the cone from: the target's (the action knows it)."""
+        return self.target
 
     def compare_chains(self, steps: int, chains: int, leapfrog: int, seed: int,
                        progress: Callable[[int, int], None] | None = None) -> dict:

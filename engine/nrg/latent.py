@@ -5,7 +5,8 @@
 - Multi-scale mixing: the coarse latents (level >= l) of one configuration with the fine ones of
   another: large structures from the first, local texture from the second.
 - Error correction: corrupt a patch of x, then resample only the latents in the patch's causal
-  cone, exactly from the target conditioned on the others (independent Metropolis).
+  cone, exactly from the target conditioned on the others (independent Metropolis, optionally
+  followed by HMC on the cone).
 - Bulk vs physical MCMC: HMC on S_eff(z) against HMC on S(x), traces and autocorrelations of the
   order parameter.
 
@@ -21,7 +22,7 @@ import torch
 
 from ..errors import ParameterError
 from ..measure.stats import autocorrelation
-from .density import FlowDensity
+from .density import FlowDensity, prior_log_density, prior_sample
 from .flow import HierarchicalFlow
 from .mcmc import ORDER_PARAMETER, combine_chains
 from .sampling import bulk_potential, hmc, metropolis_chain
@@ -97,21 +98,48 @@ def corrupt(x: torch.Tensor, patch: torch.Tensor, gen: torch.Generator) -> torch
 
 @torch.no_grad()
 def repair(flow: HierarchicalFlow, target, x: torch.Tensor, cone: torch.Tensor, gen: torch.Generator,
-           proposals: int = 64) -> tuple[torch.Tensor, float]:
+           proposals: int = 64, prior: str = "normal") -> tuple[torch.Tensor, float]:
     """Resample the ``cone`` latents of ``x`` (``[1, C, L, L]``) from the target given the others.
 
-    Proposals draw the cone from the prior N(0, 1); independent Metropolis with weights
-    exp(-S(G z)) |det dG/dz| / N(z_cone) makes the chain's last state a draw from the target
+    Proposals draw the cone from the flow's prior p; independent Metropolis with weights
+    exp(-S(G z)) |det dG/dz| / p(z_cone) makes the chain's last state a draw from the target
     conditioned on the latents kept. Returns (repaired x ``[1, C, L, L]``, acceptance).
     """
     z = flow.inverse(x)[0].expand(proposals, -1, -1, -1)
-    fresh = torch.randn(z.shape, generator=gen, device=z.device, dtype=z.dtype)
+    fresh = prior_sample(prior, z.shape, gen, z)
     cone = cone.to(z.device)
     zs = torch.where(cone, fresh, z)
     xs, logdet = flow(zs)
-    log_w = -target.action(xs) + logdet + 0.5 * (fresh * fresh * cone).flatten(1).sum(-1)
+    log_w = -target.action(xs) + logdet - (prior_log_density(prior, fresh) * cone).flatten(1).sum(-1)
     index, acceptance = metropolis_chain(log_w, gen)
     return xs[index[-1]][None], acceptance
+
+
+def refine(flow: HierarchicalFlow, target, x: torch.Tensor, cone: torch.Tensor, gen: torch.Generator, steps: int,
+           n_leapfrog: int = 10) -> tuple[torch.Tensor, float]:
+    """HMC on the ``cone`` latents of ``x`` (``[1, C, L, L]``) with the others held, on
+    S_eff(z) = S(G z) - ln|det dG/dz| (:func:`.sampling.bulk_potential`): the same conditional density as
+    :func:`repair`, explored by local moves. Independent proposals from the prior rarely land where a few
+    hundred cone latents fit the rest of the field; HMC from the chain's state walks there. The first half
+    of ``steps`` tunes the step size. Returns (x ``[1, C, L, L]``, acceptance of the kept trajectories).
+    """
+    with torch.no_grad():
+        z0 = flow.inverse(x)[0].flatten(1)
+    where = torch.nonzero(cone.to(z0.device).flatten()).flatten()
+
+    def latents(v: torch.Tensor) -> torch.Tensor:  # the cone's latents v [B, k], the others held at z0
+        z = z0.expand(len(v), -1).clone()
+        z[:, where] = v
+        return z.reshape(len(v), *x.shape[1:])
+
+    def potential(v: torch.Tensor) -> torch.Tensor:
+        xs, logdet = flow(latents(v))
+        return target.action(xs) - logdet
+
+    final, _, acceptance, _ = hmc(potential, z0[:, where], steps, gen, step_size=0.02, n_leapfrog=n_leapfrog,
+                                  adapt_steps=max(steps // 2, 1))
+    with torch.no_grad():
+        return flow(latents(final))[0], acceptance
 
 
 @torch.no_grad()

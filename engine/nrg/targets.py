@@ -30,6 +30,8 @@ from ..models.phi4 import action as phi4_action
 from ..models.xy import neighbour_sum
 
 TARGETS = ("ising", "phi4")
+#: Targets given as data instead of an action (:mod:`.images`), trained by maximum likelihood.
+DATA_TARGETS = ("images",)
 
 
 def _scalar(name: str, value, *, positive: bool = False) -> float:
@@ -177,11 +179,14 @@ PRESETS = {"critical": {"t": 0.44, "mu": -2.0, "lam": 1.0},
            "disordered": {"t": 0.3, "mu": -2.0, "lam": 1.0}}
 
 
-def make_target(name: str, L: int, **params) -> IsingHS | Phi4:
-    """A target by name: ``ising`` (T[, a]) or ``phi4`` (t, mu, lam)."""
-    classes = {"ising": (IsingHS, {"T"}, {"a"}), "phi4": (Phi4, {"t", "mu", "lam"}, set())}
+def make_target(name: str, L: int, **params):
+    """A target by name: ``ising`` (T[, a]), ``phi4`` (t, mu, lam) or ``images`` ([mean, scale])."""
+    from .images import ImagePatches
+
+    classes = {"ising": (IsingHS, {"T"}, {"a"}), "phi4": (Phi4, {"t", "mu", "lam"}, set()),
+               "images": (ImagePatches, set(), {"mean", "scale"})}
     if name not in classes:
-        raise ParameterError("target", f"unknown target {name!r}; allowed: {', '.join(TARGETS)}")
+        raise ParameterError("target", f"unknown target {name!r}; allowed: {', '.join(TARGETS + DATA_TARGETS)}")
     cls, required, optional = classes[name]
     params = {k: v for k, v in params.items() if v is not None}
     missing = required - set(params)

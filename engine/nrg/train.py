@@ -1,4 +1,5 @@
-"""Training the flow: reverse KL on the action, forward KL on samples, with guard rails.
+"""Training the flow: reverse KL on the action, forward KL (maximum likelihood) on samples or data, with guard
+rails.
 
 Reverse KL minimises the variational free energy F_q = E_{x~q}[ln q(x) + S(x)] >= -ln Z
 (total over the lattice, in units of kT): it needs no data, only the action, and F_q - F is the
@@ -205,12 +206,20 @@ def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, ge
 
 
 def train_forward_kl(density: FlowDensity, samples: torch.Tensor, *, steps: int, batch: int,
-                     gen: torch.Generator, lr: float = 3e-3, clip: float = 10.0, history: dict | None = None,
-                     progress: Callable[[int, int], None] | None = None,
-                     on_step: Callable[[dict], None] | None = None, max_failures: int = 10) -> dict:
-    """Minimise -E_p[ln q(x)] over ``samples`` (``[n, C, L, L]``, e.g. Monte Carlo configurations)."""
+                     gen: torch.Generator, lr: float = 3e-3, clip: float = 10.0, noise: float = 0.0,
+                     history: dict | None = None, progress: Callable[[int, int], None] | None = None,
+                     on_step: Callable[[dict], None] | None = None, max_failures: int = 10, **resume) -> dict:
+    """Maximum likelihood: minimise -E_p[ln q(x)] over ``samples`` (``[n, C, L, L]``: Monte Carlo
+    configurations, or data such as image patches), a random batch per step.
+
+    ``noise`` > 0 adds fresh U[0, noise) to every batch: uniform dequantisation of data given on a grid
+    (integer grey levels), so that q learns a density of v + u instead of spikes on the grid. ``resume``
+    takes :func:`_optimise`'s schedule, optimizer_state, save_every and on_save.
+    """
     steps, batch = _positive_int("steps", steps), _positive_int("batch", batch)
     lr, clip = _positive_float("lr", lr), _positive_float("clip", clip)
+    if not isinstance(noise, int | float) or not math.isfinite(noise) or noise < 0:
+        raise ParameterError("noise", f"must be a number >= 0, got {noise!r}")
     flow = density.flow
     if samples.dim() != 4 or tuple(samples.shape[1:]) != (flow.channels, flow.L, flow.L):
         raise ParameterError("samples", f"must have shape [n, {flow.channels}, {flow.L}, {flow.L}], "
@@ -218,10 +227,13 @@ def train_forward_kl(density: FlowDensity, samples: torch.Tensor, *, steps: int,
 
     def batch_loss():
         idx = torch.randint(len(samples), (batch,), generator=gen, device=gen.device).to(samples.device)
-        losses = -density.log_prob(samples[idx])
+        x = samples[idx]
+        if noise > 0:
+            x = x + noise * torch.rand(x.shape, generator=gen, device=gen.device, dtype=x.dtype).to(x.device)
+        losses = -density.log_prob(x)
         return losses, losses.mean(), {}
 
-    return _optimise(density, batch_loss, steps, lr, clip, history, progress, on_step, max_failures)
+    return _optimise(density, batch_loss, steps, lr, clip, history, progress, on_step, max_failures, **resume)
 
 
 @torch.no_grad()

@@ -83,7 +83,8 @@ def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu", 
 
 
 def shipped_checkpoints() -> list[Path]:
-    return list(shipped().values())
+    """The shipped lattice flows (the ``images_*`` flows learnt from photographs have no bulk action)."""
+    return [path for name, path in shipped().items() if not name.startswith("images")]
 
 
 def node_label(result: BulkRun, k: int) -> str:

@@ -23,6 +23,7 @@ from .deepnets import DeepNetsPanel
 from .dynamics import DynamicsPanel
 from .fss import FssPanel
 from .hierarchy import HierarchyPanel
+from .images import ImagesPanel
 from .lattice_view import LatticeView
 from .neuralrg import NeuralRGPanel
 from .panel import Panel
@@ -96,6 +97,9 @@ PANELS = CORE + (
                       "trainability against depth"),
     PanelSpec("sandpile", "Sandpile", lambda c: SandpilePanel(),
               purpose="self-organised criticality: BTW and Manna avalanches, exponents, finite-size scaling, spectrum"),
+    PanelSpec("images", "RG-Flow images", lambda c: ImagesPanel(c.device), Area.RightDockWidgetArea,
+              purpose="the hierarchical flow on natural-image patches: samples, bits/dim, receptive fields per "
+                      "level, mixing, error correction in the causal cone"),
 )
 
 
@@ -110,7 +114,7 @@ def connect_panels(panels: dict[str, QWidget], show_error: Callable[[str], None]
     if has("controls"):
         panels["controls"].command.connect(send)
         panels["controls"].message.connect(notice)
-    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg", "deepnets", "sandpile"):
+    for key in ("phase", "fss", "dynamics", "rgflow", "bulk", "neuralrg", "deepnets", "sandpile", "images"):
         if has(key):
             panels[key].error.connect(show_error)
     if has("phase", "fss"):

@@ -10,6 +10,8 @@ import engine.deepnets.meanfield
 import engine.deepnets.trainability
 import engine.device
 import engine.holography.sampling
+import engine.nrg.density
+import engine.nrg.images
 import engine.nrg.mcmc
 import engine.session
 import engine.soc.sandpile
@@ -50,6 +52,8 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["deepnets", "measure", "--activation", "sigmoid"], 2, "invalid choice"),
     (["soc", "--help"], 0, "--model {btw,manna}"),
     (["soc", "--L", "8,x"], 2, "expected integers"),
+    (["images", "train", "--help"], 0, "--prior {normal,laplace}"),
+    (["images", "cone", "--sizes", "x"], 2, "invalid int value"),
     (["sample", "--checkpoint"], 2, "expected one argument"),
     (["simulate", "--L", "x"], 2, "invalid int value"),
     (["simulate", "--model", "potts"], 2, "invalid choice"),
@@ -76,6 +80,7 @@ def test_the_light_names_agree_with_the_engine():
     assert tuple(engine.deepnets.meanfield.ACTIVATIONS) == names.DEEPNET_ACTIVATIONS
     assert engine.deepnets.trainability.TrainabilityConfig.depths is names.TRAIN_DEPTHS
     assert engine.soc.sandpile.MODELS == names.SOC_MODELS
+    assert engine.nrg.density.PRIORS is names.FLOW_PRIORS and engine.nrg.images.PATCH_SIZES is names.IMAGE_PATCH_SIZES
 
 
 def test_simulate_echoes_parameters_as_given(capsys):

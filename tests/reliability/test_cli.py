@@ -28,10 +28,12 @@ TINY = {  # the smallest valid run of each subcommand; a case adds one bad optio
                          "--pairs", "1"],
     "deepnets-train": ["deepnets", "train", "--depths", "2", "--sw2", "1.5", "--width", "4", "--steps", "1"],
     "soc": ["soc", "--L", "6", "--grains", "100", "--piles", "2"],
+    "images": ["images", "train", "--size", "4", "--steps", "1", "--batch", "4", "--hidden", "4", "--couplings", "1"],
+    "cone": ["images", "cone", "--sizes", "4", "8"],
 }
 DEEPNETS = ("deepnets-phase", "deepnets-measure", "deepnets-train")
-FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk", "soc", *DEEPNETS}
-FILE_OUT = {"simulate": "run.npz", "train": "flow.pt", "resume": "flow.pt"}
+FOLDER_OUT = {"sweep", "rgflow", "dynamics", "bulk", "soc", "cone", *DEEPNETS}
+FILE_OUT = {"simulate": "run.npz", "train": "flow.pt", "resume": "flow.pt", "images": "flow.pt"}
 
 CASES = [
     # ranges and finiteness
@@ -63,6 +65,10 @@ CASES = [
     ("soc", ["--seed", "-1"], "seed:"), ("soc", ["--L", "3"], "L:"), ("soc", ["--L", "6,6"], "L:"),
     ("soc", ["--grains", "1"], "grains:"), ("soc", ["--piles", "0"], "piles:"), ("soc", ["--warmup", "-1"], "warmup:"),
     ("soc", ["--model", "ising"], "--model"), ("soc", ["--L", "6,x"], "--L"),
+    ("images", ["--lr", "nan"], "lr:"), ("images", ["--steps", "0"], "steps:"), ("images", ["--size", "6"], "--size"),
+    ("images", ["--hidden", "0"], "hidden:"), ("images", ["--batch", "1000000000"], "batch:"),
+    ("images", ["--resume", "{ckpt}"], "images"), ("cone", ["--sizes", "6"], "sizes:"),
+    ("cone", ["--patch", "9"], "patch:"), ("cone", ["--checkpoint", "{ckpt}"], "images"),
     # options that do not apply to the model or mode
     ("rgflow", ["--model", "xy", "--rule", "majority"], "rule:"),
     ("rgflow", ["--model", "xy", "--couplings", "nn"], "couplings:"),
@@ -97,7 +103,8 @@ CASES = [
 ]
 CHECKPOINT_FILES = ["malicious-pickle", "malicious-torch", "truncated", "empty", "foreign-text", "foreign-torch",
                     "newer-version", "wrong-shape", "huge-L", "huge-hidden", "nan-weights", "bad-training"]
-CASES += [(cmd, ["--checkpoint", "{bad:" + name + "}"], "") for cmd in ("sample", "bulk") for name in CHECKPOINT_FILES]
+CASES += [(cmd, ["--checkpoint", "{bad:" + name + "}"], "") for cmd in ("sample", "bulk", "cone")
+          for name in CHECKPOINT_FILES]
 CASES += [("resume", ["--resume", "{bad:" + name + "}"], "") for name in CHECKPOINT_FILES]
 
 
