@@ -190,14 +190,14 @@ def run(args: argparse.Namespace) -> int:
         flow = density.flow
         batch = args.batch or (training or {}).get("plan", {}).get("batch", PLAN_DEFAULTS["batch"])
         validate.flow_training(flow.L, flow.channels, flow.levels, flow.n_couplings, flow.hidden, batch, args.eval,
-                               dtype_bytes)
+                               dtype_bytes, device)
     else:
         for option, (default, _) in SHAPE.items():
             setattr(args, option, default if getattr(args, option) is None else getattr(args, option))
         target = _target(args)
         levels = args.levels or args.L.bit_length() - 1
         validate.flow_training(args.L, target.channels, levels, args.couplings, args.hidden,
-                               args.batch or PLAN_DEFAULTS["batch"], args.eval, dtype_bytes)
+                               args.batch or PLAN_DEFAULTS["batch"], args.eval, dtype_bytes, device)
         with torch.random.fork_rng(devices=[]):  # the initial weights follow --seed too
             torch.manual_seed(args.seed)
             flow = HierarchicalFlow(args.L, target.channels, args.levels, args.couplings, args.hidden)

@@ -92,11 +92,10 @@ class FlowLab:
     def save(self, path: str | os.PathLike) -> Path:
         return save_checkpoint(path, self._need(), self.target, self.history, {"source": "rgviz"})
 
-    @staticmethod
-    def _check_size(L: int, channels: int, couplings: int, hidden: tuple[int, ...], batch: int) -> None:
+    def _check_size(self, L: int, channels: int, couplings: int, hidden: tuple[int, ...], batch: int) -> None:
         """ParameterError, before anything is allocated, for a flow or batch this machine cannot hold
         (the same estimate and words as ``rgviz-batch train``)."""
-        flow_training(L, channels, L.bit_length() - 1, couplings, hidden, batch, 0, 4)
+        flow_training(L, channels, L.bit_length() - 1, couplings, hidden, batch, 0, 4, self.device)
 
     def _need(self) -> FlowDensity:
         if self.density is None:
