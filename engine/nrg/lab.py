@@ -19,6 +19,7 @@ import torch
 from ..device import make_generator, resolve_device
 from ..errors import ParameterError
 from ..validate import flow_training
+from .cancel import checking
 from .checkpoint import load_checkpoint, save_checkpoint
 from .density import FlowDensity
 from .flow import HierarchicalFlow
@@ -120,6 +121,12 @@ class FlowLab:
         train_reverse_kl(density, self.target, steps=steps, batch=batch, gen=gen, lr=lr, history=self.history,
                          on_step=on_step, progress=progress)
         return self.history_copy()
+
+    def stoppable(self, check: Callable[[], None]):
+        """A context in which ``check()`` runs inside every evaluation of the flow in this thread (each layer,
+        forward and backward), so that raising from it stops a training step, a sampling batch or an HMC
+        trajectory part-way (:func:`engine.nrg.cancel.checking`)."""
+        return checking(self._need(), check)
 
     def history_copy(self) -> dict[str, list[float]]:
         return {k: list(v) for k, v in self.history.items()}

@@ -63,7 +63,8 @@ def training_job(lab: FlowLab, steps: int, batch: int, lr: float, seed: int, pau
             parked.clear()
             control.check()
 
-        return lab.train(steps, batch, lr, seed, on_step=on_step, progress=control.progress)
+        with lab.stoppable(control.check):
+            return lab.train(steps, batch, lr, seed, on_step=on_step, progress=control.progress)
     return work
 
 
@@ -481,7 +482,11 @@ class NeuralRGPanel(Panel, QWidget):
         if self.explore_job is not None and self.explore_job.is_running():
             self._fail("Wait for the running operation to finish.")
             return None
-        self.explore_job = Job(lambda control: work(), name="rgviz-latent", holds_live_run=False)  # brief
+        def run(control: JobControl) -> Any:
+            with self.lab.stoppable(control.check):
+                return work()
+
+        self.explore_job = Job(run, name="rgviz-latent", holds_live_run=False)  # brief
         self.explore_job.finished.connect(show)
         self.explore_job.failed.connect(self._fail)
         return self.explore_job.start()
@@ -569,7 +574,8 @@ class NeuralRGPanel(Panel, QWidget):
                 control.check()  # raises inside hmc when cancelled: the chains stop mid-run
                 control.progress(done, total)
 
-            return self.lab.compare_chains(steps, chains, leapfrog, seed, progress)
+            with self.lab.stoppable(control.check):
+                return self.lab.compare_chains(steps, chains, leapfrog, seed, progress)
 
         self.mcmc_job = Job(work, name="rgviz-mcmc")
         self.mcmc_job.finished.connect(self._show_mcmc)
