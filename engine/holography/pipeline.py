@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import validate
 from ..device import make_generator
 from ..nrg.cancel import checking
 from ..nrg.checkpoint import Checkpoint, load_checkpoint
@@ -92,6 +93,14 @@ def _finite(value):
     return value
 
 
+def check_bulk(flow, n: int) -> None:
+    """ParameterError when ``n`` samples of ``flow`` with their latents (and a chain copy), or the pair
+    statistics (a few node x node matrices per estimator), cannot fit in the memory available."""
+    nodes = flow.channels * flow.L ** 2
+    validate.flow_samples("samples", n, flow.L, flow.channels, 3)
+    validate.memory("checkpoint", 3 * nodes * nodes * 8, f"pair statistics of {nodes} latent variables")
+
+
 def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, method: str = "auto",
              chains: int = 16, estimator: str = "connected", w0: float = 1.0, n_blocks: int = 20,
              device: str = "cpu", progress: Callable[[int, int], None] | None = None,
@@ -101,6 +110,7 @@ def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, m
     ``check()`` runs inside every flow evaluation and between the stages; it stops the run by raising."""
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, device=device)
     flow = ckpt.density.flow
+    check_bulk(flow, n)
     gen = make_generator(seed, next(ckpt.density.parameters()).device)
     with checking(ckpt.density, check):
         samples = sample_bulk(ckpt, n, gen, method=method, chains=chains, n_blocks=n_blocks, progress=progress)

@@ -69,10 +69,11 @@ class FlowLab:
                 and self.target.params() == make_target(name, L, **params).params())
 
     def new_flow(self, name: str, L: int, params: dict, couplings: int, hidden: tuple[int, ...],
-                 seed: int = 0) -> None:
-        """A fresh (identity) flow for the target ``name`` (ParameterError for bad parameters)."""
+                 seed: int = 0, batch: int = 1) -> None:
+        """A fresh (identity) flow for the target ``name`` (ParameterError for bad parameters, or for a flow
+        that cannot train on ``batch`` samples at once in the memory available)."""
         target = make_target(name, L, **params)
-        self._check_size(target.L, target.channels, couplings, hidden, batch=1)
+        self._check_size(target.L, target.channels, couplings, hidden, batch)
         with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed
             torch.manual_seed(seed)
             flow = HierarchicalFlow(target.L, target.channels, n_couplings=couplings, hidden=hidden)
@@ -92,6 +93,11 @@ class FlowLab:
 
     def save(self, path: str | os.PathLike) -> Path:
         return save_checkpoint(path, self._need(), self.target, self.history, {"source": "rgviz"})
+
+    def check_training(self, batch: int) -> None:
+        """ParameterError when the current flow cannot train on ``batch`` samples in the memory available."""
+        flow = self._flow()
+        self._check_size(flow.L, flow.channels, flow.n_couplings, tuple(flow.hidden), batch)
 
     def _check_size(self, L: int, channels: int, couplings: int, hidden: tuple[int, ...], batch: int) -> None:
         """ParameterError, before anything is allocated, for a flow or batch this machine cannot hold
@@ -115,8 +121,7 @@ class FlowLab:
               progress: Callable[[int, int], None] | None = None) -> dict:
         """Reverse-KL training that appends to :attr:`history`; returns a copy of it."""
         density = self._need()
-        flow = density.flow
-        self._check_size(flow.L, flow.channels, flow.n_couplings, tuple(flow.hidden), batch)
+        self.check_training(batch)
         gen = make_generator(seed, next(density.parameters()).device)
         train_reverse_kl(density, self.target, steps=steps, batch=batch, gen=gen, lr=lr, history=self.history,
                          on_step=on_step, progress=progress)

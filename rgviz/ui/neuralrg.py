@@ -356,8 +356,10 @@ class NeuralRGPanel(Panel, QWidget):
             name, L, params = self.target_spec()
             if self.density is None or not self.lab.same_target(name, L, params):
                 self.lab.new_flow(name, L, params, self.couplings.value(), (self.width.value(), self.width.value()),
-                                  seed=self.seed.value())
+                                  seed=self.seed.value(), batch=self.batch.value())
                 self._flow_shown()
+            else:
+                self.lab.check_training(self.batch.value())
         except ParameterError as err:
             self._fail(str(err))
             return
