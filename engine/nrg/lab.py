@@ -18,7 +18,7 @@ import torch
 
 from ..device import make_generator, resolve_device
 from ..errors import ParameterError
-from ..validate import flow_training
+from ..validate import flow_training, memory
 from .cancel import checking
 from .checkpoint import load_checkpoint, save_checkpoint
 from .density import FlowDensity
@@ -185,8 +185,16 @@ class FlowLab:
         return {"x": x[0].cpu().numpy(), "corrupted": bad[0].cpu().numpy(), "repaired": fixed[0].cpu().numpy(),
                 "cone": cone.cpu().numpy(), "patch_sites": int(patch.sum()), "acceptance": float(acceptance)}
 
+    @staticmethod
+    def check_chains(steps: int, chains: int) -> None:
+        """ParameterError when the two chains' records cannot fit: per step and chain, each method keeps up
+        to four float32 observables, its order parameter's trace in float64 and that trace's autocorrelation
+        (a complex128 transform of twice the length): at least 64 bytes, for both methods."""
+        memory("steps", 2 * 64 * steps * chains, f"{steps} HMC steps of {chains} chains, bulk and physical")
+
     def compare_chains(self, steps: int, chains: int, leapfrog: int, seed: int,
                        progress: Callable[[int, int], None] | None = None) -> dict:
         """HMC on the latents (bulk) against HMC on the lattice (physical): traces, autocorrelations."""
+        self.check_chains(steps, chains)
         return compare_chains(self._need(), self.target, steps, chains, make_generator(seed, self.device),
                               n_leapfrog=leapfrog, burn=max(steps // 10, 10), progress=progress)

@@ -570,6 +570,7 @@ class NeuralRGPanel(Panel, QWidget):
             return
         seed = self.seed.value()
         steps, chains, leapfrog = self.mcmc_steps.value(), self.mcmc_chains.value(), self.leapfrog.value()
+        self.lab.check_chains(steps, chains)
 
         def work(control: JobControl) -> dict:
             def progress(done: int, total: int) -> None:

@@ -11,7 +11,7 @@ from campaign import record
 from files import bad_checkpoints
 
 from rgviz.jobs import Job
-from rgviz.ui.bulk import BulkPanel
+from rgviz.ui.bulk import BulkPanel, shipped_checkpoints
 from rgviz.ui.dynamics import DynamicsPanel
 from rgviz.ui.neuralrg import NeuralRGPanel
 from rgviz.ui.phase import PhasePanel
@@ -81,6 +81,19 @@ def neural_load(name):
     return act
 
 
+def mcmc_beyond_memory(panel):
+    panel.mcmc_steps.setValue(1_000_000)
+    panel.mcmc_chains.setValue(1024)
+    panel.mcmc_button.click()
+
+
+
+def load_shipped(panel):
+    assert panel.load(str(next(p for p in shipped_checkpoints() if p.stem == "phi4_L8_crit")))
+
+
+mcmc_beyond_memory.setup = load_shipped  # a flow to run chains on, loaded before the bad input
+
 CASES = [
     ("phase", "sizes not numbers", phase("8 x"), "L: sizes must be integers"),
     ("phase", "no size", phase(""), "L: needs one or more sizes"),
@@ -109,6 +122,7 @@ CASES = [
     ("neuralrg", "flow and batch beyond memory", training(), "batch: a flow with hidden widths 256,256 on L=64"),
     ("neuralrg", "sample without a flow", lambda panel: panel.generate(), "flow: train or load a flow first"),
     ("neuralrg", "MCMC without a flow", lambda panel: panel.mcmc_button.click(), "flow: train or load a flow first"),
+    ("neuralrg", "MCMC records beyond memory", mcmc_beyond_memory, "steps: 1000000 HMC steps of 1024 chains"),
     *[("neuralrg", f"load {name}", neural_load(name), "") for name in ("malicious-torch", "wrong-shape", "huge-hidden",
                                                                         "empty")],
 ]
@@ -142,6 +156,7 @@ def test_a_bad_field_is_one_line_with_the_engines_words(key, case, act, fragment
     paths, marker = files
     panel = make_panel(key)
     messages = []
+    getattr(act, "setup", lambda panel: None)(panel)
     panel.error.connect(messages.append)
     before = panel.lab.density if key == "neuralrg" else None
     act(panel, paths) if act.__code__.co_argcount == 2 else act(panel)
