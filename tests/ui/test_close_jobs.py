@@ -31,14 +31,14 @@ def phase_sweep(panel):
 
 def ising_rg_flow(panel):
     panel.ising.L.setValue(64)
-    panel.ising.samples.setValue(100_000)
+    panel.ising.samples.setValue(50_000)  # 2.7 GB of recorded levels: well within memory, minutes of work
     panel.ising.start()
     return [panel.ising.job]
 
 
 def xy_rg_flow(panel):
     panel.xy.L.setValue(64)
-    panel.xy.samples.setValue(100_000)
+    panel.xy.samples.setValue(20_000)  # 4.4 GB of recorded levels: well within memory, minutes of work
     panel.xy.start()
     return [panel.xy.job]
 
