@@ -410,8 +410,7 @@ class Simulation:
         The arrays' unpacked size is checked against the memory available before any is read: a small
         compressed file can unpack to gigabytes."""
         try:
-            with zipfile.ZipFile(path) as archive:
-                unpacked = sum(member.file_size for member in archive.infolist())
+            unpacked = _declared_size(path)
             have = available_memory()
             if have is not None and unpacked > have:
                 raise SessionFormatError(f"{path}: its arrays unpack to {size_text(unpacked)}; "
@@ -427,6 +426,26 @@ class Simulation:
             return cls.from_state(meta, arrays, device)
         except SessionFormatError as err:
             raise SessionFormatError(f"{path}: {err}") from err
+
+
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _declared_size(path: str | os.PathLike) -> int:
+    """Bytes the arrays of an ``.npz`` take once read, from what the file declares (nothing is unpacked):
+    each member's size in the zip directory, or the shape and dtype in its ``.npy`` header if larger
+    (numpy allocates the array its header declares before it reads the data, so a header of a few
+    bytes can ask for terabytes)."""
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            with archive.open(member) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version not in _NPY_HEADERS:
+                    raise ValueError(f"{member.filename}: .npy format version {version} is not one rgviz writes")
+                shape, _, dtype = _NPY_HEADERS[version](fh)
+            total += max(member.file_size, math.prod(shape) * dtype.itemsize)
+    return total
 
 
 def _count(meta: dict[str, Any], key: str, high: float = math.inf) -> int:

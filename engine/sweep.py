@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from . import validate
+from .device import resolve_device
 from .errors import ParameterError
 from .measure.stats import Estimate
 from .measure.sweep_analysis import SizeData, SweepAnalysis, analyse_sweep
@@ -62,6 +64,15 @@ class SweepConfig:
                 raise ParameterError(name, f"must be a positive integer, got {v!r}")
         if self.tempering and len(self.temperatures) < 2:
             raise ParameterError("tempering", "parallel tempering needs at least two temperatures")
+        validate.integer("seed", self.seed)
+        for L in self.sizes:
+            validate.integer("L", L, 4)
+        validate.numbers("T", self.temperatures, positive=True)
+        for name, value in self.params.items():
+            validate.number(name, value)
+        # every size records its series for every temperature; the largest lattice batch dominates
+        validate.lattice_run(len(self.temperatures), max(self.sizes), self.sweeps * len(self.sizes),
+                             device=resolve_device(self.device))
 
 
 @dataclass

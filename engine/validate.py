@@ -42,8 +42,18 @@ def numbers(name: str, values, **limits) -> None:
         number(name, value, **limits)
 
 
-def available_memory() -> int | None:
-    """Bytes of memory a new allocation can use now (Linux MemAvailable), or None where unknown."""
+def on_gpu(device) -> bool:
+    """True for a CUDA device (a torch.device or its name), whose memory is the GPU's own."""
+    return device is not None and str(device).startswith("cuda")
+
+
+def available_memory(device=None) -> int | None:
+    """Bytes a new allocation can use now, or None where unknown: on a CUDA device the GPU's free memory
+    (``torch.cuda.mem_get_info``), elsewhere the machine's (Linux MemAvailable)."""
+    if on_gpu(device):
+        import torch  # only here: the CLI's argument checks run before torch is imported
+
+        return torch.cuda.mem_get_info(torch.device(device))[0]
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -65,11 +75,13 @@ def size_text(n_bytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def memory(name: str, need_bytes: float, what: str) -> None:
-    """ParameterError naming ``name`` when ``what`` needs more memory than the machine has available."""
-    have = available_memory()
+def memory(name: str, need_bytes: float, what: str, device=None) -> None:
+    """ParameterError naming ``name`` when ``what`` needs more memory than ``device`` has available
+    (the machine's memory unless ``device`` is a CUDA device, :func:`available_memory`)."""
+    have = available_memory(device)
     if have is not None and need_bytes > have:
-        raise ParameterError(name, f"{what} needs at least {size_text(need_bytes)} of memory; "
+        where = "GPU memory" if on_gpu(device) else "memory"
+        raise ParameterError(name, f"{what} needs at least {size_text(need_bytes)} of {where}; "
                              f"{size_text(have)} is available")
 
 
@@ -81,15 +93,28 @@ SITE_BYTES = 12
 MEASUREMENT_BYTES = 96
 
 
-def lattice_run(replicas: int, L: int, measurements: int, channels: int = 1) -> None:
+def lattice_run(replicas: int, L: int, measurements: int, channels: int = 1, device=None) -> None:
     """:func:`memory` for Monte Carlo of ``replicas`` lattices of L x L recording ``measurements`` each.
 
-    Blames ``L`` when the lattices dominate the estimate, ``sweeps`` when the recorded series do.
+    Blames ``L`` when the lattices dominate the estimate, ``sweeps`` when the recorded series do. On a
+    GPU the lattices live in its memory and the series in the machine's, so each is checked on its own.
     """
     lattices = replicas * channels * L * L * SITE_BYTES
     series = replicas * measurements * MEASUREMENT_BYTES
-    memory("L" if lattices >= series else "sweeps", lattices + series,
-           f"{replicas} replica(s) of {L} x {L} with {measurements} measurements each")
+    what = f"{replicas} replica(s) of {L} x {L} with {measurements} measurements each"
+    if on_gpu(device):
+        memory("L", lattices, what, device)
+        memory("sweeps", series, what)
+    else:
+        memory("L" if lattices >= series else "sweeps", lattices + series, what)
+
+
+def blocked_samples(samples: int, temperatures: int, L: int, site_bytes: int, device=None) -> None:
+    """:func:`memory` of an RG flow's recorded samples: every level of every sample is kept (4/3 of a
+    lattice) for each temperature, and stacked once more at the end. ``site_bytes``: 1 for Ising spins
+    (int8), 4 for XY angles (float32)."""
+    memory("samples", 2 * samples * temperatures * L * L * 4 / 3 * site_bytes,
+           f"{samples} samples x {temperatures} temperatures of {L} x {L} with their block levels", device)
 
 
 #: Most samples one neural-RG run (``sample``, ``bulk``) may draw. Measured on one core with the shipped
@@ -107,10 +132,10 @@ def sample_count(name: str, n: int, low: int = 1) -> int:
     return n
 
 
-def flow_samples(name: str, n: int, L: int, channels: int, copies: int) -> None:
+def flow_samples(name: str, n: int, L: int, channels: int, copies: int, device=None) -> None:
     """Refuse a count beyond :func:`sample_count`, or ``copies`` float32 fields of ``n`` samples that cannot fit."""
     sample_count(name, n)
-    memory(name, copies * n * channels * L * L * 4, f"{n} samples of {channels} x {L} x {L}")
+    memory(name, copies * n * channels * L * L * 4, f"{n} samples of {channels} x {L} x {L}", device)
 
 
 def least_parameters(levels: int, couplings: int, hidden) -> int:
@@ -120,15 +145,15 @@ def least_parameters(levels: int, couplings: int, hidden) -> int:
 
 
 def flow_training(L: int, channels: int, levels: int, couplings: int, hidden, batch: int, evals: int,
-                  dtype_bytes: int) -> None:
+                  dtype_bytes: int, device=None) -> None:
     """Refuse a flow and batch that cannot fit: weights with gradients and Adam's two moments, and the
     activations one training step keeps for the backward pass (every network's hidden layers, evaluated
     on each 2 x 2 block of every level: about L^2 / 3 blocks per sample over all levels)."""
     weights = 4 * least_parameters(levels, couplings, hidden) * dtype_bytes
     activations = batch * 2 * couplings * sum(hidden) * (L * L // 3 + 1) * channels * dtype_bytes
     what = f"a flow with hidden widths {','.join(map(str, hidden))} on L={L} with batch {batch}"
-    memory("hidden" if weights > activations else "batch", weights + activations, what)
-    memory("eval", evals * channels * L * L * dtype_bytes, f"{evals} evaluation samples of L={L}")
+    memory("hidden" if weights > activations else "batch", weights + activations, what, device)
+    memory("eval", evals * channels * L * L * dtype_bytes, f"{evals} evaluation samples of L={L}", device)
 
 
 def _probe(name: str, folder: Path, shown: str) -> None:

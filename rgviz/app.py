@@ -33,15 +33,42 @@ def simulation_kwargs(args: argparse.Namespace) -> dict:
     return kwargs
 
 
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the application; returns the exit status.
+    """Run the application; returns the exit status (130 after Ctrl+C, with the one line "rgviz: interrupted").
 
     Launched from the command line (``argv`` None), the process ends with ``os._exit`` as soon
     as the window has closed, the worker thread has been joined and the settings are written:
     tearing down torch and Qt at interpreter exit takes seconds on a busy machine and adds
-    nothing once everything the user owns is saved.
+    nothing once everything the user owns is saved. Ctrl+C before the window is up (while torch
+    and Qt load, or the window is built) ends the process at once: nothing the user owns exists yet.
+    Python's own KeyboardInterrupt is not enough there: sent while Qt's libraries loaded, it was lost
+    and the window opened anyway.
     """
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        signal.signal(signal.SIGINT, _interrupted_while_starting)
+    try:
+        status = _run(args)
+    except KeyboardInterrupt:
+        status = INTERRUPTED
+    if status == INTERRUPTED:
+        print("rgviz: interrupted", file=sys.stderr, flush=True)
+    if argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
+def _interrupted_while_starting(*_) -> None:
+    print("rgviz: interrupted", file=sys.stderr, flush=True)
+    os._exit(INTERRUPTED)
+
+
+def _run(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -57,17 +84,20 @@ def main(argv: list[str] | None = None) -> int:
         window.worker.load_session(args.session)
     window.show()
     print(f"rgviz: {args.model}, L = {args.L}, on {window.device}", file=sys.stderr, flush=True)
-    # Ctrl+C in the terminal closes cleanly; the timer lets Python run its signal handlers.
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # From now on Ctrl+C closes the window cleanly; the timer lets Python run its signal handlers.
+    interrupted = []
+
+    def on_sigint(*_) -> None:
+        interrupted.append(True)
+        QTimer.singleShot(0, window.close)  # in the event loop, whose end it is (it may not run yet)
+
+    signal.signal(signal.SIGINT, on_sigint)
     tick = QTimer()
     tick.timeout.connect(lambda: None)
     tick.start(250)
     app.exec()
-    if argv is None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
-    return 0
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return INTERRUPTED if interrupted else 0
 
 
 if __name__ == "__main__":

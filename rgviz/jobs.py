@@ -29,7 +29,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from engine.device import configure_threads
-from engine.errors import ParameterError
+from engine.errors import CheckpointError, ParameterError, SessionFormatError
 
 PROGRESS_INTERVAL = 0.05  # seconds between two progress signals (the last one always goes out)
 
@@ -127,7 +127,7 @@ class _JobWorker(QObject):
             self.done.emit(result)
         except JobCancelled:
             self.done.emit(None)
-        except ParameterError as err:
+        except (ParameterError, CheckpointError, SessionFormatError) as err:  # bad input: its one line, no trace
             self.failed.emit(str(err))
         except Exception as err:  # noqa: BLE001 - any failure is reported to the user, the app lives on
             traceback.print_exc()

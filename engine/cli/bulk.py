@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..device import configure_threads
     from ..figures import write_figures
-    from ..holography.pipeline import run_bulk
+    from ..holography.pipeline import check_bulk, run_bulk
     from ..io import npz_stamp, write_json, write_npz
     from ..nrg.checkpoint import load_checkpoint
     from ..plots.bulk import bulk_figures
@@ -50,11 +50,7 @@ def run(args: argparse.Namespace) -> int:
     validate.integer("chains", args.chains, 1, args.samples)
     validate.number("w0", args.w0, positive=True)
     validate.integer("blocks", args.blocks, 2, args.samples // 2)
-    flow = load_checkpoint(args.checkpoint).flow
-    nodes = flow.channels * flow.L ** 2
-    # the samples with their latents (and a chain copy), then per estimator a few node x node matrices
-    validate.flow_samples("samples", args.samples, flow.L, flow.channels, 3)
-    validate.memory("checkpoint", 3 * nodes * nodes * 8, f"pair statistics of {nodes} latent variables")
+    check_bulk(load_checkpoint(args.checkpoint).flow, args.samples)
     out = args.outputs.folder("out", args.out)
     configure_threads()
     with cli_bar(f"bulk {args.mcmc}", args.samples, enabled=not args.no_progress) as bar:

@@ -13,7 +13,6 @@ import argparse
 import json
 import time
 
-from .. import validate
 from ..names import DEVICE_CHOICES, ISING_ALGORITHMS
 from .args import flatten, value_range
 
@@ -45,7 +44,6 @@ def run(args: argparse.Namespace) -> int:
     config = TauScanConfig(tuple(args.L), tuple(with_tc(flatten(args.T))), tuple(args.algorithms), args.sweeps,
                            args.thermalize, args.seed, args.device)
     config.validate()
-    validate.lattice_run(len(config.temperatures), max(config.sizes), config.sweeps)
     out = None if args.out is None else args.outputs.folder("out", args.out)
     configure_threads()
     t0 = time.perf_counter()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .. import validate
-from ..device import DEVICE_CHOICES, configure_threads
+from ..device import DEVICE_CHOICES, configure_threads, resolve_device
 from ..errors import ParameterError
 from ..figures import write_figures
 from ..progress import cli_bar
@@ -112,10 +112,7 @@ def _check(args: argparse.Namespace) -> None:
     validate.number("J", args.J)
     validate.number("h", args.h)
     temps = len(args.T or (XY_FAN if args.model == "xy" else ISING_FAN))
-    site_bytes = 4 if args.model == "xy" else 1  # XY angles as float32, Ising spins as int8
-    # every level of every recorded sample is kept (4/3 of a lattice), and stacked once more at the end
-    validate.memory("samples", 2 * args.samples * temps * args.L ** 2 * 4 / 3 * site_bytes,
-                    f"{args.samples} samples x {temps} temperatures of {args.L} x {args.L} with their block levels")
+    validate.blocked_samples(args.samples, temps, args.L, 4 if args.model == "xy" else 1, resolve_device(args.device))
 
 
 def run(args: argparse.Namespace) -> int:

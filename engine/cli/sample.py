@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint, device=device)
     # independent Metropolis keeps every draw and the chain's copy of them; HMC keeps only observables
     copies = 2 if args.mcmc == "independent" else 0
-    validate.flow_samples("n", args.n, ckpt.flow.L, ckpt.flow.channels, copies)
+    validate.flow_samples("n", args.n, ckpt.flow.L, ckpt.flow.channels, copies, device)
     gen = make_generator(args.seed, device)
     with cli_bar(f"sample {args.mcmc}", args.n, enabled=not args.no_progress) as bar:
         result = run_chain(ckpt.density, ckpt.target, args.mcmc, args.n, gen, chains=args.chains,

@@ -60,8 +60,8 @@ def _model_params(args: argparse.Namespace) -> dict:
     return params
 
 
-def _check(args: argparse.Namespace) -> None:
-    """Ranges, finiteness and the memory the run needs, before anything is built."""
+def _check(args: argparse.Namespace, device) -> None:
+    """Ranges, finiteness and the memory the run needs on ``device``, before anything is built."""
     for name, value, low in (("L", args.L, 4), ("sweeps", args.sweeps, 1), ("thermalize", args.thermalize, 0),
                              ("measure-every", args.measure_every, 1), ("seed", args.seed, 0)):
         validate.integer(name, value, low)
@@ -72,15 +72,16 @@ def _check(args: argparse.Namespace) -> None:
     if args.bond_disorder is not None:
         validate.number("bond-disorder", args.bond_disorder, 0.0, 1.0)
     replicas = max([len(getattr(args, opt)) for opt in PARAMETERS if getattr(args, opt)], default=1)
-    validate.lattice_run(replicas, args.L, args.sweeps // args.measure_every, 2 if args.model == "phi4" else 1)
+    validate.lattice_run(replicas, args.L, args.sweeps // args.measure_every, 2 if args.model == "phi4" else 1,
+                         device)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..device import configure_threads
+    from ..device import configure_threads, resolve_device
     from ..progress import cli_bar
     from ..session import Simulation
 
-    _check(args)
+    _check(args, resolve_device(args.device))
     params = _model_params(args)
     if args.out:
         args.outputs.file("out", args.out)

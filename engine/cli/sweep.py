@@ -14,7 +14,6 @@ import argparse
 import json
 import time
 
-from .. import validate
 from ..errors import ParameterError
 from ..names import DEVICE_CHOICES, EXECUTORS, SWEEP_MODELS
 from .args import flatten, value_range
@@ -52,16 +51,12 @@ def run(args: argparse.Namespace) -> int:
     from ..sweep import SweepConfig, SweepRunner
 
     temps = flatten(args.T) if isinstance(args.T[0], list) else args.T
-    validate.integer("seed", args.seed)
-    for L in args.L:
-        validate.integer("L", L, 4)
-    params = {k: validate.number(k, v) for k, v in (("J", args.J), ("h", args.h)) if v is not None}
+    params = {k: v for k, v in (("J", args.J), ("h", args.h)) if v is not None}
     cfg = SweepConfig(args.model, tuple(args.L), tuple(temps), args.algorithm, args.sweeps, args.thermalize,
                       args.seed, args.device, args.tempering, params=params)
     cfg.validate()
     if args.address is not None and args.executor != "ray":
         raise ParameterError("address", "applies to --executor ray only")
-    validate.lattice_run(len(temps), max(args.L), args.sweeps * len(args.L), 2 if args.model == "phi4" else 1)
     out = args.outputs.folder("out", args.out)
     configure_threads()
     t0 = time.perf_counter()

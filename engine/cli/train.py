@@ -208,7 +208,7 @@ def _train(args: argparse.Namespace, ranks: distributed.Ranks | None) -> int:
         flow = density.flow
         batch = args.batch or (training or {}).get("plan", {}).get("batch", PLAN_DEFAULTS["batch"])
         validate.flow_training(flow.L, flow.channels, flow.levels, flow.n_couplings, flow.hidden, batch, args.eval,
-                               dtype_bytes)
+                               dtype_bytes, device)
     else:
         if args.bijector == "ode":  # one network per ODE block: --couplings is a coupling option
             if args.couplings is not None:
@@ -219,7 +219,7 @@ def _train(args: argparse.Namespace, ranks: distributed.Ranks | None) -> int:
         target = _target(args)
         levels = args.levels or args.L.bit_length() - 1
         validate.flow_training(args.L, target.channels, levels, args.couplings, args.hidden,
-                               args.batch or PLAN_DEFAULTS["batch"], args.eval, dtype_bytes)
+                               args.batch or PLAN_DEFAULTS["batch"], args.eval, dtype_bytes, device)
         with torch.random.fork_rng(devices=[]):  # the initial weights follow --seed too
             torch.manual_seed(args.seed)
             flow = HierarchicalFlow(args.L, target.channels, args.levels, args.couplings, args.hidden, args.bijector,

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import validate
 from ..device import make_generator
+from ..nrg.cancel import checking
 from ..nrg.checkpoint import Checkpoint, load_checkpoint
 from ..nrg.sampling import draw, effective_sample_size, metropolis_chain
 from .bulk import BulkAnalysis, analyse_bulk
@@ -91,17 +93,32 @@ def _finite(value):
     return value
 
 
+def check_bulk(flow, n: int) -> None:
+    """ParameterError when ``n`` samples of ``flow`` with their latents (and a chain copy), or the pair
+    statistics (a few node x node matrices per estimator), cannot fit in the memory available."""
+    nodes = flow.channels * flow.L ** 2
+    validate.flow_samples("samples", n, flow.L, flow.channels, 3)
+    validate.memory("checkpoint", 3 * nodes * nodes * 8, f"pair statistics of {nodes} latent variables")
+
+
 def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, method: str = "auto",
              chains: int = 16, estimator: str = "connected", w0: float = 1.0, n_blocks: int = 20,
-             device: str = "cpu", progress: Callable[[int, int], None] | None = None) -> BulkRun:
-    """Load (a path), sample ``n`` exact configurations, analyse their latents with ``estimator``."""
+             device: str = "cpu", progress: Callable[[int, int], None] | None = None,
+             check: Callable[[], None] | None = None) -> BulkRun:
+    """Load (a path), sample ``n`` exact configurations, analyse their latents with ``estimator``.
+
+    ``check()`` runs inside every flow evaluation and between the stages; it stops the run by raising."""
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, device=device)
     flow = ckpt.density.flow
+    check_bulk(flow, n)
     gen = make_generator(seed, next(ckpt.density.parameters()).device)
-    samples = sample_bulk(ckpt, n, gen, method=method, chains=chains, n_blocks=n_blocks, progress=progress)
-    stats = pair_statistics(samples.z, estimator, n_blocks)
-    analysis = analyse_bulk(stats, samples.positions, samples.L, w0=w0)
-    quality = flow_quality(ckpt, samples, stats.node_variance, gen)
+    with checking(ckpt.density, check):
+        samples = sample_bulk(ckpt, n, gen, method=method, chains=chains, n_blocks=n_blocks, progress=progress)
+        stats = pair_statistics(samples.z, estimator, n_blocks)
+        if check is not None:
+            check()
+        analysis = analyse_bulk(stats, samples.positions, samples.L, w0=w0)
+        quality = flow_quality(ckpt, samples, stats.node_variance, gen)
     boundary = fit_boundary(samples.boundary_G, samples.L)
     p = next(flow.parameters())
     last = torch.as_tensor(samples.z[-1:], dtype=p.dtype, device=p.device).reshape(1, flow.channels, flow.L, flow.L)

@@ -68,15 +68,20 @@ def sample_bulk(ckpt: Checkpoint, n: int, gen: torch.Generator, batch: int = 204
     density, target = ckpt.density, ckpt.target
     flow = density.flow
     if method == "independent":
-        x, log_w = draw(density, target, n, gen, batch)
+        def report(done: int, _total: int) -> None:  # drawing is the first half of the work, latents the second
+            if progress is not None:
+                progress(done, 2 * n)
+
+        x, log_w = draw(density, target, n, gen, batch, report)
         index, acceptance = metropolis_chain(log_w, gen)
         chain = x[index]
-        zs = [density.latents(chain[a:a + batch], gen) for a in range(0, n, batch)]
+        zs = []
+        for a in range(0, n, batch):
+            zs.append(density.latents(chain[a:a + batch], gen))
+            report(n + a + len(zs[-1]), 2 * n)
         z = torch.cat(zs)
         G = axial_average(correlation_function(chain))
         ess = effective_sample_size(log_w)
-        if progress is not None:
-            progress(n, n)
     else:
         steps = max(n // chains, 2)
         z0, _ = flow.inverse(density.sample(chains, gen)[0])

@@ -18,7 +18,8 @@ import torch
 
 from ..device import make_generator, resolve_device
 from ..errors import ParameterError
-from ..validate import flow_training
+from ..validate import flow_training, memory
+from .cancel import checking
 from .checkpoint import load_checkpoint, save_checkpoint
 from .density import FlowDensity
 from .flow import HierarchicalFlow
@@ -69,10 +70,11 @@ class FlowLab:
                 and self.target.params() == make_target(name, L, **params).params())
 
     def new_flow(self, name: str, L: int, params: dict, couplings: int, hidden: tuple[int, ...],
-                 seed: int = 0) -> None:
-        """A fresh (identity) flow for the target ``name`` (ParameterError for bad parameters)."""
+                 seed: int = 0, batch: int = 1) -> None:
+        """A fresh (identity) flow for the target ``name`` (ParameterError for bad parameters, or for a flow
+        that cannot train on ``batch`` samples at once in the memory available)."""
         target = make_target(name, L, **params)
-        self._check_size(target.L, target.channels, couplings, hidden, batch=1)
+        self._check_size(target.L, target.channels, couplings, hidden, batch)
         with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed
             torch.manual_seed(seed)
             flow = HierarchicalFlow(target.L, target.channels, n_couplings=couplings, hidden=hidden)
@@ -93,11 +95,15 @@ class FlowLab:
     def save(self, path: str | os.PathLike) -> Path:
         return save_checkpoint(path, self._need(), self.target, self.history, {"source": "rgviz"})
 
-    @staticmethod
-    def _check_size(L: int, channels: int, couplings: int, hidden: tuple[int, ...], batch: int) -> None:
+    def check_training(self, batch: int) -> None:
+        """ParameterError when the current flow cannot train on ``batch`` samples in the memory available."""
+        flow = self._flow()
+        self._check_size(flow.L, flow.channels, flow.n_couplings, tuple(flow.hidden), batch)
+
+    def _check_size(self, L: int, channels: int, couplings: int, hidden: tuple[int, ...], batch: int) -> None:
         """ParameterError, before anything is allocated, for a flow or batch this machine cannot hold
         (the same estimate and words as ``rgviz-batch train``)."""
-        flow_training(L, channels, L.bit_length() - 1, couplings, hidden, batch, 0, 4)
+        flow_training(L, channels, L.bit_length() - 1, couplings, hidden, batch, 0, 4, self.device)
 
     def _need(self) -> FlowDensity:
         if self.density is None:
@@ -116,12 +122,17 @@ class FlowLab:
               progress: Callable[[int, int], None] | None = None) -> dict:
         """Reverse-KL training that appends to :attr:`history`; returns a copy of it."""
         density = self._need()
-        flow = density.flow
-        self._check_size(flow.L, flow.channels, flow.n_couplings, tuple(flow.hidden), batch)
+        self.check_training(batch)
         gen = make_generator(seed, next(density.parameters()).device)
         train_reverse_kl(density, self.target, steps=steps, batch=batch, gen=gen, lr=lr, history=self.history,
                          on_step=on_step, progress=progress)
         return self.history_copy()
+
+    def stoppable(self, check: Callable[[], None]):
+        """A context in which ``check()`` runs inside every evaluation of the flow in this thread (each layer,
+        forward and backward), so that raising from it stops a training step, a sampling batch or an HMC
+        trajectory part-way (:func:`engine.nrg.cancel.checking`)."""
+        return checking(self._need(), check)
 
     def history_copy(self) -> dict[str, list[float]]:
         return {k: list(v) for k, v in self.history.items()}
@@ -183,8 +194,16 @@ class FlowLab:
         """The density error correction samples the cone from: the target's (the action knows it)."""
         return self.target
 
+    @staticmethod
+    def check_chains(steps: int, chains: int) -> None:
+        """ParameterError when the two chains' records cannot fit: per step and chain, each method keeps up
+        to four float32 observables, its order parameter's trace in float64 and that trace's autocorrelation
+        (a complex128 transform of twice the length): at least 64 bytes, for both methods."""
+        memory("steps", 2 * 64 * steps * chains, f"{steps} HMC steps of {chains} chains, bulk and physical")
+
     def compare_chains(self, steps: int, chains: int, leapfrog: int, seed: int,
                        progress: Callable[[int, int], None] | None = None) -> dict:
         """HMC on the latents (bulk) against HMC on the lattice (physical): traces, autocorrelations."""
+        self.check_chains(steps, chains)
         return compare_chains(self._need(), self.target, steps, chains, make_generator(seed, self.device),
                               n_leapfrog=leapfrog, burn=max(steps // 10, 10), progress=progress)

@@ -23,13 +23,17 @@ from .density import FlowDensity
 
 
 @torch.no_grad()
-def draw(density: FlowDensity, target, n: int, gen: torch.Generator, batch: int = 4096):
-    """n proposals x ~ q with ln w = -S(x) - ln q(x), drawn in chunks of ``batch``."""
+def draw(density: FlowDensity, target, n: int, gen: torch.Generator, batch: int = 4096,
+         progress: Callable[[int, int], None] | None = None):
+    """n proposals x ~ q with ln w = -S(x) - ln q(x), drawn in chunks of ``batch`` (``progress(done, n)``
+    after each, where a caller can also stop the draw by raising)."""
     xs, log_ws = [], []
     for start in range(0, n, batch):
         x, ln_q = density.sample(min(batch, n - start), gen)
         xs.append(x)
         log_ws.append(-target.action(x) - ln_q)
+        if progress is not None:
+            progress(start + len(x), n)
     return torch.cat(xs), torch.cat(log_ws)
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import validate
+from ..device import resolve_device
 from ..errors import ParameterError
 from ..exact import TC_ISING
 from ..measure.fss import PowerLaw, power_law
@@ -118,8 +120,9 @@ class TauScanConfig:
                                  f"got {self.sweeps}")
         if self.thermalize < 0:
             raise ParameterError("thermalize", f"must be >= 0, got {self.thermalize}")
-        if self.seed < 0:
-            raise ParameterError("seed", f"must be >= 0, got {self.seed}")
+        validate.integer("seed", self.seed)
+        validate.numbers("T", self.temperatures, positive=True)
+        validate.lattice_run(len(self.temperatures), max(self.sizes), self.sweeps, device=resolve_device(self.device))
 
 
 def run_tau_scan(config: TauScanConfig, progress: Progress | None = None,

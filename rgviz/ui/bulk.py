@@ -75,7 +75,7 @@ def analysis_job(paths: dict[str, str], n: int, seed: int, device: str = "cpu", 
 
             step(0, 1)
             results[role] = run_bulk(path, n, seed + done, method=method, estimator=estimator, device=device,
-                                     progress=step)
+                                     progress=step, check=control.check)
             control.partial(dict(results))
         control.progress(len(paths), len(paths))
         return results

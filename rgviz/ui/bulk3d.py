@@ -24,6 +24,13 @@ view shows a plain label and keeps the data without drawing: every method stays 
 
 from __future__ import annotations
 
+# Triton (imported by torch's first optimiser) loaded after Mesa's software OpenGL had drawn this view
+# crashed the process with a segmentation fault (tests/ui/test_bulk_panels.py, its training tests);
+# loaded before any OpenGL context, it does not.
+try:
+    import triton  # noqa: F401
+except ImportError:
+    pass
 
 import numpy as np
 from PySide6.QtCore import Signal

@@ -63,7 +63,8 @@ def training_job(lab: FlowLab, steps: int, batch: int, lr: float, seed: int, pau
             parked.clear()
             control.check()
 
-        return lab.train(steps, batch, lr, seed, on_step=on_step, progress=control.progress)
+        with lab.stoppable(control.check):
+            return lab.train(steps, batch, lr, seed, on_step=on_step, progress=control.progress)
     return work
 
 
@@ -355,8 +356,10 @@ class NeuralRGPanel(Panel, QWidget):
             name, L, params = self.target_spec()
             if self.density is None or not self.lab.same_target(name, L, params):
                 self.lab.new_flow(name, L, params, self.couplings.value(), (self.width.value(), self.width.value()),
-                                  seed=self.seed.value())
+                                  seed=self.seed.value(), batch=self.batch.value())
                 self._flow_shown()
+            else:
+                self.lab.check_training(self.batch.value())
         except ParameterError as err:
             self._fail(str(err))
             return
@@ -481,7 +484,11 @@ class NeuralRGPanel(Panel, QWidget):
         if self.explore_job is not None and self.explore_job.is_running():
             self._fail("Wait for the running operation to finish.")
             return None
-        self.explore_job = Job(lambda control: work(), name="rgviz-latent", holds_live_run=False)  # brief
+        def run(control: JobControl) -> Any:
+            with self.lab.stoppable(control.check):
+                return work()
+
+        self.explore_job = Job(run, name="rgviz-latent", holds_live_run=False)  # brief
         self.explore_job.finished.connect(show)
         self.explore_job.failed.connect(self._fail)
         return self.explore_job.start()
@@ -563,13 +570,15 @@ class NeuralRGPanel(Panel, QWidget):
             return
         seed = self.seed.value()
         steps, chains, leapfrog = self.mcmc_steps.value(), self.mcmc_chains.value(), self.leapfrog.value()
+        self.lab.check_chains(steps, chains)
 
         def work(control: JobControl) -> dict:
             def progress(done: int, total: int) -> None:
                 control.check()  # raises inside hmc when cancelled: the chains stop mid-run
                 control.progress(done, total)
 
-            return self.lab.compare_chains(steps, chains, leapfrog, seed, progress)
+            with self.lab.stoppable(control.check):
+                return self.lab.compare_chains(steps, chains, leapfrog, seed, progress)
 
         self.mcmc_job = Job(work, name="rgviz-mcmc")
         self.mcmc_job.finished.connect(self._show_mcmc)

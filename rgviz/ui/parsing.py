@@ -6,6 +6,7 @@ panels import it, not each other.
 
 from __future__ import annotations
 
+from engine import validate
 from engine.errors import ParameterError
 
 
@@ -28,6 +29,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 def parse_temperatures(text: str) -> tuple[float, ...]:
     """Starting temperatures from text like ``"2.0 2.2, 2.4"``."""
     values = _numbers(text, "T", float, "temperatures must be numbers")
-    if not values or min(values) <= 0:
+    if not values:
         raise ParameterError("T", f"needs one or more temperatures > 0, got {text!r}")
+    validate.numbers("T", values, positive=True)
     return values

@@ -27,6 +27,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from engine import validate
+from engine.device import resolve_device
 from engine.errors import ParameterError
 from engine.exact import T_KT_XY
 from engine.figures import Figure
@@ -182,11 +184,13 @@ class IsingFlowTab(FlowTab):
         layout.addWidget(splitter)
 
     def config(self) -> RGFlowConfig:
-        """The study the widgets describe (validated; ParameterError names the bad field)."""
-        return RGFlowConfig(L=self.L.value(), temperatures=parse_temperatures(self.temperatures.text()),
-                            levels=self.levels.value(), n_samples=self.samples.value(), seed=self.seed.value(),
-                            b=self.b.value(), rule=self.rule.currentText(), thermalize=self.thermalize.value(),
-                            n_blocks=min(20, self.samples.value() // 2), device=self.device)
+        """The study the widgets describe (validated, its memory too; ParameterError names the bad field)."""
+        temperatures, samples = parse_temperatures(self.temperatures.text()), self.samples.value()
+        validate.blocked_samples(samples, len(temperatures), self.L.value(), 1, resolve_device(self.device))
+        return RGFlowConfig(L=self.L.value(), temperatures=temperatures, levels=self.levels.value(),
+                            n_samples=samples, seed=self.seed.value(), b=self.b.value(), rule=self.rule.currentText(),
+                            thermalize=self.thermalize.value(), n_blocks=max(2, min(20, samples // 2)),
+                            device=self.device)
 
     def work(self):
         config = self.config()
@@ -275,6 +279,7 @@ class XYFlowTab(FlowTab):
 
     def work(self):
         L, temperatures = self.L.value(), parse_temperatures(self.temperatures.text())
+        validate.blocked_samples(self.samples.value(), len(temperatures), L, 4, resolve_device(self.device))
         plan = SamplingPlan(self.samples.value(), self.thermalize.value())
         levels, seed, device = self.levels.value(), self.seed.value(), self.device
         self._params = {"L": L, "b": 2}

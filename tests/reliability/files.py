@@ -117,6 +117,13 @@ def bad_sessions(folder: Path, marker: Path) -> dict[str, Path]:
     foreign = folder / "foreign.npz"
     np.savez(foreign, x=np.zeros(3))
     files["foreign-npz"] = foreign
+    bomb = folder / "header-bomb.npz"  # a few hundred bytes whose .npy header declares 4 TB of float32
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("meta.npy", "lattice.npy"):
+            with zf.open(name, "w") as fh:
+                np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)})
+                fh.write(bytes(64))
+    files["header-bomb"] = bomb
 
     def sampler_key(meta, arrays):
         meta["sampler"]["model.__class__.measure"] = 1

@@ -66,3 +66,42 @@ def test_ctrl_c_keeps_the_previous_file(tmp_path):
     assert clean, (status, err)
     assert not lost
 
+
+
+def loading(library: str):
+    """Ready once the child has mapped ``library`` (it is importing the module that needs it)."""
+    def ready(proc: subprocess.Popen) -> bool:
+        try:
+            return library in Path(f"/proc/{proc.pid}/maps").read_text()
+        except OSError:
+            return False
+    return ready
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the child's memory map from /proc")
+@pytest.mark.parametrize("moment", ["importing Qt", "importing torch", "building the window", "in the event loop"])
+def test_ctrl_c_rgviz(moment, tmp_path):
+    """``rgviz`` ends with status 130 and the one line "rgviz: interrupted" whenever Ctrl+C comes: a SIGINT
+    while Qt's libraries loaded was lost (the window opened anyway); one while torch loaded was a traceback."""
+    err_file = tmp_path / "stderr"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    ready = {"importing Qt": loading("libQt6Core"), "importing torch": loading("libtorch"),
+             "building the window": loading("libQt6Widgets"),
+             "in the event loop": lambda proc: "rgviz: ising" in err_file.read_text()}[moment]
+    with err_file.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "rgviz.app", "--L", "16", "--paused"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 120
+        while not ready(proc) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        try:
+            status = proc.wait(timeout=60)
+        finally:
+            proc.kill()
+    text = err_file.read_text()
+    lines = [line for line in text.splitlines() if line.startswith("rgviz:") or "Traceback" in line]
+    clean = status == 130 and lines[-1:] == ["rgviz: interrupted"] and "Traceback" not in text
+    record(clean=clean, traceback="Traceback" in text)
+    assert clean, (status, text)

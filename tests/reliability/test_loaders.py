@@ -21,7 +21,7 @@ CHECKPOINTS = ["malicious-pickle", "malicious-torch", "truncated", "empty", "for
                "attribute-name", "string-param", "bad-symmetry", "bad-history", "bad-training", "missing-target"]
 SESSIONS = ["truncated", "empty", "foreign-text", "malicious-pickle", "foreign-npz", "newer-version", "wrong-shape",
             "huge-L", "nan-lattice", "ising-spin-7", "attribute-key", "wrong-replicas", "unknown-model",
-            "negative-sweep"]
+            "negative-sweep", "header-bomb"]
 
 
 @pytest.fixture(scope="module")

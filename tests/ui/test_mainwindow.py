@@ -182,7 +182,7 @@ def test_ctrl_q_during_run_closes_and_leaves_no_thread(make_window, qtbot):
 
 
 def test_app_process_exits_cleanly_mid_run(tmp_path):
-    """The real entry point: running, interrupted (Ctrl+C closes the window), exit 0 within 2 s."""
+    """The real entry point: running, interrupted (Ctrl+C closes the window), exit 130 within 2 s."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "rgviz.app", "--L", "32", "--device", "cpu"], env=env,
                             cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
@@ -199,7 +199,8 @@ def test_app_process_exits_cleanly_mid_run(tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
         assert time.monotonic() - t0 < 2.0
-        assert proc.returncode == 0, proc.stdout.read().decode()
+        rest = proc.stdout.read().decode()
+        assert proc.returncode == 130 and rest.strip().endswith("rgviz: interrupted"), rest
     finally:
         proc.kill()
         proc.communicate()
