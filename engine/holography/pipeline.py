@@ -149,6 +149,9 @@ def verdict(doc: dict) -> str:
     if saddle is not None and not saddle["is_minimum"]:
         return (f"The saddle search ended where S_eff has {len(saddle['hessian']['negative_modes_removed'])} "
                 "negative curvatures: not a minimum, so there is no saddle-point reading.")
+    if saddle is not None and not saddle["in_prior_range"]:
+        return (f"No minimum of S_eff was found inside the prior's range (z* at |z|^2/2 = {saddle['half_z2']:.4g}, "
+                "where the flow was never trained), so there is no saddle-point reading.")
     if fit["result"] == "no decay":
         return "The data do not support the hyperbolic reading: the correlations do not decay with hyperbolic distance."
     tests = []

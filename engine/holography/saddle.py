@@ -11,7 +11,8 @@ the flow falls short of disentangling the boundary theory, and the claim is abou
 
 Search. Batched L-BFGS (float64) from z = 0 and from draws of the prior N(0, 1), the latents of flow
 samples; the distinct end points (equal S_eff: one minimum up to symmetry) are reported with the number
-of starts that reached each. z* is the lowest end point inside the prior's typical set,
+of starts that reached each. z* is the lowest end point inside the prior's typical set (the lowest of all,
+flagged, when none is),
 not the lowest overall: far out in the prior's tails, where the flow was never trained, it may map z onto
 another copy of the ordered state at a lower S_eff. Seen on the shipped L = 8 critical flow, trained with
 the U(1) symmetry average of :class:`engine.nrg.density.FlowDensity` (which covers one sector of the
@@ -90,7 +91,7 @@ class Saddle:
         kept = self.eigenvalues[self.eigenvalues > self.tolerance]
         modulus = np.sqrt((self.x ** 2).sum(axis=0))
         return {"s_eff": self.action, "gradient_norm": self.gradient_norm, "half_z2": 0.5 * float(np.sum(self.z ** 2)),
-                "is_minimum": self.is_minimum,
+                "is_minimum": self.is_minimum, "in_prior_range": bool(in_prior_range(torch.from_numpy(self.z.ravel()))),
                 "hessian": {"dimension": len(self.eigenvalues), "smallest": float(self.eigenvalues[0]),
                             "largest": float(self.eigenvalues[-1]),
                             "smallest_kept": float(kept[0]) if len(kept) else None,

@@ -10,7 +10,7 @@ from engine.holography.control import FreeField, free_field_control
 from engine.holography.estimators import PairStatistics
 from engine.holography.fit import jackknife_error
 from engine.holography.geometry import node_coordinates, pairwise
-from engine.holography.saddle import find_saddle, hessian
+from engine.holography.saddle import find_saddle, hessian, in_prior_range
 from engine.nrg.density import FlowDensity
 from engine.nrg.flow import HierarchicalFlow
 from engine.nrg.targets import Phi4
@@ -137,3 +137,16 @@ def test_saddle_analysis_fits_ln_q_with_equal_weights_and_pair_scatter_errors():
     assert "ln q" in an.errors and an.fit.chi2_per_dof is None
     assert abs(an.fit.xi - xi) < 3 * an.fit.xi_error and an.fit.xi_error < 0.05
     assert an.fit.r2 > 0.95 and an.fit_flat.r2 < an.fit.r2 - 3 * an.r2_gap[1]
+
+
+def test_verdict_refuses_a_saddle_outside_the_prior_range_or_not_a_minimum():
+    from engine.holography.pipeline import verdict
+
+    fit = {"result": "decay", "xi": 1.0, "xi_error": 0.1, "r2": 0.9, "r2_error": 0.01}
+    saddle = {"is_minimum": True, "in_prior_range": False, "half_z2": 1303.0,
+              "hessian": {"negative_modes_removed": []}}
+    doc = {"flow_quality": {"meets_targets": True}, "fit": fit, "fit_boundary_distance": fit, "saddle": saddle}
+    assert "No minimum of S_eff was found inside the prior's range" in verdict(doc)
+    saddle.update(is_minimum=False, hessian={"negative_modes_removed": [-0.5, -0.1]})
+    assert "2 negative curvatures" in verdict(doc)
+    assert in_prior_range(torch.zeros(1, 512)).item() and not in_prior_range(torch.full((1, 512), 1.5)).item()
