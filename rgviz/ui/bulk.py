@@ -281,7 +281,7 @@ class BulkPanel(JobPanel, Panel, QWidget):
                                   "and node scales removed), the Gaussian mutual information of the two nodes, "
                                   "the raw second moment (a diagnostic: keeps the distance-free nuisance), or "
                                   "either of the first two from the Gaussian at the minimum of S_eff (no sampling "
-                                  "noise; the samples then only measure the flow's quality; a minute or two "
+                                  "noise; the samples then only measure the flow's quality; several minutes "
                                   "per L = 16 checkpoint)")
         self.samples.setToolTip("Exact samples drawn per checkpoint")
         self.seed.setToolTip("Random seed of the sampler (the control uses seed + 1)")
