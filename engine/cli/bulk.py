@@ -1,7 +1,8 @@
 """``rgviz-batch bulk``: the holographic bulk of a trained neural RG, measured.
 
 Draws exact samples of the checkpoint's target (flow proposals with independent-Metropolis correction,
-or HMC in the bulk), maps them to the latent bulk and runs :func:`engine.holography.pipeline.run_bulk`:
+or HMC in the bulk), maps them to the latent bulk (or, with ``--estimator saddle|saddle-mi``, takes the
+correlations from the Gaussian at the minimum of S_eff) and runs :func:`engine.holography.pipeline.run_bulk`:
 pair classes of the chosen estimator fitted against hyperbolic and flat distance, the same-level
 collapse, same- against cross-level xi, the height-scale scan and the flow's quality. Writes
 ``DIR/bulk.json``, ``DIR/correlations.npz`` and the figures.
@@ -20,16 +21,21 @@ from ..names import BULK_METHODS
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True,
                         help="a checkpoint file from rgviz-batch train, or a shipped one by name (phi4_L16_crit)")
-    parser.add_argument("--samples", type=int, default=20000)
+    parser.add_argument("--samples", type=int, default=20000,
+                        help="exact samples (with a saddle estimator they only measure the flow's quality and the "
+                             "boundary G(r))")
     parser.add_argument("--mcmc", choices=BULK_METHODS, default="auto",
                         help="exact sampler: flow proposals + independent Metropolis, HMC on the latents, or auto "
                              "(HMC when the flow's recorded acceptance is below 0.05)")
     parser.add_argument("--chains", type=int, default=16, help="parallel HMC chains (--mcmc bulk)")
     parser.add_argument("--estimator", choices=ESTIMATORS, default="connected",
                         help="pair correlation: connected normalised correlation, Gaussian mutual information, "
-                             "or the raw second moment (a diagnostic)")
+                             "the raw second moment (a diagnostic), or the connected correlation (saddle) or mutual "
+                             "information (saddle-mi) of the Gaussian at the minimum of S_eff, without sampling noise")
     parser.add_argument("--w0", type=float, default=1.0, help="bulk height scale: a level-l node sits at w0 2^l")
-    parser.add_argument("--blocks", type=int, default=20, help="jackknife blocks (consecutive windows of the chain)")
+    parser.add_argument("--blocks", type=int, default=20,
+                        help="jackknife blocks (consecutive windows of the chain; with a saddle estimator also the "
+                             "groups of equivalent pairs whose scatter gives the class errors)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, metavar="DIR")
     parser.add_argument("--json", action="store_true", help="also print bulk.json to stdout")

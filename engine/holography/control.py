@@ -54,6 +54,26 @@ def linear_flow(L: int, channels: int = 2, angle: float = 0.3) -> HierarchicalFl
     return flow.double()
 
 
+class FreeField:
+    """The free field as a target: S = 1/2 sum_c x_c (-Laplacian + m^2) x_c on ``[B, C, L, L]``.
+
+    The saddle point of S_eff for it under :func:`linear_flow` is z = 0 with the Hessian (W Sigma W^T)^-1:
+    the saddle-point estimator's exact oracle.
+    """
+
+    name = "free field"
+
+    def __init__(self, L: int, mass2: float, channels: int = 2):
+        self.L, self.mass2, self.channels = L, mass2, channels
+
+    def params(self) -> dict[str, float]:
+        return {"mass2": self.mass2}
+
+    def action(self, x: torch.Tensor) -> torch.Tensor:
+        laplacian = 4 * x - x.roll(1, -1) - x.roll(-1, -1) - x.roll(1, -2) - x.roll(-1, -2)
+        return 0.5 * (x * (laplacian + self.mass2 * x)).flatten(1).sum(-1)
+
+
 def free_field_covariance(L: int, mass2: float) -> np.ndarray:
     """``[L*L, L*L]`` covariance (-Laplacian + m^2)^-1 of a one-component free field on the torus."""
     k = 2 * np.pi * np.arange(L) / L

@@ -12,6 +12,8 @@ Each node i carries a vector z_i of C components (C = 2 for complex phi^4). Esti
   For C = 1 the two coincide. This is the residual mutual information of Hu, Li, Wang, You, PRR 2, 023369
   (2020) at the Gaussian (saddle-point) level.
 - ``raw``: <z_i . z_j>, the uncentred second moment, kept only as a diagnostic.
+- ``saddle`` and ``saddle-mi``: the connected and mutual-information forms of the Gaussian covariance at the
+  classical saddle point of S_eff (:mod:`.saddle`) instead of sampled moments; exact, no sampling error.
 
 The distance fits use one squared correlation per pair, ``q``: rho^2 (connected), 1 - exp(-2 I) =
 1 - det(1 - A A^T) (mi: the sum of squared canonical correlations when they are small) or raw^2. If
@@ -34,9 +36,15 @@ import numpy as np
 
 from ..errors import ParameterError
 
-ESTIMATORS = ("connected", "mi", "raw")
+#: estimators of sampled latents (and of any exact covariance)
+SAMPLED_ESTIMATORS = ("connected", "mi", "raw")
+#: saddle-point estimators and the form each takes of the saddle's covariance
+SADDLE_FORMS = {"saddle": "connected", "saddle-mi": "mi"}
+ESTIMATORS = SAMPLED_ESTIMATORS + tuple(SADDLE_FORMS)
 DESCRIPTIONS = {"connected": "connected normalised correlation rho", "mi": "Gaussian mutual information I (nats)",
-                "raw": "raw second moment <z_i . z_j> (diagnostic)"}
+                "raw": "raw second moment <z_i . z_j> (diagnostic)",
+                "saddle": "saddle-point normalised correlation rho", "saddle-mi": "saddle-point Gaussian mutual "
+                "information I (nats)"}
 
 
 @dataclass
@@ -53,9 +61,9 @@ class PairStatistics:
     samples: int | None = None  # None for an exact covariance
 
 
-def check_estimator(estimator: str) -> str:
-    if estimator not in ESTIMATORS:
-        raise ParameterError("estimator", f"unknown {estimator!r}; allowed: {', '.join(ESTIMATORS)}")
+def check_estimator(estimator: str, allowed: tuple[str, ...] = ESTIMATORS) -> str:
+    if estimator not in allowed:
+        raise ParameterError("estimator", f"unknown {estimator!r}; allowed: {', '.join(allowed)}")
     return estimator
 
 
@@ -88,7 +96,7 @@ def _jackknife_spread(replicas: np.ndarray) -> np.ndarray:
 
 def pair_statistics(z: np.ndarray, estimator: str = "connected", n_blocks: int = 20) -> PairStatistics:
     """The estimator on latent samples ``z`` ``[n, C, m]`` with block-jackknife errors over ``n_blocks``."""
-    check_estimator(estimator)
+    check_estimator(estimator, SAMPLED_ESTIMATORS)
     z = np.asarray(z, dtype=np.float64)
     n, C, m = z.shape
     if n < 2 * n_blocks:
@@ -110,7 +118,7 @@ def pair_statistics(z: np.ndarray, estimator: str = "connected", n_blocks: int =
 
 def exact_statistics(cov: np.ndarray, mean: np.ndarray | None = None, estimator: str = "connected") -> PairStatistics:
     """The estimator from an exact covariance ``[C, m, C, m]`` (and mean ``[C, m]``, default 0): no noise."""
-    check_estimator(estimator)
+    check_estimator(estimator, SAMPLED_ESTIMATORS)
     cov = np.asarray(cov, dtype=np.float64)
     C, m = cov.shape[:2]
     mean = np.zeros((C, m)) if mean is None else np.asarray(mean, dtype=np.float64)

@@ -61,6 +61,26 @@ def _fit_decay(d: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Decay:
     return _Decay(kappa, amp * np.exp(kappa * d0), 1.0 - chi2 / total if total > 0 else float("nan"), chi2)
 
 
+def log_q(y: np.ndarray) -> np.ndarray:
+    """ln y with 0 read as 1e-300 (a class of exactly uncorrelated pairs)."""
+    return np.log(np.maximum(y, 1e-300))
+
+
+def _fit_line(d: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Decay:
+    """Weighted least squares of ln y = ln B - kappa d: the same decay fitted in log space (R^2 there too).
+
+    For class values without noise (the saddle point), which are positive and span many decades.
+    """
+    ly = log_q(y)
+    W = np.sum(w)
+    dm, ym = np.sum(w * d) / W, np.sum(w * ly) / W
+    kappa = -float(np.sum(w * (d - dm) * (ly - ym)) / np.sum(w * (d - dm) ** 2))
+    log_b = ym + kappa * dm
+    chi2 = float(np.sum(w * (ly - log_b + kappa * d) ** 2))
+    total = float(np.sum(w * (ly - ym) ** 2))
+    return _Decay(kappa, float(np.exp(log_b)), 1.0 - chi2 / total if total > 0 else float("nan"), chi2)
+
+
 @dataclass
 class DecayFit:
     """q = B exp(-2 d / xi) on ``classes`` pair classes (``pairs`` pairs); None errors for exact data."""
@@ -106,32 +126,35 @@ def class_weights(replicas: np.ndarray) -> np.ndarray:
     return 1.0 / np.maximum(err, floor) ** 2
 
 
-def extrapolate_decay(d: np.ndarray, y: np.ndarray, w: np.ndarray, d_new: np.ndarray) -> np.ndarray:
+def extrapolate_decay(d: np.ndarray, y: np.ndarray, w: np.ndarray, d_new: np.ndarray, log: bool = False) -> np.ndarray:
     """q at ``d_new`` from the decay fitted to (d, y) with weights w (zeros where it does not decay)."""
-    params = _decay_params(_fit_decay(d, y, w))
+    params = _decay_params((_fit_line if log else _fit_decay)(d, y, w))
     return np.zeros(len(d_new)) if params is None else np.exp(2.0 * (params[1] - d_new) / params[0])
 
 
-def fit_decay(d: np.ndarray, y: np.ndarray, counts: np.ndarray, replicas: np.ndarray | None = None) -> DecayFit:
+def fit_decay(d: np.ndarray, y: np.ndarray, counts: np.ndarray, replicas: np.ndarray | None = None,
+              log: bool = False) -> DecayFit:
     """Fit class averages ``y`` ``[K]`` at distances ``d`` (``counts`` pairs each).
 
     ``replicas`` ``[B, K]``: leave-one-block-out class averages. Their spread gives the class errors
     (the weights) and the jackknife errors of every fitted number; without them (an exact covariance)
-    the classes weigh equally and the errors are None.
+    the classes weigh equally and the errors are None. ``log``: fit ln y, every class weighing equally,
+    the replicas giving only the errors (no chi^2 then: the weights are not errors).
     """
     d, y = np.asarray(d, float), np.asarray(y, float)
     if len(d) < 3 or not np.ptp(d) > 0:
         raise ValueError(f"{len(d)} pair classes at {len(np.unique(d))} distances: a decay cannot be fitted")
-    w = np.ones_like(y) if replicas is None else class_weights(replicas)
-    main = _fit_decay(d, y, w)
+    w = np.ones_like(y) if replicas is None or log else class_weights(replicas)
+    fitter = _fit_line if log else _fit_decay
+    main = fitter(d, y, w)
     params = _decay_params(main)
     pairs = int(np.sum(counts))
     dof = len(d) - 2
-    chi2 = main.chi2 / dof if replicas is not None and dof > 0 else None
+    chi2 = main.chi2 / dof if replicas is not None and not log and dof > 0 else None
     if replicas is None:
         xi, d0 = params if params else (None, None)
         return DecayFit(params is not None, xi, None, d0, None, main.r2, None, chi2, len(d), pairs)
-    fits = [_fit_decay(d, r, w) for r in replicas]
+    fits = [fitter(d, r, w) for r in replicas]
     r2_rep = np.array([f.r2 for f in fits])
     if params is None:
         return DecayFit(False, None, None, None, None, main.r2, jackknife_error(r2_rep), chi2, len(d), pairs, r2_rep)

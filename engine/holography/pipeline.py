@@ -24,7 +24,8 @@ from ..nrg.cancel import checking
 from ..nrg.checkpoint import Checkpoint, load_checkpoint
 from ..nrg.sampling import draw, effective_sample_size, metropolis_chain
 from .bulk import BulkAnalysis, analyse_bulk
-from .estimators import pair_statistics
+from .estimators import SADDLE_FORMS, check_estimator, pair_statistics
+from .saddle import find_saddle
 from .sampling import BoundaryFit, BulkSamples, fit_boundary, sample_bulk
 
 #: per-level latent variance within this fraction of the prior's 1
@@ -74,7 +75,7 @@ class BulkRun:
     samples: BulkSamples
     analysis: BulkAnalysis
     boundary: BoundaryFit | None
-    boundary_sample: np.ndarray  # [C, L, L]: the chain's last configuration x = G(z)
+    boundary_sample: np.ndarray  # [C, L, L]: the chain's last configuration x = G(z), or the saddle's x*
     doc: dict  # what bulk.json holds
 
     @property
@@ -107,29 +108,43 @@ def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, m
              check: Callable[[], None] | None = None) -> BulkRun:
     """Load (a path), sample ``n`` exact configurations, analyse their latents with ``estimator``.
 
-    ``check()`` runs inside every flow evaluation and between the stages; it stops the run by raising."""
+    A saddle-point estimator (:mod:`.saddle`) takes the correlations from the Gaussian at the minimum of
+    S_eff instead; the samples then only measure the flow's quality and the boundary G(r), and the
+    boundary configuration shown is the saddle's x* = G(z*). ``check()`` runs inside every flow evaluation
+    and between the stages; it stops the run by raising.
+    """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, device=device)
+    check_estimator(estimator)
     flow = ckpt.density.flow
     check_bulk(flow, n)
     gen = make_generator(seed, next(ckpt.density.parameters()).device)
     with checking(ckpt.density, check):
         samples = sample_bulk(ckpt, n, gen, method=method, chains=chains, n_blocks=n_blocks, progress=progress)
-        stats = pair_statistics(samples.z, estimator, n_blocks)
+        extra = {}
+        if estimator in SADDLE_FORMS:
+            saddle = find_saddle(ckpt.density, ckpt.target, seed)
+            stats, node_variance, x = saddle.statistics(estimator), samples.z.var(axis=0).mean(axis=0), saddle.x
+            analysis = analyse_bulk(stats, samples.positions, samples.L, w0=w0, pair_groups=n_blocks)
+            extra["saddle"] = saddle.to_json()
+        else:
+            stats = pair_statistics(samples.z, estimator, n_blocks)
+            node_variance = stats.node_variance
+            analysis = analyse_bulk(stats, samples.positions, samples.L, w0=w0)
+            p = next(flow.parameters())
+            last = torch.as_tensor(samples.z[-1:], dtype=p.dtype, device=p.device).reshape(1, flow.channels, flow.L,
+                                                                                             flow.L)
+            with torch.no_grad():
+                x = flow(last)[0][0].double().cpu().numpy()
         if check is not None:
             check()
-        analysis = analyse_bulk(stats, samples.positions, samples.L, w0=w0)
-        quality = flow_quality(ckpt, samples, stats.node_variance, gen)
+        quality = flow_quality(ckpt, samples, node_variance, gen)
     boundary = fit_boundary(samples.boundary_G, samples.L)
-    p = next(flow.parameters())
-    last = torch.as_tensor(samples.z[-1:], dtype=p.dtype, device=p.device).reshape(1, flow.channels, flow.L, flow.L)
-    with torch.no_grad():
-        x = flow(last)[0][0].double().cpu().numpy()
     path = None if isinstance(checkpoint, Checkpoint) else str(checkpoint)
     doc = _finite({**analysis.to_json(), "flow_quality": quality,
                    "boundary_correlation": None if boundary is None else dict(boundary.__dict__),
                    "mcmc": samples.method, "acceptance": samples.acceptance, "samples": int(samples.z.shape[0]),
                    "checkpoint": path,
-                   "target": {"name": ckpt.target.name, "L": ckpt.target.L, **ckpt.target.params()}})
+                   "target": {"name": ckpt.target.name, "L": ckpt.target.L, **ckpt.target.params()}, **extra})
     return BulkRun(path or "", ckpt.target.name, flow.L, flow.levels, samples, analysis,
                    boundary, x, doc)
 
@@ -146,6 +161,13 @@ def verdict(doc: dict) -> str:
     if not quality["meets_targets"]:
         return ("The flow is too weak for a geometric reading (" + "; ".join(quality["weak"]) + "): its latent "
                 "correlations describe the flow's leftovers, not the bulk of the boundary theory.")
+    saddle = doc.get("saddle")
+    if saddle is not None and not saddle["is_minimum"]:
+        return (f"The saddle search ended where S_eff has {len(saddle['hessian']['negative_modes_removed'])} "
+                "negative curvatures: not a minimum, so there is no saddle-point reading.")
+    if saddle is not None and not saddle["in_prior_range"]:
+        return (f"No minimum of S_eff was found inside the prior's range (z* at |z|^2/2 = {saddle['half_z2']:.4g}, "
+                "where the flow was never trained), so there is no saddle-point reading.")
     if fit["result"] == "no decay":
         return "The data do not support the hyperbolic reading: the correlations do not decay with hyperbolic distance."
     tests = []

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 
 from engine.errors import ParameterError
 from engine.resources import shipped
-from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS
+from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS, SADDLE_FORMS
 from engine.holography.geometry import disk_geodesic, poincare_disk, slice_nodes, slice_points
 from engine.holography.pipeline import BulkRun, run_bulk
 from engine.io import stamp, write_csv, write_npz, write_text
@@ -275,11 +275,15 @@ class BulkPanel(JobPanel, Panel, QWidget):
                                "well-trained flow), HMC on the latent variables (slower, mixes for any flow), "
                                "or automatic: HMC when the flow's recorded acceptance is below 0.05")
         self.estimator = QComboBox()
-        for label, estimator in zip(("connected", "mutual information", "raw (diagnostic)"), ESTIMATORS):
+        for label, estimator in zip(("connected", "mutual information", "raw (diagnostic)", "saddle point",
+                                     "saddle point, mutual information"), ESTIMATORS):
             self.estimator.addItem(label, estimator)
         self.estimator.setToolTip("Pair correlation the fits use: the connected normalised correlation (means "
                                   "and node scales removed), the Gaussian mutual information of the two nodes, "
-                                  "or the raw second moment (a diagnostic: keeps the distance-free nuisance)")
+                                  "the raw second moment (a diagnostic: keeps the distance-free nuisance), or "
+                                  "either of the first two from the Gaussian at the minimum of S_eff (no sampling "
+                                  "noise; the samples then only measure the flow's quality; several minutes "
+                                  "per L = 16 checkpoint)")
         self.samples.setToolTip("Exact samples drawn per checkpoint")
         self.seed.setToolTip("Random seed of the sampler (the control uses seed + 1)")
         self.start_button = QPushButton("Sample and analyse")
@@ -387,7 +391,9 @@ class BulkPanel(JobPanel, Panel, QWidget):
                                      "training or rgviz-batch train)")
             work = analysis_job(paths, self.samples.value(), self.seed.value(), self.device,
                                 self.method.currentData(), self.estimator.currentData())
-            return work, f"Sampling {self.samples.value()} configurations per checkpoint..."
+            saddle = " (for the flow's quality) and finding the saddle point" if self.estimator.currentData() in \
+                SADDLE_FORMS else ""
+            return work, f"Sampling {self.samples.value()} configurations{saddle} per checkpoint..."
 
         self.start_job(prepare, "rgviz-bulk", finished=self._on_finished, partial=self._show_results)
 

@@ -76,3 +76,24 @@ def test_bulk_refuses_a_bad_height_scale(tmp_path, checkpoint, capsys):
     assert main(["bulk", "--checkpoint", str(checkpoint), "--w0", "-1", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "w0" in err
+
+
+def test_bulk_saddle_estimator_round_trip(tmp_path, checkpoint, capsys):
+    """The untrained flow is the identity, so S_eff = S: an ordered phi^4 saddle with one Goldstone zero mode."""
+    out = tmp_path / "saddle"
+    assert main(["bulk", "--checkpoint", str(checkpoint), "--estimator", "saddle", "--samples", "400",
+                 "--blocks", "4", "--out", str(out), "--json", "--no-progress"]) == 0
+    doc = json.loads((out / "bulk.json").read_text())
+    doc.pop("format"), doc.pop("version")
+    assert doc == json.loads(capsys.readouterr().out)
+    assert doc["estimator"] == "saddle" and "no sampling error" in doc["errors"]
+    saddle = doc["saddle"]
+    assert saddle["is_minimum"] and saddle["hessian"]["dimension"] == 32
+    assert len(saddle["hessian"]["zero_modes_removed"]) == 1 and saddle["gradient_norm"] < 1e-6
+    assert saddle["boundary"]["abs_m"] == pytest.approx(np.sqrt((4 * 0.3 + 0.5) / 2), abs=1e-6)
+    assert doc["fit"]["r2_error"] is not None  # the pair scatter gives every number an error
+    data = np.load(out / "correlations.npz")
+    assert np.allclose(np.diag(data["value"]), 1.0) and np.all(data["value_error"] == 0)
+    assert main(["bulk", "--checkpoint", str(checkpoint), "--estimator", "saddle-mi", "--samples", "400",
+                 "--out", str(tmp_path / "mi"), "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["estimator"] == "saddle-mi"

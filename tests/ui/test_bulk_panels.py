@@ -92,6 +92,22 @@ def test_bulk_hmc_analysis_reports_progress_and_its_sampler(bulk_panel, checkpoi
     assert any(0 < done < total for done, total in seen), "no progress during HMC"
 
 
+def test_saddle_estimator_runs_as_a_job_and_keeps_the_weak_flow_warning(bulk_panel, checkpoints, qtbot):
+    panel = bulk_panel()
+    panel.set_checkpoint("critical", checkpoints["critical"])
+    panel.set_checkpoint("control", "")
+    panel.samples.setValue(256)
+    panel.estimator.setCurrentIndex(panel.estimator.findData("saddle"))
+    assert panel.estimator.currentText() == "saddle point"
+    panel.start_analysis()
+    assert "finding the saddle point" in panel.status.text()
+    qtbot.waitUntil(lambda: panel.job.is_done, timeout=60_000)
+    doc = panel.results["critical"].doc
+    assert doc["estimator"] == "saddle" and doc["saddle"]["hessian"]["dimension"] == 32
+    assert "saddle estimator" in panel.status.text()
+    assert "too weak for a geometric reading" in panel.verdict.text() and "#b00" in panel.verdict.text()
+
+
 def test_analysis_job_then_picking_two_nodes_shows_both_distances(bulk_panel, checkpoints, qtbot):
     panel = bulk_panel()
     for role, path in checkpoints.items():
