@@ -53,7 +53,8 @@ def _error_bars(x: np.ndarray, y: np.ndarray, err: np.ndarray, logx: bool, logy:
 
 
 def style_plot(plot: pg.PlotItem) -> None:
-    """Black axes and text on a white background, a faint grid, a legend (once per PlotItem)."""
+    """Black axes and text on a white background, a faint grid, a legend (once per PlotItem; :func:`draw_figure`
+    moves it to the corner with the least data)."""
     for side in ("bottom", "left"):
         axis = plot.getAxis(side)
         axis.setPen("k")
@@ -66,6 +67,39 @@ def style_plot(plot: pg.PlotItem) -> None:
     legend.setVisible(False)  # until a figure with labelled series is drawn
 
 
+#: Legend offsets from the data area's corners (pyqtgraph: negative x from the right, negative y from the
+#: bottom), in the order preferred on a tie, with the corner's (x, y) in the unit square of the data.
+LEGEND_CORNERS = (((-10, 10), (1, 1)), ((10, 10), (0, 1)), ((-10, -10), (1, 0)), ((10, -10), (0, 0)))
+
+
+def legend_corner(fig: Figure, share: float = 0.4) -> tuple[int, int]:
+    """The legend offset of the corner of ``fig``'s data bounds that holds the fewest points (each corner a
+    ``share`` x ``share`` box), so that the legend covers as little data as it can."""
+    xs, ys = [], []
+    for series in fig.series:
+        x, y, _ = _log_safe(series, fig.logx, fig.logy)
+        xs.append(np.log10(x) if fig.logx else x)
+        ys.append(np.log10(y) if fig.logy else y)
+    x, y = (np.concatenate(v) if v else np.zeros(0) for v in (xs, ys))
+    if not x.size:
+        return LEGEND_CORNERS[0][0]
+    u = (x - x.min()) / (np.ptp(x) or 1.0)
+    v = (y - y.min()) / (np.ptp(y) or 1.0)
+    counts = [np.count_nonzero((np.abs(u - cx) <= share) & (np.abs(v - cy) <= share))
+              for _, (cx, cy) in LEGEND_CORNERS]
+    return LEGEND_CORNERS[int(np.argmin(counts))][0]
+
+
+def show_hint(plot: pg.PlotItem, text: str) -> None:
+    """An empty plot says, in one line, what to run to fill it (bare 0-1 axes say nothing)."""
+    plot.clear()
+    plot.setTitle(escape(text), color="#555555", size="10pt")
+    for side in ("left", "bottom"):
+        plot.hideAxis(side)
+    if plot.legend is not None:
+        plot.legend.setVisible(False)
+
+
 def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     """Replace what ``plot`` shows by ``fig``: title, labels, log axes, series, errors.
 
@@ -76,12 +110,15 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     as HTML, where "<|m|>" would vanish as a tag.
     """
     plot.clear()
+    for side in ("left", "bottom"):
+        plot.showAxis(side)
     plot.setTitle(escape(fig.title), color="k", size="10pt")
     plot.setLabel("bottom", escape(fig.xlabel), color="k")
     plot.setLabel("left", escape(fig.ylabel), color="k")
     plot.setLogMode(x=fig.logx, y=fig.logy)
     if plot.legend is not None:
         plot.legend.setVisible(any(s.label for s in fig.series))
+        plot.legend.setOffset(legend_corner(fig))
     next_color, color = 0, PALETTE[0]
     for series in fig.series:
         if series.color is not None:

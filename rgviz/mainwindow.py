@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QApplication,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QWidget,
 )
@@ -107,14 +109,15 @@ class MainWindow(QMainWindow):
         """Dock ``widget`` (a :class:`Panel`) as a movable, floatable, closable panel listed in the View menu."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")  # saveState/restoreState identify docks by name
-        dock.setWidget(widget)
+        dock.setWidget(widget if key == "lattice" else scrolling(widget))
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, dock)
-        if key not in CORE_PANELS and "timeseries" in self.docks:
-            # Every further panel starts as a tab beside the time series: the lattice stays large.
-            self.tabifyDockWidget(self.docks["timeseries"], dock)
+        further = [other for name, other in self.docks.items() if name not in CORE_PANELS]
+        if key not in CORE_PANELS and further:
+            # Every further panel is a tab of one group below the lattice and the time series.
+            self.tabifyDockWidget(further[0], dock)
         dock.toggleViewAction().setStatusTip(f"Show or hide the {title} panel")
         self._view_menu.insertAction(self._view_separator, dock.toggleViewAction())
         if shortcut is not None:
@@ -143,14 +146,18 @@ class MainWindow(QMainWindow):
                 return
 
     def _arrange_default_layout(self) -> None:
-        """Controls on the left (full height), the lattice large on the right, the time series
-        (with every further panel as a tab, see :meth:`add_panel`) below the lattice."""
+        """Controls on the left (full height); on the right the lattice, about square so that its
+        image fills the view, beside the time series; below them every further panel as a tab
+        (see :meth:`add_panel`), with room for a grid of plots."""
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        series = self.docks["timeseries"]
-        series.raise_()
+        lattice, series = self.docks["lattice"], self.docks["timeseries"]
+        self.splitDockWidget(lattice, series, Qt.Orientation.Horizontal)
         self.resize(1400, 900)
-        self.resizeDocks([self.docks["controls"], self.docks["lattice"]], [380, 1000], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["lattice"], series], [560, 320], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["controls"], lattice, series], [380, 480, 540], Qt.Orientation.Horizontal)
+        further = [dock for key, dock in self.docks.items() if key not in CORE_PANELS]
+        if further:
+            further[0].raise_()
+            self.resizeDocks([lattice, further[0]], [400, 440], Qt.Orientation.Vertical)
 
     def _figures(self) -> dict[str, tuple[str, FigureTarget]]:
         """Export-figure targets: key -> (title, target); a panel with several has ``key/index`` keys."""
@@ -468,6 +475,16 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.shutdown()
         event.accept()
+
+
+def scrolling(panel: QWidget) -> QScrollArea:
+    """``panel`` in a scroll area: a dock too small for the panel's plots (each keeps a readable minimum
+    size, :data:`rgviz.ui.plotting.MIN_CELL`) or its forms scrolls rather than squashing or clipping them."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(panel)
+    return area
 
 
 class ExportFigureDialog(QDialog):

@@ -53,6 +53,7 @@ from ..jobs import Job, JobControl, JobPanel
 from .bulk3d import LAYOUTS, RESOURCES, Bulk3DView, boundary_image
 from .colors import lookup
 from .panel import FigureTarget, Panel, proposed_size
+from .plotting import readable
 
 ROLES = ("critical", "control")
 FIGURES = ("bulk3d", "level_maps", "class_fit", "collapse", "correlations", "poincare_disk")
@@ -182,6 +183,7 @@ class DiskView(pg.PlotWidget):
         self.hideAxis("left")
         self.hideAxis("bottom")
         self.setTitle("Poincare disc of one row", color="k")
+        readable(self)
 
     def show_slice(self, result: BulkRun, boundary: np.ndarray, row: int, picked: list[int]) -> None:
         """``boundary``: the boundary sample as an ``[L, L, 3]`` image (its row ``row`` is the rim)."""

@@ -40,6 +40,7 @@ from ..jobs import Job, JobControl
 from .bulk3d import RESOURCES, boundary_image
 from .colors import lookup
 from .panel import Panel
+from .plotting import PlotGrid, readable
 from .widgets import int_spin
 
 SIZES = (4, 8, 16, 32, 64)
@@ -91,6 +92,7 @@ class ImagePlot(pg.PlotWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.image)
         self.boxes: list[QGraphicsRectItem] = []
+        readable(self)
 
     def show_rgb(self, rgb: np.ndarray, title: str | None = None,
                  boxes: list[tuple[float, float, float, float]] = ()) -> None:
@@ -180,18 +182,18 @@ class NeuralRGPanel(Panel, QWidget):
 
         # training curves
         self.curves = {}
-        plots = []
-        for key, title in (("loss", "F_q (kT, whole lattice)"), ("ess", "ESS (fraction)"),
-                           ("acceptance", "Metropolis acceptance")):
-            plot = pg.PlotWidget(background="w", title=title)
+        self.training_plots = PlotGrid()
+        plots = self.training_plots.fill(3)
+        for plot, (key, title) in zip(plots, (("loss", "F_q (kT, whole lattice)"), ("ess", "ESS (fraction)"),
+                                              ("acceptance", "Metropolis acceptance"))):
+            plot.setTitle(title, color="k")
             plot.setLabel("bottom", "step")
             self.curves[key] = plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
-            plots.append(plot)
         self.exact_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#d62728", style=Qt.PenStyle.DashLine),
                                           label="exact F", labelOpts={"color": "#d62728", "position": 0.1})
         self.exact_line.setVisible(False)
         plots[0].addItem(self.exact_line)
-        training_page = page(*plots)
+        training_page = page(self.training_plots)
 
         # samples
         self.n_samples = int_spin(1, 64, 8)
@@ -235,6 +237,8 @@ class NeuralRGPanel(Panel, QWidget):
         self.rho_plot.setLabel("bottom", "lag")
         self.trace_plot.addLegend(labelTextColor="k")
         self.rho_plot.addLegend(labelTextColor="k")
+        readable(self.trace_plot)
+        readable(self.rho_plot)
         mcmc_plots = QWidget()
         line = QHBoxLayout(mcmc_plots)
         line.addWidget(self.trace_plot)

@@ -28,7 +28,7 @@ from ..figures import render_all
 from ..jobs import JobControl, JobPanel
 from .panel import Panel
 from .parsing import parse_sizes
-from .plotting import draw_figure, fill_grid, grid_widget
+from .plotting import PlotGrid, draw_figure
 from .widgets import estimate_table, fill_estimate_table, int_spin
 
 #: Default temperature grid (from, to, points) per model: around Tc (Ising) or T_KT (XY).
@@ -145,7 +145,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
         left_layout.addLayout(form)
         left_layout.addWidget(self.table, 1)
 
-        self.plots = grid_widget()
+        self.plots = PlotGrid("Choose sizes and temperatures, then Start: the curves fill in as the sweep runs")
         self.figure_box = QWidget()  # what "Export figure" renders: the grid of plots
         box = QVBoxLayout(self.figure_box)
         box.setContentsMargins(0, 0, 0, 0)
@@ -203,7 +203,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
         figs = observable_figures(result)
         names = [f.name for f in figs]
         if names != self._plot_names:
-            self._plots = dict(zip(names, fill_grid(self.plots, len(names))))
+            self._plots = dict(zip(names, self.plots.fill(len(names))))
             self._plot_names = names
         for fig in figs:
             draw_figure(self._plots[fig.name], fig)

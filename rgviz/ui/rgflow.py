@@ -42,7 +42,7 @@ from ..figures import render_all
 from ..jobs import JobControl, JobPanel
 from .panel import FigureTarget, Panel
 from .parsing import parse_temperatures
-from .plotting import draw_figure, fill_grid, grid_widget, style_plot
+from .plotting import PlotGrid, draw_figure, show_hint
 from .widgets import estimate_table, fill_estimate_table, int_spin
 
 XY_X_RANGE = (0.4, 3.0)  # 1/K shown in the Kosterlitz diagram (zoom out for hotter trajectories)
@@ -163,10 +163,10 @@ class IsingFlowTab(FlowTab):
         left_layout.addWidget(self._finish_form())
         left_layout.addWidget(self.table, 1)
 
-        self.plane_widget = grid_widget()
-        self.plane = self.plane_widget.addPlot()
-        style_plot(self.plane)
-        self.plots = grid_widget()
+        self.plane_widget = PlotGrid()
+        self.plane = self.plane_widget.fill(1)[0]
+        show_hint(self.plane, "Start samples the fan of temperatures: trajectories, Kc and MCRG exponents appear here")
+        self.plots = PlotGrid(columns=2)
         self.figure_box = QSplitter(Qt.Orientation.Vertical)  # what "Export figure" renders
         self.figure_box.addWidget(self.plane_widget)
         self.figure_box.addWidget(self.plots)
@@ -230,7 +230,7 @@ class IsingFlowTab(FlowTab):
         draw_figure(self.plane, figs[0])
         names = [f.name for f in figs[1:]]
         if names != self._grid_names:
-            self._grid_plots = dict(zip(names, fill_grid(self.plots, len(names), columns=2)))
+            self._grid_plots = dict(zip(names, self.plots.fill(len(names))))
             self._grid_names = names
         for fig in figs[1:]:
             draw_figure(self._grid_plots[fig.name], fig)
@@ -261,9 +261,8 @@ class XYFlowTab(FlowTab):
         for label, widget in (("Size L", self.L), ("Temperatures", self.temperatures), ("Blockings", self.levels),
                               ("Samples", self.samples), ("Thermalize", self.thermalize)):
             self.form.addRow(label, widget)
-        self.figure_box = grid_widget()  # what "Export figure" renders
-        self.plot = self.figure_box.addPlot()
-        style_plot(self.plot)
+        self.figure_box = PlotGrid()  # what "Export figure" renders
+        self.plot = self.figure_box.fill(1)[0]
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._finish_form())
         splitter.addWidget(self.figure_box)

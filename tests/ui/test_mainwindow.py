@@ -206,7 +206,8 @@ def test_app_process_exits_cleanly_mid_run(tmp_path):
 
 
 def test_main_in_process_returns_zero(qtbot, tmp_path):
-    """``main`` opens every panel group, each panel as a tab beside the time series."""
+    """``main`` opens every panel group, each further panel as a tab of one group (with the phase panel),
+    the lattice beside the time series."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -217,13 +218,16 @@ def test_main_in_process_returns_zero(qtbot, tmp_path):
     def inspect_and_close():
         [window] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
         seen["docks"] = set(window.docks)
-        seen["tabbed"] = {k for k, d in window.docks.items() if d in window.tabifiedDockWidgets(window.docks["timeseries"])}
+        seen["tabbed"] = {k for k, d in window.docks.items() if d in window.tabifiedDockWidgets(window.docks["phase"])}
+        seen["tabbed"].add("phase")
+        seen["series_tabbed"] = window.tabifiedDockWidgets(window.docks["timeseries"])
         window.close()
 
     QTimer.singleShot(1500, inspect_and_close)
     assert app.main(["--model", "ising", "--L", "16", "--device", "cpu"]) == 0
     assert {"phase", "rgflow", "bulk", "neuralrg"} <= seen["docks"]
     assert seen["tabbed"] == seen["docks"] - PANELS
+    assert not seen["series_tabbed"]
 
 
 # --- the panel protocol ----------------------------------------------------------------------
