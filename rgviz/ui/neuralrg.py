@@ -151,6 +151,7 @@ class NeuralRGPanel(Panel, QWidget):
         self.explore_job: Job | None = None
         self.paused, self.parked = threading.Event(), threading.Event()
         self.results: dict[str, object] = {}
+        self.checkpoint: str | None = None  # the path of the loaded checkpoint (saved with a session)
 
         # target, flow and training settings
         self.target_box = QComboBox()
@@ -360,6 +361,7 @@ class NeuralRGPanel(Panel, QWidget):
             if self.density is None or not self.lab.same_target(name, L, params):
                 self.lab.new_flow(name, L, params, self.couplings.value(), (self.width.value(), self.width.value()),
                                   seed=self.seed.value())
+                self.checkpoint = None
                 self._flow_shown()
         except ParameterError as err:
             self._fail(str(err))
@@ -436,9 +438,16 @@ class NeuralRGPanel(Panel, QWidget):
             box = getattr(self, name, None)
             if isinstance(box, QDoubleSpinBox):
                 box.setValue(value)
+        # The architecture fields show the loaded flow's (training goes on with it); the width field
+        # builds two equal hidden layers, so a checkpoint with others shows its widest and names them all.
+        self.couplings.setValue(target["couplings"])
+        self.width.setValue(max(target["hidden"]))
+        self.checkpoint = str(path)
+        params = ", ".join(f"{name}={value:.4g}" for name, value in target["params"].items())
         self._flow_shown()
-        self.status.setText(f"Loaded {path}: {target['name']} L={target['L']}, {len(self.history.get('step', []))} "
-                            f"training steps")
+        self.status.setText(f"Loaded {path}: {target['name']} L={target['L']} ({params}), {target['couplings']} "
+                            f"couplings per level, hidden widths {list(target['hidden'])}, "
+                            f"{len(self.history.get('step', []))} training steps")
         self._update_buttons()
         return True
 
