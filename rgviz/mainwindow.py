@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
             self.last_snapshot = snapshot
             self.panels["lattice"].show_frame(snapshot)
             if self.recorder is not None:
-                self._record(self.panels["lattice"].rgb)
+                self._record(self.panels["lattice"].rgb, now)
             self.frames_shown += 1
             self._frame_times.append(now)
             if not snapshot.get("running") or now - self._slow_drawn_at >= self.SLOW_INTERVAL:
@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
     def start_recording(self, path: str, fps: int = 30) -> None:
         self.recorder = export.MovieRecorder(path, fps=fps)
         self.record_action.setChecked(True)
-        self.statusBar().showMessage(f"Recording {path}")
+        self.statusBar().showMessage(f"Recording {path} at {fps} frames/s: it plays at the speed shown")
 
     def stop_recording(self) -> Path | None:
         recorder, self.recorder = self.recorder, None
@@ -397,9 +397,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved movie {path} ({recorder.frames} frames)", 10_000)
         return path
 
-    def _record(self, rgb) -> None:
+    def _record(self, rgb, at: float) -> None:
         try:
-            self.recorder.add(rgb)
+            self.recorder.add(rgb, at)
         except export.ExportError as err:
             self.recorder = None
             self.record_action.setChecked(False)

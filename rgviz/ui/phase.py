@@ -87,6 +87,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
         super().__init__(parent)
         self.device = device
         self.result: SweepResult | None = None
+        self._running: SweepConfig | None = None  # the sweep of the job that reports progress
         self._plot_names: list[str] = []
         self._plots = {}
 
@@ -184,9 +185,15 @@ class PhasePanel(JobPanel, Panel, QWidget):
     # --- running ------------------------------------------------------------------------------
     def start(self) -> None:
         def prepare():
-            cfg = self.config()
+            cfg = self._running = self.config()
             return sweep_work(cfg), f"running {cfg.model} {cfg.algorithm}, L = {', '.join(map(str, cfg.sizes))}"
         self.start_job(prepare, "rgviz-sweep", partial=self.show_result, finished=self._on_finished)
+
+    def show_progress(self, done: int, total: int) -> None:
+        """The bar and its text from the same report: the stage and the sweeps per T done in it."""
+        super().show_progress(done, total)
+        stage, sweeps, of = self._running.stage(done)
+        self.progress.setFormat(f"{stage}: {sweeps} of {of} sweeps per T (%p%)")
 
     def _on_finished(self, result: SweepResult | None) -> None:
         if result is not None:

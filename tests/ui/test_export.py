@@ -150,6 +150,25 @@ def test_movie(tmp_path, suffix):
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
+def test_movie_plays_at_the_speed_it_was_shown(tmp_path):
+    """At 10 frames/s: a frame 0.05 s after the last is left out, one shown for 0.25 s fills its 2.5 slots,
+    and a pause of a minute is cut to MAX_HOLD_S."""
+    from PIL import Image
+
+    path = tmp_path / "m.gif"
+    recorder = export.MovieRecorder(path, fps=10, min_size=8)
+    for value, at in ((0, 0.0), (50, 0.05), (100, 0.1), (150, 0.35), (200, 60.0), (250, 60.1)):
+        recorder.add(np.full((8, 8, 3), value, np.uint8), at)
+    recorder.close()
+    assert recorder.frames == 1 + 2 + 11 + 1 + 1
+    shown = []  # (shade, milliseconds): the GIF writer merges repeated frames into one longer frame
+    with Image.open(path) as gif:
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            shown.append((round(float(np.asarray(gif.convert("RGB")).mean())), gif.info["duration"]))
+    assert shown == [(0, 100), (100, 200), (150, 1100), (200, 100), (250, 100)]
+
+
 def test_movie_rejects_unknown_format(tmp_path):
     with pytest.raises(export.ExportError, match="allowed: .gif, .mp4"):
         export.MovieRecorder(tmp_path / "m.avi")

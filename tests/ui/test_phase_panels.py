@@ -67,6 +67,7 @@ def test_sweep_runs_through_the_job_and_fills_plots_and_table(panels, qtbot, tmp
     panel.job.partial.connect(lambda r: partials.append((r.sweeps_done, r.analysis is not None)))
     qtbot.waitUntil(lambda: panel.job.is_done, timeout=60_000)
     assert panel.start_button.isEnabled() and panel.progress.value() == panel.progress.maximum()
+    assert panel.progress.text() == "measuring: 100 of 100 sweeps per T (100%)"  # the bar's own numbers
 
     result = panel.result
     assert result.sweeps_done == 100 and result.analysis is not None
