@@ -13,3 +13,15 @@ ISING_ALGORITHMS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 #: Exact samplers of ``rgviz-batch sample`` (:mod:`engine.nrg.mcmc`) and of ``bulk`` (:mod:`engine.holography.sampling`).
 SAMPLE_METHODS = ("independent", "bulk", "physical")
 BULK_METHODS = ("auto", "independent", "bulk")
+#: Neural-RG targets (:mod:`engine.nrg.targets`), their phi^4 presets, the flow's symmetrisations
+#: (:mod:`engine.nrg.density`) and the dtypes ``train`` offers.
+NRG_TARGETS = ("ising", "phi4")
+NRG_PRESETS = ("critical", "disordered")
+FLOW_SYMMETRIES = ("none", "z2", "u1")
+DTYPE_NAMES = ("float32", "float64")
+#: Block-spin RG (:mod:`engine.rg.operators`, :mod:`engine.rg.mcrg`): every operator, those of the fitted
+#: Hamiltonian by default, and the MCRG operators even and odd under spin flip.
+RG_OPERATORS = ("nn", "nnn", "plaq", "d2", "knight", "field", "tri", "line3")
+RG_COUPLINGS = ("nn", "nnn", "plaq", "d2")
+MCRG_EVEN = ("nn", "nnn", "plaq", "d2", "knight")
+MCRG_ODD = ("field", "tri", "line3")

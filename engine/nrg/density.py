@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
+from ..names import FLOW_SYMMETRIES
 from .flow import HierarchicalFlow
 
-SYMMETRIES = ("none", "z2", "u1")
+SYMMETRIES = FLOW_SYMMETRIES
 
 
 def _rotate(x: torch.Tensor, quarter_turns: int, conjugate: bool) -> torch.Tensor:

@@ -6,9 +6,14 @@ import sys
 
 import pytest
 
+import engine.cli.training
 import engine.device
 import engine.holography.sampling
+import engine.nrg.density
 import engine.nrg.mcmc
+import engine.nrg.targets
+import engine.rg.mcrg
+import engine.rg.operators
 import engine.session
 from engine import names
 
@@ -39,6 +44,10 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["dynamics", "--algorithms", "glauber"], 2, "invalid choice"),
     (["sample", "--help"], 0, "--mcmc {independent,bulk,physical}"),
     (["bulk", "--help"], 0, "--mcmc {auto,independent,bulk}"),
+    (["rgflow", "--help"], 0, "--rule {majority,decimation}"),
+    (["rgflow", "--model", "potts"], 2, "invalid choice"),
+    (["train", "--help"], 0, "--symmetry {none,z2,u1}"),
+    (["train", "--hidden", "8,x"], 2, "comma-separated layer widths"),
     (["sample", "--checkpoint"], 2, "expected one argument"),
     (["simulate", "--L", "x"], 2, "invalid int value"),
     (["simulate", "--model", "potts"], 2, "invalid choice"),
@@ -62,6 +71,12 @@ def test_the_light_names_agree_with_the_engine():
     assert engine.device.DEVICE_CHOICES is names.DEVICE_CHOICES
     assert engine.nrg.mcmc.METHODS is names.SAMPLE_METHODS
     assert engine.holography.sampling.METHODS is names.BULK_METHODS
+    assert engine.nrg.targets.TARGETS is names.NRG_TARGETS and tuple(engine.nrg.targets.PRESETS) == names.NRG_PRESETS
+    assert engine.nrg.density.SYMMETRIES is names.FLOW_SYMMETRIES
+    assert tuple(engine.cli.training.DTYPES) == names.DTYPE_NAMES
+    assert tuple(engine.rg.operators.OPERATORS) == names.RG_OPERATORS
+    assert engine.rg.operators.DEFAULT_COUPLINGS is names.RG_COUPLINGS
+    assert (engine.rg.mcrg.MCRG_EVEN, engine.rg.mcrg.MCRG_ODD) == (names.MCRG_EVEN, names.MCRG_ODD)
 
 
 def test_simulate_echoes_parameters_as_given(capsys):
