@@ -199,3 +199,7 @@ class SweepRunner:
                                   t.rates if t else None, self._flips[L])
         done = min(len(s.series.get("energy", ())) for s in sizes.values())
         return SweepResult(self.config, sizes, done, self._elapsed)
+
+
+#: Every type a :class:`SweepResult` holds: what a session file may build for it (:mod:`engine.plain`).
+RESULT_TYPES = (SweepResult, SweepConfig, SizeResult, Estimate, SweepAnalysis)

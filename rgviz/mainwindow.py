@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.device import device_label, resolve_device
+from engine.session import read_panels
 
 from . import export, jobs
 from .help import add_help_menu
@@ -82,6 +83,8 @@ class MainWindow(QMainWindow):
         self.worker.frame.connect(self._on_frame)
         self.worker.error.connect(self.show_error)
         self.worker.notice.connect(self._on_notice)
+        self.worker.session_loaded.connect(self._on_session_loaded)
+        self._restoring: tuple[str, list] | None = None  # (session path, the panels' restorers) while it loads
         self.engine = WorkerThread(self.worker)
 
         self._build_menus()  # first: add_panel lists every dock in the View menu
@@ -378,10 +381,38 @@ class MainWindow(QMainWindow):
         return {key: state for key, panel in self.panels.items() if (state := panel.session_state())}
 
     def restore_panel_states(self, states: dict[str, dict]) -> None:
-        """Hand each panel its part of ``states``; keys of panels not present are ignored."""
-        for key, state in states.items():
-            if key in self.panels:
-                self.panels[key].restore_session_state(state)
+        """Hand each panel its part of ``states`` (keys of panels not present are ignored); every part is
+        checked before any panel changes (ValueError, one line)."""
+        for restore in [self.panels[key].session_restorer(state) for key, state in states.items() if key in self.panels]:
+            restore()
+
+    def save_session(self, path: str) -> None:
+        """The live simulation and the panels' results into one file (written by the worker)."""
+        self.worker.save_session(path, self.panel_states())
+
+    def open_session(self, path: str) -> bool:
+        """Read and check the panels' part of a session, then let the worker load the simulation; the
+        panels show their results once it has. A bad file changes nothing: one line says why."""
+        types = {t for panel in self.panels.values() for t in panel.session_types}
+        try:
+            states = read_panels(path, self.panels, types)
+            restorers = [self.panels[key].session_restorer(state) for key, state in states.items()]
+        except ValueError as err:  # SessionFormatError too
+            self.show_error(str(err))
+            return False
+        except OSError as err:
+            self.show_error(f"Cannot open {path}: {err.strerror or err}")
+            return False
+        self._restoring = (str(path), restorers)
+        self.worker.load_session(path)
+        return True
+
+    @Slot(str)
+    def _on_session_loaded(self, path: str) -> None:
+        restoring, self._restoring = self._restoring, None
+        if restoring is not None and restoring[0] == path:
+            for restore in restoring[1]:
+                restore()
 
     def start_recording(self, path: str, fps: int = 30) -> None:
         self.recorder = export.MovieRecorder(path, fps=fps)
@@ -442,12 +473,12 @@ class MainWindow(QMainWindow):
     def _save_session_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.npz", "rgviz session (*.npz)")
         if path:
-            self.worker.save_session(path)
+            self.save_session(path)
 
     def _open_session_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "rgviz session (*.npz);;All files (*)")
         if path:
-            self.worker.load_session(path)
+            self.open_session(path)
 
     def _toggle_recording(self, on: bool) -> None:
         if not on:

@@ -271,6 +271,21 @@ class NeuralRGPanel(Panel, QWidget):
         self.L.currentTextChanged.connect(lambda _: self._set_node_ranges(int(self.L.currentText())))
         self._update_buttons()
 
+    # --- session ------------------------------------------------------------------------------
+    def session_state(self) -> dict:
+        """The loaded checkpoint's path (a trained, unsaved flow is not in the session: save it first)."""
+        return {} if self.checkpoint is None else {"checkpoint": self.checkpoint}
+
+    def session_restorer(self, state: dict):
+        path = state.get("checkpoint")
+        if path is None:
+            return lambda: None
+        if not isinstance(path, str):
+            raise ValueError("Neural RG: the session's checkpoint must be a path")
+        if self.training():
+            raise ValueError("Neural RG: stop training before opening a session")
+        return lambda: self.load(path)
+
     @staticmethod
     def _row(*widgets) -> QWidget:
         box = QWidget()

@@ -22,7 +22,7 @@ from engine.errors import ParameterError
 from engine.plots.sweep import observable_figures
 from engine.session import MODELS
 from engine.studies.sweep import estimate_rows, summarise, write_sweep
-from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
+from engine.sweep import RESULT_TYPES, SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner
 
 from ..figures import render_all
 from ..jobs import JobControl, JobPanel
@@ -82,6 +82,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
 
     result_ready = Signal(object)  # an analysed SweepResult (partial or final): feeds the FSS panel
     error = Signal(str)  # a message for the user (bad parameters, a failed sweep or export)
+    session_types = RESULT_TYPES
 
     def __init__(self, device: str = "auto", parent: QWidget | None = None):
         super().__init__(parent)
@@ -224,6 +225,43 @@ class PhasePanel(JobPanel, Panel, QWidget):
 
     def _fill_table(self, result: SweepResult) -> None:
         fill_estimate_table(self.table, estimate_rows(result))
+
+    # --- session ------------------------------------------------------------------------------
+    def session_state(self) -> dict:
+        """The sweep shown (partial while it runs), with its analysis: redrawn as it is on open."""
+        return {} if self.result is None else {"sweep": self.result}
+
+    def session_restorer(self, state: dict):
+        result = state.get("sweep")
+        if result is None:
+            return lambda: None
+        if not isinstance(result, SweepResult) or set(result.sizes) != set(result.config.sizes):
+            raise ValueError("Phase transitions: the session's sweep is inconsistent")
+        try:
+            result.config.validate()
+        except ParameterError as err:
+            raise ValueError(f"Phase transitions: the session's sweep: {err}") from None
+        if self.busy():
+            raise ValueError("Phase transitions: stop the running sweep before opening a session")
+
+        def restore() -> None:
+            self._show_config(result.config)
+            self.show_result(result)
+            self.status.setText(f"From the session: {result.sweeps_done} of {result.config.sweeps} sweeps per T.")
+
+        return restore
+
+    def _show_config(self, cfg: SweepConfig) -> None:
+        """The fields describe ``cfg`` (a restored sweep's)."""
+        self.model.setCurrentText(cfg.model)
+        self.algorithm.setCurrentText(cfg.algorithm or "")
+        self.sizes.setText(" ".join(map(str, cfg.sizes)))
+        self.t_from.setValue(min(cfg.temperatures))
+        self.t_to.setValue(max(cfg.temperatures))
+        self.t_n.setValue(len(cfg.temperatures))
+        for box, value in ((self.sweeps, cfg.sweeps), (self.thermalize, cfg.thermalize), (self.seed, cfg.seed)):
+            box.setValue(value)
+        self.tempering.setChecked(cfg.tempering)
 
     # --- export -------------------------------------------------------------------------------
     def figure_widget(self) -> QWidget:

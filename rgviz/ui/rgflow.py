@@ -31,7 +31,7 @@ from engine.errors import ParameterError
 from engine.exact import T_KT_XY
 from engine.figures import Figure
 from engine.plots.rgflow import ising_figures, projection_figure, xy_figure
-from engine.rg.ising_flow import RGFlowConfig, RGFlowResult, run_ising_rgflow
+from engine.rg.ising_flow import RESULT_TYPES, RGFlowConfig, RGFlowResult, run_ising_rgflow
 from engine.rg.kosterlitz import XYTrajectory, run_xy_rgflow
 from engine.rg.operators import DEFAULT_COUPLINGS
 from engine.rg.sampling import SamplingPlan
@@ -311,6 +311,7 @@ class RGFlowPanel(Panel, QTabWidget):
     """The Ising and XY flow tabs; errors of either come out of ``error``."""
 
     error = Signal(str)
+    session_types = RESULT_TYPES + (XYTrajectory,)
 
     def __init__(self, device: str = "auto", parent: QWidget | None = None):
         super().__init__(parent)
@@ -322,6 +323,36 @@ class RGFlowPanel(Panel, QTabWidget):
 
     def figure_targets(self) -> list[FigureTarget]:
         return [FigureTarget("Ising", self.ising.figure_widget), FigureTarget("XY", self.xy.figure_widget)]
+
+    def session_state(self) -> dict:
+        """Each tab's finished study: the Ising result, the XY trajectories with their lattice."""
+        state = {}
+        if self.ising.result is not None:
+            state["ising"] = self.ising.result
+        if self.xy.result is not None:
+            state["xy"] = {"trajectories": self.xy.result, **self.xy._params}
+        return state
+
+    def session_restorer(self, state: dict):
+        ising, xy = state.get("ising"), state.get("xy")
+        if ising is not None and not isinstance(ising, RGFlowResult):
+            raise ValueError("RG flow: the session's Ising flow is not an RG-flow result")
+        if xy is not None and not (isinstance(xy, dict) and isinstance(xy.get("trajectories"), list)
+                                   and all(isinstance(t, XYTrajectory) for t in xy["trajectories"])
+                                   and all(isinstance(xy.get(k), int) for k in ("L", "b"))):
+            raise ValueError("RG flow: the session's XY flow is not a list of trajectories with L and b")
+        if any(tab.busy() for tab in (self.ising, self.xy)):
+            raise ValueError("RG flow: stop the running flow before opening a session")
+
+        def restore() -> None:
+            for tab, result in ((self.ising, ising), (self.xy, xy and xy["trajectories"])):
+                if result is not None:
+                    if tab is self.xy:
+                        tab._params = {"L": xy["L"], "b": xy["b"]}
+                    tab.show_result(result)
+                    tab.export_button.setEnabled(True)
+
+        return restore
 
     def has_data(self) -> bool:
         """The tab on show has a result (File > Export data writes that tab's)."""

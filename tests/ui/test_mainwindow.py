@@ -259,8 +259,10 @@ class SlowJobPanel(Panel, QWidget):
     def session_state(self) -> dict:
         return {"setting": self.setting}
 
-    def restore_session_state(self, state: dict) -> None:
-        self.setting = state.get("setting", self.setting)
+    def session_restorer(self, state: dict):
+        if not isinstance(state.get("setting", 0), int):
+            raise ValueError("setting must be an integer")
+        return lambda: setattr(self, "setting", state.get("setting", self.setting))
 
 
 SLOW = PanelSpec("slow", "Slow job", lambda context: SlowJobPanel(), shortcut="Ctrl+9")
@@ -293,6 +295,9 @@ def test_panel_states_round_trip(make_window):
     states = window.panel_states()
     assert states == {"slow": {"setting": 1}}  # panels with the default (no state) are left out
     window.restore_panel_states({"slow": {"setting": 7}, "gone": {"x": 1}})
+    assert window.panels["slow"].setting == 7
+    with pytest.raises(ValueError, match="integer"):
+        window.restore_panel_states({"slow": {"setting": "x"}})
     assert window.panels["slow"].setting == 7
 
 
