@@ -41,9 +41,13 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 
 from engine.errors import ParameterError
 from engine.resources import shipped
-from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS
+from engine.holography.bulk import BulkAnalysis
+from engine.holography.classes import PairClasses
+from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS, PairStatistics
+from engine.holography.fit import DecayFit
 from engine.holography.geometry import disk_geodesic, poincare_disk, slice_nodes, slice_points
 from engine.holography.pipeline import BulkRun, run_bulk
+from engine.holography.sampling import BoundaryFit, BulkSamples
 from engine.io import stamp, write_csv, write_npz, write_text
 from engine.plots.bulk import boundary_figure, bulk_figures, collapse_figure
 
@@ -241,6 +245,8 @@ class BulkPanel(JobPanel, Panel, QWidget):
     error = Signal(str)
     #: (i, j, L) of each picked node: the Neural RG panel shows that latent's response.
     site_picked = Signal(int, int, int)
+    #: Every type a :class:`BulkRun` holds (a session file may build only these).
+    session_types = (BulkRun, BulkSamples, BoundaryFit, BulkAnalysis, PairStatistics, PairClasses, DecayFit)
 
     def __init__(self, device: str = "cpu", parent: QWidget | None = None):
         super().__init__(parent)
@@ -503,6 +509,30 @@ class BulkPanel(JobPanel, Panel, QWidget):
 
     def has_data(self) -> bool:
         return bool(self.results)
+
+    def session_state(self) -> dict:
+        """The analyses shown, by role (critical, control), samples and fits included."""
+        return {"results": dict(self.results)} if self.results else {}
+
+    def session_restorer(self, state: dict):
+        results = state.get("results")
+        if results is None:
+            return lambda: None
+        if not (isinstance(results, dict) and set(results) <= set(ROLES) and "critical" in results
+                and all(isinstance(r, BulkRun) for r in results.values())):
+            raise ValueError("Bulk geometry: the session's analyses must be bulk runs by role, a critical one "
+                             "among them")
+        if self.busy():
+            raise ValueError("Bulk geometry: stop the running analysis before opening a session")
+
+        def restore() -> None:
+            for role, run in results.items():
+                self.set_checkpoint(role, run.path)
+            self._show_results(results)
+            self.status.setText(f"From the session: {', '.join(results)} analysed with the "
+                                f"{results['critical'].doc.get('estimator')} estimator.")
+
+        return restore
 
     def export_data(self, folder: str | os.PathLike) -> list[Path]:
         """File > Export data: ``bulk.npz``, ``bulk.csv`` and ``bulk.json`` in ``folder``."""
