@@ -8,6 +8,7 @@ figures exported from the GUI look the same. Needs a QApplication (``rgviz.batch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -25,6 +26,20 @@ SIZE = (800, 560)
 PNG_SCALE = 2  # PNG at twice the on-screen size: crisp lines and text in papers and slides
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 FORMATS = (".png", ".svg", ".pdf")
+
+
+#: Greek letters the engine's figure specs spell out (plain text for JSON and terminals), drawn as symbols.
+GREEK = {"alpha": "\u03b1", "beta": "\u03b2", "gamma": "\u03b3", "delta": "\u03b4", "eta": "\u03b7",
+         "theta": "\u03b8", "lambda": "\u03bb", "mu": "\u03bc", "nu": "\u03bd", "xi": "\u03be", "pi": "\u03c0",
+         "rho": "\u03c1", "sigma": "\u03c3", "tau": "\u03c4", "phi": "\u03c6", "chi": "\u03c7",
+         "Delta": "\u0394", "Upsilon": "\u03a5"}
+_GREEK_WORD = re.compile(r"(?<![A-Za-z])(" + "|".join(GREEK) + r")(?![A-Za-z])")
+
+
+def symbols(text: str) -> str:
+    """``text`` with spelled-out Greek letters as symbols ("gamma/nu" -> "\u03b3/\u03bd", "tau_int" ->
+    "\u03c4_int"); words that merely contain one ("beta" in "alphabet") stay."""
+    return _GREEK_WORD.sub(lambda m: GREEK[m.group(1)], text)
 
 
 def _log_safe(series: Series, logx: bool, logy: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -112,9 +127,9 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     plot.clear()
     for side in ("left", "bottom"):
         plot.showAxis(side)
-    plot.setTitle(escape(fig.title), color="k", size="10pt")
-    plot.setLabel("bottom", escape(fig.xlabel), color="k")
-    plot.setLabel("left", escape(fig.ylabel), color="k")
+    plot.setTitle(escape(symbols(fig.title)), color="k", size="10pt")
+    plot.setLabel("bottom", escape(symbols(fig.xlabel)), color="k")
+    plot.setLabel("left", escape(symbols(fig.ylabel)), color="k")
     plot.setLogMode(x=fig.logx, y=fig.logy)
     if plot.legend is not None:
         plot.legend.setVisible(any(s.label for s in fig.series))
@@ -132,7 +147,7 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
         points = series.style in ("points", "line+points")
         plot.plot(x, y, pen=pg.mkPen(color, width=2, style=style) if line else None,
                   symbol="o" if points else None, symbolSize=6, symbolBrush=color, symbolPen=color,
-                  name=escape(series.label) or None)
+                  name=escape(symbols(series.label)) or None)
         if err is None or not len(x):
             continue
         if points:

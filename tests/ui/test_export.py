@@ -194,6 +194,35 @@ def test_batch_figure_renders_three_parsable_files(qtbot, tmp_path):
     assert "Susceptibility" in svg and "L = 16" in svg
 
 
+def test_greek_letters_are_drawn_as_symbols_in_png_svg_and_pdf(qtbot, tmp_path):
+    import re
+    import zlib
+
+    from PySide6.QtGui import QFontMetrics
+
+    assert figures.symbols("gamma/nu, tau_int, L^(1/nu), chi^2, alphabet, beta") == "γ/ν, τ_int, L^(1/ν), χ^2, alphabet, β"
+    fig = Figure(name="g", title="gamma/nu fit", xlabel="T", ylabel="chi",
+                 series=[Series(x=[1.0, 2.0], y=[1.0, 2.0], label="tau_int")])
+    widget = figures.plot_widget(fig)
+    qtbot.addWidget(widget)
+    label = widget.getPlotItem().getAxis("left").label
+    assert label.toPlainText().strip() == "χ"
+    assert all(QFontMetrics(label.font()).inFontUcs4(ord(c)) for c in "χγντ")  # PNG: the font has the glyphs
+    png, svg, pdf = figures.render(fig, tmp_path)
+    assert_png(png)
+    text = svg.read_text(encoding="utf-8")
+    assert "γ/ν" in text and "χ" in text and "τ_" in text  # Qt writes a text in runs
+    def unpacked(stream: bytes) -> bytes:
+        try:
+            return zlib.decompress(stream)
+        except zlib.error:  # a stream stored as it is
+            return stream
+
+    # the fonts' ToUnicode maps name the character of each glyph drawn
+    streams = b"".join(map(unpacked, re.findall(rb"stream\r?\n(.*?)endstream", pdf.read_bytes(), re.S)))
+    assert all(code in streams.lower() for code in (b"03c7", b"03b3", b"03bd", b"03c4"))
+
+
 def test_rgviz_batch_renders_the_cli_figures(qtbot, tmp_path):
     """``rgviz-batch`` = the engine CLI + this renderer: every figure as JSON, PNG, SVG and PDF."""
     from rgviz.batch import main
