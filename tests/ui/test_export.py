@@ -236,3 +236,34 @@ def test_rgviz_batch_renders_the_cli_figures(qtbot, tmp_path):
         assert_png(out / f"{stem}.png")
         assert_svg(out / f"{stem}.svg")
         assert_pdf(out / f"{stem}.pdf")
+
+
+@pytest.mark.parametrize("model, kwargs, words", [
+    ("ising", {"T": 2.269}, ["Ising model, L = 16, T = 2.269, sweep 3", "s = -1", "s = +1"]),
+    ("xy", {"T": 0.89}, ["XY model, L = 16, T = 0.89, sweep 3", "antivortex (-1"]),
+    ("phi4", {}, ["complex φ^4 model, L = 16, t = 0.5, μ = -2, λ = 1, sweep 3"]),
+])
+def test_lattice_figure_has_title_key_and_no_margins(qtbot, tmp_path, model, kwargs, words):
+    from engine.session import Simulation
+    from rgviz.ui.lattice_view import LatticeView
+
+    sim = Simulation(model, L=16, seed=1, device="cpu", **kwargs)
+    for _ in range(3):
+        sim.step()
+    view = LatticeView()
+    qtbot.addWidget(view)
+    view.vortex_box.setChecked(True)
+    view.show_frame(sim.snapshot())
+    figure = view.figure_widget()
+    texts = [figure.plot.titleLabel.text] + [item.text for item in figure.scene().items()
+                                             if isinstance(item, pg.LabelItem)]
+    for word in words:
+        assert any(word in text for text in texts), (word, texts)
+    assert any(isinstance(item, pg.ColorBarItem) for item in figure.ci.items) == (model != "ising")
+    box = figure.plot.getViewBox()
+    assert abs(box.sceneBoundingRect().width() - box.sceneBoundingRect().height()) <= 2  # the lattice fills it
+    (x0, x1), (y0, y1) = box.viewRange()
+    assert (x0, x1, min(y0, y1), max(y0, y1)) == pytest.approx((0, 16, 0, 16), abs=0.2)
+    image = QImage(str(export.export_figure(figure, tmp_path / "lattice.png")))
+    corners = [image.pixelColor(x, y) for x in (1, image.width() - 2) for y in (1, image.height() - 2)]
+    assert all(c.lightness() > 240 for c in corners)  # white around the figure, not the live view's black
