@@ -156,11 +156,11 @@ class MainWindow(QMainWindow):
         lattice, series = self.docks["lattice"], self.docks["timeseries"]
         self.splitDockWidget(lattice, series, Qt.Orientation.Horizontal)
         self.resize(1400, 900)
-        self.resizeDocks([self.docks["controls"], lattice, series], [380, 480, 540], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["controls"], lattice, series], [380, 420, 600], Qt.Orientation.Horizontal)
         further = [dock for key, dock in self.docks.items() if key not in CORE_PANELS]
         if further:
             further[0].raise_()
-            self.resizeDocks([lattice, further[0]], [400, 440], Qt.Orientation.Vertical)
+            self.resizeDocks([lattice, further[0]], [420, 420], Qt.Orientation.Vertical)
 
     def _figures(self) -> dict[str, tuple[str, FigureTarget]]:
         """Export-figure targets: key -> (title, target); a panel with several has ``key/index`` keys."""

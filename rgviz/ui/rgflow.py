@@ -8,7 +8,7 @@ the critical trajectory (the start closest to the separatrix) and the point wher
 (the critical fixed point's estimate) highlighted, and the separatrix estimate of Kc on the
 axis of starting couplings. A table holds Kc and the MCRG exponents y_t, y_h with errors next
 to the exact values; the engine's other figures (coupling strength per level, last step vs K0,
-MCRG by step) fill a grid below.
+MCRG by step) follow below.
 
 XY tab: the Kosterlitz flow in the (1/K, y) plane, theory flow lines and separatrix
 (:func:`engine.rg.kosterlitz.kt_figures`), with trajectories measured by
@@ -166,7 +166,7 @@ class IsingFlowTab(FlowTab):
         self.plane_widget = PlotGrid()
         self.plane = self.plane_widget.fill(1)[0]
         show_hint(self.plane, "Start samples the fan of temperatures: trajectories, Kc and MCRG exponents appear here")
-        self.plots = PlotGrid(columns=2)
+        self.plots = PlotGrid(columns=1)  # their titles are long: one column, the panel scrolls
         self.figure_box = QSplitter(Qt.Orientation.Vertical)  # what "Export figure" renders
         self.figure_box.addWidget(self.plane_widget)
         self.figure_box.addWidget(self.plots)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QTabWidget
 
 from engine.figures import Figure, Series
@@ -34,15 +33,8 @@ def tiny_flow():
 
 
 @pytest.fixture
-def full_window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
-    window = MainWindow({"model": "ising", "L": 16, "device": "cpu"}, settings=settings, play=False,
-                        panels=registry.PANELS)
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close()
-    assert not window.engine.is_running()
+def full_window(make_window):
+    return make_window(play=False, panels=registry.PANELS)
 
 
 def settle(qtbot) -> None:
@@ -103,7 +95,7 @@ def test_the_lattice_fills_its_view(full_window, qtbot):
     window.resize(1400, 900)
     settle(qtbot)
     view = window.panels["lattice"].plot.getViewBox().sceneBoundingRect()
-    assert 0.75 <= view.width() / view.height() <= 1.5
+    assert 0.8 <= view.width() / view.height() <= 1.25
 
 
 def test_empty_grids_say_what_to_run_and_reflow_when_narrow(qtbot):

@@ -26,26 +26,6 @@ from rgviz.ui.registry import CORE, PanelSpec
 PANELS = {"controls", "lattice", "timeseries"}
 
 
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    """``make_window(play=True, **simulation_kwargs)``; closed (worker joined) at teardown."""
-    windows = []
-
-    def make(play: bool = True, panels=CORE, **kwargs) -> MainWindow:
-        kwargs = {"model": "ising", "L": 16, "T": 2.269, "seed": 0, "device": "cpu", **kwargs}
-        settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(kwargs, settings=settings, play=play, panels=panels)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        assert not window.engine.is_running()
-
-
 def wait_frame(qtbot, window, predicate, timeout=10_000):
     qtbot.waitUntil(lambda: window.last_snapshot is not None and bool(predicate(window.last_snapshot)),
                     timeout=timeout)

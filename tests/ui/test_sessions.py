@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from engine.nrg import PRESETS
 from engine.nrg.checkpoint import save_checkpoint
@@ -19,22 +18,8 @@ from rgviz.ui import registry
 
 
 @pytest.fixture
-def windows(qtbot, tmp_path):
-    made = []
-
-    def make() -> MainWindow:
-        settings = QSettings(str(tmp_path / f"rgviz{len(made)}.ini"), QSettings.Format.IniFormat)
-        window = MainWindow({"model": "ising", "L": 8, "seed": 0, "device": "cpu"}, settings=settings, play=False,
-                            panels=registry.specs(["phase", "fss", "rgflow", "neuralrg"]))
-        qtbot.addWidget(window)
-        window.show()
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.close()
-        assert not window.engine.is_running()
+def windows(make_window):
+    return lambda: make_window(play=False, panels=registry.specs(["phase", "fss", "rgflow", "neuralrg"]), L=8)
 
 
 def table_text(table) -> list[list[str]]:
