@@ -87,9 +87,9 @@ def style_plot(plot: pg.PlotItem) -> None:
 LEGEND_CORNERS = (((-10, 10), (1, 1)), ((10, 10), (0, 1)), ((-10, -10), (1, 0)), ((10, -10), (0, 0)))
 
 
-def legend_corner(fig: Figure, share: float = 0.4) -> tuple[int, int]:
+def legend_corner(fig: Figure, share: tuple[float, float] = (0.4, 0.4)) -> tuple[int, int]:
     """The legend offset of the corner of ``fig``'s data bounds that holds the fewest points (each corner a
-    ``share`` x ``share`` box), so that the legend covers as little data as it can."""
+    box of ``share`` of the width and height: the legend's), so that the legend covers as little data as it can."""
     xs, ys = [], []
     for series in fig.series:
         x, y, _ = _log_safe(series, fig.logx, fig.logy)
@@ -100,7 +100,7 @@ def legend_corner(fig: Figure, share: float = 0.4) -> tuple[int, int]:
         return LEGEND_CORNERS[0][0]
     u = (x - x.min()) / (np.ptp(x) or 1.0)
     v = (y - y.min()) / (np.ptp(y) or 1.0)
-    counts = [np.count_nonzero((np.abs(u - cx) <= share) & (np.abs(v - cy) <= share))
+    counts = [np.count_nonzero((np.abs(u - cx) <= share[0]) & (np.abs(v - cy) <= share[1]))
               for _, (cx, cy) in LEGEND_CORNERS]
     return LEGEND_CORNERS[int(np.argmin(counts))][0]
 
@@ -131,9 +131,6 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     plot.setLabel("bottom", escape(symbols(fig.xlabel)), color="k")
     plot.setLabel("left", escape(symbols(fig.ylabel)), color="k")
     plot.setLogMode(x=fig.logx, y=fig.logy)
-    if plot.legend is not None:
-        plot.legend.setVisible(any(s.label for s in fig.series))
-        plot.legend.setOffset(legend_corner(fig))
     next_color, color = 0, PALETTE[0]
     for series in fig.series:
         if series.color is not None:
@@ -158,6 +155,19 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
             band = pg.mkColor(color)
             band.setAlpha(50)
             plot.addItem(pg.FillBetweenItem(*edges, brush=band), ignoreBounds=True)
+    if plot.legend is not None:
+        _place_legend(plot, fig)
+
+
+def _place_legend(plot: pg.PlotItem, fig: Figure) -> None:
+    """Show the legend when a series is labelled, in the corner where it covers the fewest points."""
+    legend = plot.legend
+    legend.setVisible(any(s.label for s in fig.series))
+    view = plot.getViewBox().boundingRect()
+    size = legend.boundingRect()
+    fits = view.width() > 0 and view.height() > 0 and size.width() > 0
+    legend.setOffset(legend_corner(fig, (min(1.0, size.width() / view.width() + 0.05),
+                                         min(1.0, size.height() / view.height() + 0.05)) if fits else (0.4, 0.4)))
 
 
 def plot_widget(fig: Figure) -> pg.PlotWidget:
