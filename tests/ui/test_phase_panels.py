@@ -135,7 +135,7 @@ def test_xy_sweep_shows_helicity_against_2t_over_pi_and_t_kt(panels):
     result.analyse()
     panel.show_result(result)
     assert {"helicity", "vortex_density"} <= set(panel._plots)
-    assert "2T/pi" in legend_labels(panel._plots["helicity"])
+    assert "2T/π" in legend_labels(panel._plots["helicity"])  # drawn with the Greek letter
     rows = {panel.table.item(i, 0).text(): panel.table.item(i, 3).text() for i in range(panel.table.rowCount())}
     assert rows["T_KT(L=8) (Upsilon = 2T/pi)"] == "0.8929"
     assert rows["Tc (Binder crossing, largest pair)"] == ""  # no exact Tc to compare with for XY
