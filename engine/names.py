@@ -26,3 +26,17 @@ SOC_MODELS = ("btw", "manna")
 #: Latent priors of a flow (:data:`engine.nrg.density.PRIORS`) and the image patch sizes (:mod:`engine.nrg.images`).
 FLOW_PRIORS = ("normal", "laplace")
 IMAGE_PATCH_SIZES = (4, 8, 16, 32)
+#: Neural-RG targets (:mod:`engine.nrg.targets`), their phi^4 presets, the flow's symmetrisations
+#: (:mod:`engine.nrg.density`) and the dtypes ``train`` offers.
+NRG_TARGETS = ("ising", "phi4")
+NRG_PRESETS = ("critical", "disordered")
+FLOW_SYMMETRIES = ("none", "z2", "u1")
+#: Bijector blocks of the hierarchical flow (:data:`engine.nrg.flow.BIJECTORS`).
+BIJECTORS = ("coupling", "ode")
+DTYPE_NAMES = ("float32", "float64")
+#: Block-spin RG (:mod:`engine.rg.operators`, :mod:`engine.rg.mcrg`): every operator, those of the fitted
+#: Hamiltonian by default, and the MCRG operators even and odd under spin flip.
+RG_OPERATORS = ("nn", "nnn", "plaq", "d2", "knight", "field", "tri", "line3")
+RG_COUPLINGS = ("nn", "nnn", "plaq", "d2")
+MCRG_EVEN = ("nn", "nnn", "plaq", "d2", "knight")
+MCRG_ODD = ("field", "tri", "line3")

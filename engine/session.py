@@ -23,12 +23,14 @@ import os
 import re
 import time
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from . import plain
 from .device import make_generator, resolve_device
 from .errors import ParameterError, SessionFormatError
 from .io import FORMATS, write_npz
@@ -42,6 +44,8 @@ from .samplers import make_sampler, run_sweeps
 from .validate import available_memory, size_text
 
 FORMAT = "rgviz-session"
+#: The panels' results in a session file: a JSON document (version 1) and its arrays, named ``panels/<n>``.
+PANELS_FORMAT, PANELS_VERSION, PANEL_ARRAYS = "rgviz-panels", 1, "panels/"
 VERSION = FORMATS[FORMAT]  # 2: the sampler's explicit state (1: its attributes, still read)
 MODELS: dict[str, type[LatticeModel]] = {"ising": IsingModel, "xy": XYModel, "phi4": Phi4Model}
 #: Components of each model's order parameter (for the Binder cumulant's normalisation).
@@ -398,25 +402,27 @@ class Simulation:
             raise SessionFormatError(f"session state is inconsistent or corrupt: {err}") from err
         return sim
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write one ``.npz`` atomically (:func:`engine.io.atomic_write`); WriteError if it cannot."""
+    def save(self, path: str | os.PathLike, panels: dict[str, dict] | None = None) -> Path:
+        """Write one ``.npz`` atomically (:func:`engine.io.atomic_write`); WriteError if it cannot.
+
+        ``panels``: what the application's panels made (results as :mod:`engine.plain` data, by panel),
+        stored beside the simulation and read back by :func:`read_panels`."""
         meta, arrays = self.to_state()
+        if panels:
+            panel_arrays: dict[str, np.ndarray] = {}
+            doc = {"format": PANELS_FORMAT, "version": PANELS_VERSION,
+                   "panels": {key: plain.encode(state, panel_arrays, PANEL_ARRAYS) for key, state in panels.items()}}
+            arrays.update({"panels": np.array(json.dumps(doc)), **panel_arrays})
         return write_npz(path, {"meta": np.array(json.dumps(meta)), **arrays}, compress=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> Simulation:
-        """Read a file written by :meth:`save` (no pickle); SessionFormatError if it is not one.
-
-        The arrays' unpacked size is checked against the memory available before any is read: a small
-        compressed file can unpack to gigabytes."""
+        """Read a file written by :meth:`save` (no pickle); SessionFormatError if it is not one (its
+        arrays' unpacked size is checked against the memory available before any is read)."""
         try:
-            unpacked = _declared_size(path)
-            have = available_memory()
-            if have is not None and unpacked > have:
-                raise SessionFormatError(f"{path}: its arrays unpack to {size_text(unpacked)}; "
-                                         f"{size_text(have)} of memory is available")
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
+            _check_unpacked(path)
+            with np.load(path, allow_pickle=False) as npz:  # the panels' part is read_panels'
+                arrays = {k: npz[k] for k in npz.files if k != "panels" and not k.startswith(PANEL_ARRAYS)}
             meta = json.loads(str(arrays.pop("meta")))
         except (FileNotFoundError, SessionFormatError):
             raise
@@ -446,6 +452,52 @@ def _declared_size(path: str | os.PathLike) -> int:
                 shape, _, dtype = _NPY_HEADERS[version](fh)
             total += max(member.file_size, math.prod(shape) * dtype.itemsize)
     return total
+
+
+def read_panels(path: str | os.PathLike, keys: Iterable[str], types: Iterable[type]) -> dict[str, dict]:
+    """The panels' part of a session file (empty when it has none), checked against its schema: panels
+    among ``keys``, each a mapping, results built only as dataclasses of ``types``
+    (:func:`engine.plain.decode`); SessionFormatError (one line) otherwise."""
+    try:
+        _check_unpacked(path)
+        with np.load(path, allow_pickle=False) as npz:
+            if "panels" not in npz.files:
+                return {}
+            doc = json.loads(str(npz["panels"]))
+            arrays = {k: npz[k] for k in npz.files if k.startswith(PANEL_ARRAYS)}
+    except (FileNotFoundError, SessionFormatError):
+        raise
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise SessionFormatError(f"{path}: not a readable rgviz session file ({err})") from err
+    if not isinstance(doc, dict) or doc.get("format") != PANELS_FORMAT or not isinstance(doc.get("panels"), dict):
+        raise SessionFormatError(f"{path}: the panels' section is not an {PANELS_FORMAT} document")
+    version = doc.get("version")
+    if not isinstance(version, int) or not 1 <= version <= PANELS_VERSION:
+        raise SessionFormatError(f"{path}: panels' section of version {version!r}; this rgviz reads up to "
+                                 f"version {PANELS_VERSION}")
+    unknown = sorted(set(doc["panels"]) - set(keys))
+    if unknown:
+        raise SessionFormatError(f"{path}: results of panels this window does not have: {', '.join(map(str, unknown))}")
+    panels = {}
+    for key, state in doc["panels"].items():
+        if not isinstance(state, dict):
+            raise SessionFormatError(f"{path}: panels.{key} must be a mapping")
+        try:
+            panels[key] = plain.decode(state, arrays, types, f"panels.{key}")
+        except SessionFormatError as err:
+            raise SessionFormatError(f"{path}: {err}") from None
+    return panels
+
+
+def _check_unpacked(path: str | os.PathLike) -> None:
+    """SessionFormatError before anything is read when the arrays unpack to more than the memory available
+    (a small compressed file can unpack to gigabytes,
+    and a few bytes of .npy header can declare terabytes)."""
+    unpacked = _declared_size(path)
+    have = available_memory()
+    if have is not None and unpacked > have:
+        raise SessionFormatError(f"{path}: its arrays unpack to {size_text(unpacked)}; "
+                                 f"{size_text(have)} of memory is available")
 
 
 def _count(meta: dict[str, Any], key: str, high: float = math.inf) -> int:

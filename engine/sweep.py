@@ -49,6 +49,15 @@ class SweepConfig:
     chunk: int = 50
     params: dict = field(default_factory=dict)
 
+    def stage(self, step: int) -> tuple[str, int, int]:
+        """Where a run is after ``step`` of :meth:`SweepRunner.run`'s progress steps (one per chunk and
+        size): ("thermalizing" or "measuring", sweeps per temperature done in that stage, of how many)."""
+        per_round = len(self.sizes)
+        thermalizing = -(-self.thermalize // self.chunk) * per_round
+        if step < thermalizing:
+            return "thermalizing", step // per_round * self.chunk, self.thermalize
+        return "measuring", min(self.sweeps, (step - thermalizing) // per_round * self.chunk), self.sweeps
+
     def validate(self) -> None:
         if self.model not in SWEEP_MODELS:
             raise ParameterError("model", f"sweeps support {', '.join(SWEEP_MODELS)}, got {self.model!r}")
@@ -252,3 +261,7 @@ def run_size_tasks(config: SweepConfig, executor,
 
     executor.map(run_size_task, tasks, on_done)
     return merge_sizes(config, parts)
+
+
+#: Every type a :class:`SweepResult` holds: what a session file may build for it (:mod:`engine.plain`).
+RESULT_TYPES = (SweepResult, SweepConfig, SizeResult, Estimate, SweepAnalysis)

@@ -249,9 +249,15 @@ class MovieRecorder:
 
     Frames are enlarged by an integer factor to at least ``min_size`` pixels (nearest neighbour,
     so single sites stay crisp) and padded to even sizes, which MP4 encoders require.
+
+    Frames given with the time they were shown play back at that speed: the movie has ``fps``
+    frames per second of recording, so a frame that came sooner than its slot is left out and one
+    that stayed longer is repeated (at most :attr:`MAX_HOLD_S`, so that a paused run does not
+    make the movie stand still).
     """
 
     SUFFIXES = (".gif", ".mp4")
+    MAX_HOLD_S = 1.0
 
     def __init__(self, path: str | os.PathLike, fps: int = 30, min_size: int = 256):
         self.path = Path(path)
@@ -261,6 +267,8 @@ class MovieRecorder:
                               f"allowed: {', '.join(self.SUFFIXES)}")
         self.fps, self.min_size = fps, min_size
         self.frames = 0
+        self._start: float | None = None  # the time of the first frame, shifted by holds cut short
+        self._last: np.ndarray | None = None
         self._tmp = None
         self._writer = None
         import imageio.v2 as imageio  # imported here: only movie recording needs it
@@ -278,8 +286,23 @@ class MovieRecorder:
             self._discard()
             raise ExportError(f"Cannot record {self.path}: {err}") from err
 
-    def add(self, rgb: np.ndarray) -> None:
-        """Append one ``[H, W, 3]`` uint8 frame."""
+    def add(self, rgb: np.ndarray, at: float | None = None) -> None:
+        """Append one ``[H, W, 3]`` uint8 frame; ``at`` (seconds, any clock) is when it was shown."""
+        if at is not None:
+            if self._start is None:
+                self._start = at
+            due = int((at - self._start) * self.fps) + 1  # movie frames up to and including this one
+            if due <= self.frames:
+                return  # faster than the movie's frame rate
+            hold = due - 1 - self.frames
+            cut = max(0, hold - int(self.MAX_HOLD_S * self.fps))
+            self._start += cut / self.fps
+            for _ in range(hold - cut):
+                self._append(self._last)
+        self._last = rgb
+        self._append(rgb)
+
+    def _append(self, rgb: np.ndarray) -> None:
         k = max(1, -(-self.min_size // max(rgb.shape[:2])))
         frame = np.repeat(np.repeat(rgb, k, axis=0), k, axis=1)
         pad = ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0))

@@ -8,6 +8,7 @@ figures exported from the GUI look the same. Needs a QApplication (``rgviz.batch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -25,6 +26,20 @@ SIZE = (800, 560)
 PNG_SCALE = 2  # PNG at twice the on-screen size: crisp lines and text in papers and slides
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 FORMATS = (".png", ".svg", ".pdf")
+
+
+#: Greek letters the engine's figure specs spell out (plain text for JSON and terminals), drawn as symbols.
+GREEK = {"alpha": "\u03b1", "beta": "\u03b2", "gamma": "\u03b3", "delta": "\u03b4", "eta": "\u03b7",
+         "theta": "\u03b8", "lambda": "\u03bb", "mu": "\u03bc", "nu": "\u03bd", "xi": "\u03be", "pi": "\u03c0",
+         "rho": "\u03c1", "sigma": "\u03c3", "tau": "\u03c4", "phi": "\u03c6", "chi": "\u03c7",
+         "Delta": "\u0394", "Upsilon": "\u03a5"}
+_GREEK_WORD = re.compile(r"(?<![A-Za-z])(" + "|".join(GREEK) + r")(?![A-Za-z])")
+
+
+def symbols(text: str) -> str:
+    """``text`` with spelled-out Greek letters as symbols ("gamma/nu" -> "\u03b3/\u03bd", "tau_int" ->
+    "\u03c4_int"); words that merely contain one ("beta" in "alphabet") stay."""
+    return _GREEK_WORD.sub(lambda m: GREEK[m.group(1)], text)
 
 
 def _log_safe(series: Series, logx: bool, logy: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -53,7 +68,8 @@ def _error_bars(x: np.ndarray, y: np.ndarray, err: np.ndarray, logx: bool, logy:
 
 
 def style_plot(plot: pg.PlotItem) -> None:
-    """Black axes and text on a white background, a faint grid, a legend (once per PlotItem)."""
+    """Black axes and text on a white background, a faint grid, a legend (once per PlotItem; :func:`draw_figure`
+    moves it to the corner with the least data)."""
     for side in ("bottom", "left"):
         axis = plot.getAxis(side)
         axis.setPen("k")
@@ -104,6 +120,39 @@ def _remove_colorbar(plot: pg.PlotItem) -> None:
         plot._rgviz_colorbar = None
 
 
+#: Legend offsets from the data area's corners (pyqtgraph: negative x from the right, negative y from the
+#: bottom), in the order preferred on a tie, with the corner's (x, y) in the unit square of the data.
+LEGEND_CORNERS = (((-10, 10), (1, 1)), ((10, 10), (0, 1)), ((-10, -10), (1, 0)), ((10, -10), (0, 0)))
+
+
+def legend_corner(fig: Figure, share: tuple[float, float] = (0.4, 0.4)) -> tuple[int, int]:
+    """The legend offset of the corner of ``fig``'s data bounds that holds the fewest points (each corner a
+    box of ``share`` of the width and height: the legend's), so that the legend covers as little data as it can."""
+    xs, ys = [], []
+    for series in fig.series:
+        x, y, _ = _log_safe(series, fig.logx, fig.logy)
+        xs.append(np.log10(x) if fig.logx else x)
+        ys.append(np.log10(y) if fig.logy else y)
+    x, y = (np.concatenate(v) if v else np.zeros(0) for v in (xs, ys))
+    if not x.size:
+        return LEGEND_CORNERS[0][0]
+    u = (x - x.min()) / (np.ptp(x) or 1.0)
+    v = (y - y.min()) / (np.ptp(y) or 1.0)
+    counts = [np.count_nonzero((np.abs(u - cx) <= share[0]) & (np.abs(v - cy) <= share[1]))
+              for _, (cx, cy) in LEGEND_CORNERS]
+    return LEGEND_CORNERS[int(np.argmin(counts))][0]
+
+
+def show_hint(plot: pg.PlotItem, text: str) -> None:
+    """An empty plot says, in one line, what to run to fill it (bare 0-1 axes say nothing)."""
+    plot.clear()
+    plot.setTitle(escape(text), color="#555555", size="10pt")
+    for side in ("left", "bottom"):
+        plot.hideAxis(side)
+    if plot.legend is not None:
+        plot.legend.setVisible(False)
+
+
 def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     """Replace what ``plot`` shows by ``fig``: title, labels, log axes, series, errors.
 
@@ -117,12 +166,12 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     _remove_colorbar(plot)
     if fig.heatmap is not None:
         _draw_heatmap(plot, fig.heatmap)
-    plot.setTitle(escape(fig.title), color="k", size="10pt")
-    plot.setLabel("bottom", escape(fig.xlabel), color="k")
-    plot.setLabel("left", escape(fig.ylabel), color="k")
+    for side in ("left", "bottom"):
+        plot.showAxis(side)
+    plot.setTitle(escape(symbols(fig.title)), color="k", size="10pt")
+    plot.setLabel("bottom", escape(symbols(fig.xlabel)), color="k")
+    plot.setLabel("left", escape(symbols(fig.ylabel)), color="k")
     plot.setLogMode(x=fig.logx, y=fig.logy)
-    if plot.legend is not None:
-        plot.legend.setVisible(any(s.label for s in fig.series))
     next_color, color = 0, PALETTE[0]
     for series in fig.series:
         if series.color is not None:
@@ -136,7 +185,7 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
         points = series.style in ("points", "line+points")
         plot.plot(x, y, pen=pg.mkPen(color, width=2, style=style) if line else None,
                   symbol="o" if points else None, symbolSize=6, symbolBrush=color, symbolPen=color,
-                  name=escape(series.label) or None)
+                  name=escape(symbols(series.label)) or None)
         if err is None or not len(x):
             continue
         if points:
@@ -147,6 +196,19 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
             band = pg.mkColor(color)
             band.setAlpha(50)
             plot.addItem(pg.FillBetweenItem(*edges, brush=band), ignoreBounds=True)
+    if plot.legend is not None:
+        _place_legend(plot, fig)
+
+
+def _place_legend(plot: pg.PlotItem, fig: Figure) -> None:
+    """Show the legend when a series is labelled, in the corner where it covers the fewest points."""
+    legend = plot.legend
+    legend.setVisible(any(s.label for s in fig.series))
+    view = plot.getViewBox().boundingRect()
+    size = legend.boundingRect()
+    fits = view.width() > 0 and view.height() > 0 and size.width() > 0
+    legend.setOffset(legend_corner(fig, (min(1.0, size.width() / view.width() + 0.05),
+                                         min(1.0, size.height() / view.height() + 0.05)) if fits else (0.4, 0.4)))
 
 
 def plot_widget(fig: Figure) -> pg.PlotWidget:

@@ -22,17 +22,20 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QApplication,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QWidget,
 )
 
 from engine.device import device_label, resolve_device
+from engine.session import read_panels
 
 from . import export, jobs
 from .help import add_help_menu
@@ -80,6 +83,8 @@ class MainWindow(QMainWindow):
         self.worker.frame.connect(self._on_frame)
         self.worker.error.connect(self.show_error)
         self.worker.notice.connect(self._on_notice)
+        self.worker.session_loaded.connect(self._on_session_loaded)
+        self._restoring: tuple[str, list] | None = None  # (session path, the panels' restorers) while it loads
         self.engine = WorkerThread(self.worker)
 
         self._build_menus()  # first: add_panel lists every dock in the View menu
@@ -107,14 +112,15 @@ class MainWindow(QMainWindow):
         """Dock ``widget`` (a :class:`Panel`) as a movable, floatable, closable panel listed in the View menu."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")  # saveState/restoreState identify docks by name
-        dock.setWidget(widget)
+        dock.setWidget(widget if key == "lattice" else scrolling(widget))
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, dock)
-        if key not in CORE_PANELS and "timeseries" in self.docks:
-            # Every further panel starts as a tab beside the time series: the lattice stays large.
-            self.tabifyDockWidget(self.docks["timeseries"], dock)
+        further = [other for name, other in self.docks.items() if name not in CORE_PANELS]
+        if key not in CORE_PANELS and further:
+            # Every further panel is a tab of one group below the lattice and the time series.
+            self.tabifyDockWidget(further[0], dock)
         dock.toggleViewAction().setStatusTip(f"Show or hide the {title} panel")
         self._view_menu.insertAction(self._view_separator, dock.toggleViewAction())
         if shortcut is not None:
@@ -143,14 +149,18 @@ class MainWindow(QMainWindow):
                 return
 
     def _arrange_default_layout(self) -> None:
-        """Controls on the left (full height), the lattice large on the right, the time series
-        (with every further panel as a tab, see :meth:`add_panel`) below the lattice."""
+        """Controls on the left (full height); on the right the lattice, about square so that its
+        image fills the view, beside the time series; below them every further panel as a tab
+        (see :meth:`add_panel`), with room for a grid of plots."""
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        series = self.docks["timeseries"]
-        series.raise_()
+        lattice, series = self.docks["lattice"], self.docks["timeseries"]
+        self.splitDockWidget(lattice, series, Qt.Orientation.Horizontal)
         self.resize(1400, 900)
-        self.resizeDocks([self.docks["controls"], self.docks["lattice"]], [380, 1000], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["lattice"], series], [560, 320], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["controls"], lattice, series], [380, 420, 600], Qt.Orientation.Horizontal)
+        further = [dock for key, dock in self.docks.items() if key not in CORE_PANELS]
+        if further:
+            further[0].raise_()
+            self.resizeDocks([lattice, further[0]], [420, 420], Qt.Orientation.Vertical)
 
     def _figures(self) -> dict[str, tuple[str, FigureTarget]]:
         """Export-figure targets: key -> (title, target); a panel with several has ``key/index`` keys."""
@@ -190,7 +200,7 @@ class MainWindow(QMainWindow):
             self.last_snapshot = snapshot
             self.panels["lattice"].show_frame(snapshot)
             if self.recorder is not None:
-                self._record(self.panels["lattice"].rgb)
+                self._record(self.panels["lattice"].rgb, now)
             self.frames_shown += 1
             self._frame_times.append(now)
             if not snapshot.get("running") or now - self._slow_drawn_at >= self.SLOW_INTERVAL:
@@ -371,15 +381,43 @@ class MainWindow(QMainWindow):
         return {key: state for key, panel in self.panels.items() if (state := panel.session_state())}
 
     def restore_panel_states(self, states: dict[str, dict]) -> None:
-        """Hand each panel its part of ``states``; keys of panels not present are ignored."""
-        for key, state in states.items():
-            if key in self.panels:
-                self.panels[key].restore_session_state(state)
+        """Hand each panel its part of ``states`` (keys of panels not present are ignored); every part is
+        checked before any panel changes (ValueError, one line)."""
+        for restore in [self.panels[key].session_restorer(state) for key, state in states.items() if key in self.panels]:
+            restore()
+
+    def save_session(self, path: str) -> None:
+        """The live simulation and the panels' results into one file (written by the worker)."""
+        self.worker.save_session(path, self.panel_states())
+
+    def open_session(self, path: str) -> bool:
+        """Read and check the panels' part of a session, then let the worker load the simulation; the
+        panels show their results once it has. A bad file changes nothing: one line says why."""
+        types = {t for panel in self.panels.values() for t in panel.session_types}
+        try:
+            states = read_panels(path, self.panels, types)
+            restorers = [self.panels[key].session_restorer(state) for key, state in states.items()]
+        except ValueError as err:  # SessionFormatError too
+            self.show_error(str(err))
+            return False
+        except OSError as err:
+            self.show_error(f"Cannot open {path}: {err.strerror or err}")
+            return False
+        self._restoring = (str(path), restorers)
+        self.worker.load_session(path)
+        return True
+
+    @Slot(str)
+    def _on_session_loaded(self, path: str) -> None:
+        restoring, self._restoring = self._restoring, None
+        if restoring is not None and restoring[0] == path:
+            for restore in restoring[1]:
+                restore()
 
     def start_recording(self, path: str, fps: int = 30) -> None:
         self.recorder = export.MovieRecorder(path, fps=fps)
         self.record_action.setChecked(True)
-        self.statusBar().showMessage(f"Recording {path}")
+        self.statusBar().showMessage(f"Recording {path} at {fps} frames/s: it plays at the speed shown")
 
     def stop_recording(self) -> Path | None:
         recorder, self.recorder = self.recorder, None
@@ -390,9 +428,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved movie {path} ({recorder.frames} frames)", 10_000)
         return path
 
-    def _record(self, rgb) -> None:
+    def _record(self, rgb, at: float) -> None:
         try:
-            self.recorder.add(rgb)
+            self.recorder.add(rgb, at)
         except export.ExportError as err:
             self.recorder = None
             self.record_action.setChecked(False)
@@ -435,12 +473,12 @@ class MainWindow(QMainWindow):
     def _save_session_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.npz", "rgviz session (*.npz)")
         if path:
-            self.worker.save_session(path)
+            self.save_session(path)
 
     def _open_session_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "rgviz session (*.npz);;All files (*)")
         if path:
-            self.worker.load_session(path)
+            self.open_session(path)
 
     def _toggle_recording(self, on: bool) -> None:
         if not on:
@@ -468,6 +506,16 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.shutdown()
         event.accept()
+
+
+def scrolling(panel: QWidget) -> QScrollArea:
+    """``panel`` in a scroll area: a dock too small for the panel's plots (each keeps a readable minimum
+    size, :data:`rgviz.ui.plotting.MIN_CELL`) or its forms scrolls rather than squashing or clipping them."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(panel)
+    return area
 
 
 class ExportFigureDialog(QDialog):

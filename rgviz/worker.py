@@ -62,6 +62,7 @@ class EngineWorker(QObject):
     frame = Signal(object)  # snapshot dict (plain numpy), see :meth:`_snapshot`
     error = Signal(str)  # a message for the user; the worker has paused and survives
     notice = Signal(str)  # something finished that the user asked for (e.g. a session saved)
+    session_loaded = Signal(str)  # the path of a session that replaced the simulation
     finished = Signal()
 
     #: Frames per second at most. 40 looks continuous, and every frame costs the engine thread
@@ -110,7 +111,8 @@ class EngineWorker(QObject):
     def anneal(self, T_from: float, T_to: float, sweeps: int) -> None:
         self.send("anneal", T_from=T_from, T_to=T_to, sweeps=sweeps)
     def quench(self, T: float, start: str = "hot") -> None: self.send("quench", T=T, start=start)
-    def save_session(self, path: str) -> None: self.send("save_session", path=str(path))
+    def save_session(self, path: str, panels: dict | None = None) -> None:
+        self.send("save_session", path=str(path), panels=panels)
     def load_session(self, path: str) -> None: self.send("load_session", path=str(path))
 
     def ack(self) -> None:
@@ -313,8 +315,9 @@ class EngineWorker(QObject):
         self.simulation.reset(start=start)
         self.running = True
 
-    def _do_save_session(self, path: str) -> None:
-        self.simulation.save(path)
+    def _do_save_session(self, path: str, panels: dict | None = None) -> None:
+        """The simulation and ``panels`` (the panels' results, :meth:`Simulation.save`) into one file."""
+        self.simulation.save(path, panels)
         self.notice.emit(f"Session saved to {path}")
 
     def _do_load_session(self, path: str) -> None:
@@ -324,6 +327,7 @@ class EngineWorker(QObject):
         self._pending_steps = 0
         self._rate_clock = (time.perf_counter(), self.simulation.snapshot()["sweep"])
         self.notice.emit(f"Session loaded from {path}")
+        self.session_loaded.emit(path)
 
 
 class WorkerThread:

@@ -2,8 +2,8 @@
 
 Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``; :data:`SUBCOMMANDS` names
 them with their help lines. Only the subcommand named on the command line is imported, so ``--help`` and
-argument errors answer without loading every model. ``simulate``, ``sweep``, ``dynamics``, ``sample``,
-``bulk`` and ``deepnets`` import torch in ``run`` only (their choices come from :mod:`engine.names`), so their own ``--help``
+argument errors answer without loading every model. Every subcommand imports torch in ``run`` only (their
+choices come from :mod:`engine.names`; ``train``'s work is :mod:`engine.cli.training`), so their own ``--help``
 answers without it too.
 Results go to stdout as JSON, files to ``--out``; progress bars go to stderr. Bad input exits
 with status 2 and one line naming the parameter and what is allowed: never a traceback. Bad input

@@ -15,17 +15,10 @@ import time
 from pathlib import Path
 
 from .. import validate
-from ..device import DEVICE_CHOICES, configure_threads, resolve_device
 from ..errors import ParameterError
-from ..figures import write_figures
-from ..progress import cli_bar
-from ..rg.ising_flow import RGFlowConfig, run_ising_rgflow
-from ..rg.kosterlitz import kt_figures, run_xy_rgflow
-from ..rg.mcrg import MCRG_EVEN, MCRG_ODD, default_mcrg_operators
-from ..rg.operators import DEFAULT_COUPLINGS, OPERATORS
-from ..rg.sampling import SamplingPlan
-from ..studies.files import Table
-from ..studies.rgflow import ISING_FAN, XY_FAN, write_rgflow, xy_document, xy_table
+from ..names import DEVICE_CHOICES, MCRG_EVEN, MCRG_ODD, RG_COUPLINGS, RG_OPERATORS
+
+# The work's modules (torch) are imported where they are used, so that --help answers without torch.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweeps-between", type=int, default=2, help="sweeps between recorded samples")
     parser.add_argument("--algorithm", default=None, help="sampler (default: swendsen-wang; XY: overrelax)")
     parser.add_argument("--couplings", nargs="+", default=None, metavar="OP",
-                        help=f"operators of the fitted Hamiltonian; from {', '.join(OPERATORS)}")
+                        help=f"operators of the fitted Hamiltonian; from {', '.join(RG_OPERATORS)}")
     parser.add_argument("--mcrg-even", type=int, default=None,
                         help=f"even MCRG operators (first n of {', '.join(MCRG_EVEN)})")
     parser.add_argument("--mcrg-odd", type=int, default=None,
@@ -58,13 +51,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
-def _write(out: Path, doc: dict, table: Table, figures: list, t0: float) -> dict:
+def _write(out: Path, doc: dict, table, figures: list, t0: float) -> dict:
+    """``rgflow.json``, the trajectories' ``table`` (:class:`engine.studies.files.Table`) and ``figures``."""
+    from ..figures import write_figures
+    from ..studies.rgflow import write_rgflow
+
     doc["seconds"] = time.perf_counter() - t0
     written = write_rgflow(out, doc, table, figures, write_figures)
     return {"files": [str(p) for p in written], "seconds": doc["seconds"]}
 
 
 def _run_ising(args: argparse.Namespace, out: Path, t0: float) -> dict:
+    from ..progress import cli_bar
+    from ..rg.ising_flow import RGFlowConfig, run_ising_rgflow
+    from ..rg.mcrg import default_mcrg_operators
+    from ..studies.rgflow import ISING_FAN
+
     config = RGFlowConfig(
         L=args.L, temperatures=args.T or ISING_FAN, levels=args.levels, n_samples=args.samples, seed=args.seed,
         b=args.b, rule=args.rule, algorithm=args.algorithm or "swendsen-wang", thermalize=args.thermalize,
@@ -81,6 +83,11 @@ def _run_ising(args: argparse.Namespace, out: Path, t0: float) -> dict:
 
 
 def _run_xy(args: argparse.Namespace, out: Path, t0: float) -> dict:
+    from ..progress import cli_bar
+    from ..rg.kosterlitz import kt_figures, run_xy_rgflow
+    from ..rg.sampling import SamplingPlan
+    from ..studies.rgflow import XY_FAN, xy_document, xy_table
+
     plan = SamplingPlan(args.samples, args.thermalize, args.sweeps_between)
     with cli_bar(f"rgflow xy L={args.L}", 1, enabled=not args.no_progress) as bar:
         trajectories = run_xy_rgflow(args.L, args.T or XY_FAN, plan, levels=args.levels, b=args.b, seed=args.seed,
@@ -91,12 +98,14 @@ def _run_xy(args: argparse.Namespace, out: Path, t0: float) -> dict:
 
 
 #: Options of the Ising flow (block rule, fitted Hamiltonian, MCRG) and their defaults; the XY flow takes none.
-ISING_OPTIONS = {"J": 1.0, "h": 0.0, "rule": "majority", "couplings": list(DEFAULT_COUPLINGS),
+ISING_OPTIONS = {"J": 1.0, "h": 0.0, "rule": "majority", "couplings": list(RG_COUPLINGS),
                  "mcrg_even": len(MCRG_EVEN), "mcrg_odd": len(MCRG_ODD), "mcrg_step": 1, "blocks": 20}
 
 
 def _check(args: argparse.Namespace) -> None:
     """Ranges, options that apply to the model, and the memory of the recorded block-spin samples."""
+    from ..studies.rgflow import ISING_FAN, XY_FAN
+
     for name, value, low in (("seed", args.seed, 0), ("L", args.L, 4), ("levels", args.levels, 1), ("b", args.b, 2),
                              ("samples", args.samples, 1), ("thermalize", args.thermalize, 0),
                              ("sweeps-between", args.sweeps_between, 1)):
@@ -112,10 +121,14 @@ def _check(args: argparse.Namespace) -> None:
     validate.number("J", args.J)
     validate.number("h", args.h)
     temps = len(args.T or (XY_FAN if args.model == "xy" else ISING_FAN))
+    from ..device import resolve_device  # torch: only once the arguments are parsed
+
     validate.blocked_samples(args.samples, temps, args.L, 4 if args.model == "xy" else 1, resolve_device(args.device))
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..device import configure_threads
+
     _check(args)
     out = args.outputs.folder("out", args.out)
     configure_threads()

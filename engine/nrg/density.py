@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
-from ..names import FLOW_PRIORS
+from ..names import FLOW_PRIORS, FLOW_SYMMETRIES
 from .flow import HierarchicalFlow
 
-SYMMETRIES = ("none", "z2", "u1")
+SYMMETRIES = FLOW_SYMMETRIES
 #: Latent priors, each of zero mean and unit variance.
 PRIORS = FLOW_PRIORS
 #: Scale b of the unit-variance Laplace density exp(-|z|/b) / (2b) (its variance is 2 b^2).

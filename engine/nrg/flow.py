@@ -24,11 +24,12 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
+from ..names import BIJECTORS as BIJECTOR_NAMES
 from .coupling import CouplingBlock
 from .ode import ODEBlock
 
 #: Bijector blocks the flow can be built of.
-BIJECTORS = ("coupling", "ode")
+BIJECTORS = BIJECTOR_NAMES  # the names live in engine.names, free of torch, for --help
 
 
 def _blocks(v: torch.Tensor) -> torch.Tensor:

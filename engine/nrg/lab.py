@@ -87,10 +87,12 @@ class FlowLab:
 
     def load(self, path: str | os.PathLike) -> dict:
         """Load a checkpoint (CheckpointError, and the current flow kept, when it is unusable);
-        returns the target's name, L and parameters."""
+        returns the target's name, L and parameters, and the flow's couplings per level and hidden widths."""
         ckpt = load_checkpoint(path, device=self.device)
         self._set(ckpt.density, ckpt.target, ckpt.history)
-        return {"name": ckpt.target.name, "L": ckpt.target.L, "params": ckpt.target.params()}
+        flow = ckpt.density.flow
+        return {"name": ckpt.target.name, "L": ckpt.target.L, "params": ckpt.target.params(),
+                "couplings": flow.n_couplings, "hidden": tuple(flow.hidden)}
 
     def save(self, path: str | os.PathLike) -> Path:
         return save_checkpoint(path, self._need(), self.target, self.history, {"source": "rgviz"})

@@ -28,8 +28,9 @@ from ..errors import ParameterError
 from ..models.base import as_batch
 from ..models.phi4 import action as phi4_action
 from ..models.xy import neighbour_sum
+from ..names import NRG_TARGETS
 
-TARGETS = ("ising", "phi4")
+TARGETS = NRG_TARGETS
 #: Targets given as data instead of an action (:mod:`.images`), trained by maximum likelihood.
 DATA_TARGETS = ("images",)
 

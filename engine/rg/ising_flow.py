@@ -23,10 +23,10 @@ from ..models.ising import IsingModel
 from ..progress import Progress
 from ..samplers import make_sampler
 from .flow import TRIVIAL_FIXED_POINTS, Separatrix, Trajectory, separatrix, trajectory
-from .mcrg import MCRG_EVEN, MCRG_ODD, MCRGResult, level_values, mcrg_exponents
+from .mcrg import MCRG_EVEN, MCRG_ODD, MCRGResult, SectorExponents, level_values, mcrg_exponents
 from .blocking import check_levels
 from .operators import DEFAULT_COUPLINGS, check_size, operators
-from .pseudolikelihood import jsonable
+from .pseudolikelihood import CouplingFit, jsonable
 from .sampling import SamplingPlan, collect_blocked
 
 #: Exact 2D Ising exponents, for comparison and plot overlays.
@@ -285,3 +285,7 @@ def flow_figures(result: RGFlowResult) -> list[Figure]:
                                      color="gray"))
             figs.append(fig)
     return figs
+
+
+#: Every type an :class:`RGFlowResult` holds: what a session file may build for it (:mod:`engine.plain`).
+RESULT_TYPES = (RGFlowResult, RGFlowConfig, Trajectory, Separatrix, CouplingFit, MCRGResult, SectorExponents)

@@ -25,12 +25,11 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError
+from ..names import MCRG_EVEN, MCRG_ODD
 from .operators import operator_values, operators
 from .pseudolikelihood import jsonable, sample_blocks
 
-#: Default operators: the even ones give y_t, the odd ones y_h (order = order of truncation).
-MCRG_EVEN = ("nn", "nnn", "plaq", "d2", "knight")
-MCRG_ODD = ("field", "tri", "line3")
+# Default operators (engine.names): the even ones give y_t, the odd ones y_h (order = order of truncation).
 
 
 def level_values(levels: Sequence[torch.Tensor], names: Sequence[str] = MCRG_EVEN + MCRG_ODD) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import ParameterError
+from ..names import RG_COUPLINGS
 
 #: Sites processed per chunk: small enough to stay in cache, large enough to amortise overheads.
 CHUNK_SITES = 1 << 18
@@ -95,7 +96,7 @@ OPERATORS: dict[str, Operator] = {op.name: op for op in (
 )}
 
 #: The truncated Hamiltonian fitted by default (the field is added when h != 0).
-DEFAULT_COUPLINGS = ("nn", "nnn", "plaq", "d2")
+DEFAULT_COUPLINGS = RG_COUPLINGS
 
 
 def operators(names: Sequence[str | Operator]) -> list[Operator]:

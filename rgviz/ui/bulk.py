@@ -41,9 +41,13 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 
 from engine.errors import ParameterError
 from engine.resources import shipped
-from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS, SADDLE_FORMS
+from engine.holography.bulk import BulkAnalysis
+from engine.holography.classes import PairClasses
+from engine.holography.estimators import DESCRIPTIONS, ESTIMATORS, SADDLE_FORMS, PairStatistics
+from engine.holography.fit import DecayFit
 from engine.holography.geometry import disk_geodesic, poincare_disk, slice_nodes, slice_points
 from engine.holography.pipeline import BulkRun, run_bulk
+from engine.holography.sampling import BoundaryFit, BulkSamples
 from engine.io import stamp, write_csv, write_npz, write_text
 from engine.plots.bulk import boundary_figure, bulk_figures, collapse_figure
 
@@ -53,6 +57,7 @@ from ..jobs import Job, JobControl, JobPanel
 from .bulk3d import LAYOUTS, RESOURCES, Bulk3DView, boundary_image
 from .colors import lookup
 from .panel import FigureTarget, Panel, proposed_size
+from .plotting import readable
 
 ROLES = ("critical", "control")
 FIGURES = ("bulk3d", "level_maps", "class_fit", "collapse", "correlations", "poincare_disk")
@@ -183,6 +188,7 @@ class DiskView(pg.PlotWidget):
         self.hideAxis("left")
         self.hideAxis("bottom")
         self.setTitle("Poincare disc of one row", color="k")
+        readable(self)
 
     def show_slice(self, result: BulkRun, boundary: np.ndarray, row: int, picked: list[int]) -> None:
         """``boundary``: the boundary sample as an ``[L, L, 3]`` image (its row ``row`` is the rim)."""
@@ -240,6 +246,8 @@ class BulkPanel(JobPanel, Panel, QWidget):
     error = Signal(str)
     #: (i, j, L) of each picked node: the Neural RG panel shows that latent's response.
     site_picked = Signal(int, int, int)
+    #: Every type a :class:`BulkRun` holds (a session file may build only these).
+    session_types = (BulkRun, BulkSamples, BoundaryFit, BulkAnalysis, PairStatistics, PairClasses, DecayFit)
 
     def __init__(self, device: str = "cpu", parent: QWidget | None = None):
         super().__init__(parent)
@@ -508,6 +516,30 @@ class BulkPanel(JobPanel, Panel, QWidget):
 
     def has_data(self) -> bool:
         return bool(self.results)
+
+    def session_state(self) -> dict:
+        """The analyses shown, by role (critical, control), samples and fits included."""
+        return {"results": dict(self.results)} if self.results else {}
+
+    def session_restorer(self, state: dict):
+        results = state.get("results")
+        if results is None:
+            return lambda: None
+        if not (isinstance(results, dict) and set(results) <= set(ROLES) and "critical" in results
+                and all(isinstance(r, BulkRun) for r in results.values())):
+            raise ValueError("Bulk geometry: the session's analyses must be bulk runs by role, a critical one "
+                             "among them")
+        if self.busy():
+            raise ValueError("Bulk geometry: stop the running analysis before opening a session")
+
+        def restore() -> None:
+            for role, run in results.items():
+                self.set_checkpoint(role, run.path)
+            self._show_results(results)
+            self.status.setText(f"From the session: {', '.join(results)} analysed with the "
+                                f"{results['critical'].doc.get('estimator')} estimator.")
+
+        return restore
 
     def export_data(self, folder: str | os.PathLike) -> list[Path]:
         """File > Export data: ``bulk.npz``, ``bulk.csv`` and ``bulk.json`` in ``folder``."""

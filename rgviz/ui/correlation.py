@@ -17,7 +17,7 @@ from engine.studies.correlation import CorrelationAverage, CorrelationResult, Fi
 
 from ..jobs import LatestJob
 from .panel import Panel
-from .plotting import draw_figure, fill_grid, grid_widget
+from .plotting import PlotGrid, draw_figure
 
 #: Seconds between the end of one frame's analysis and the start of the next.
 MIN_INTERVAL = 0.25
@@ -50,8 +50,8 @@ class CorrelationPanel(Panel, QWidget):
         self.clear_button.clicked.connect(self.clear)
         self.readout = QLabel("waiting for frames")
         self.readout.setWordWrap(True)
-        self.plots = grid_widget()
-        self.lin_log, self.log_log = fill_grid(self.plots, 2, columns=2)
+        self.plots = PlotGrid(columns=2)
+        self.lin_log, self.log_log = self.plots.fill(2)
         self.figure_box = QWidget()  # what "Export figure" renders: plots and fit results
         box = QVBoxLayout(self.figure_box)
         box.setContentsMargins(0, 0, 0, 0)

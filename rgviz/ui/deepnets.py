@@ -47,7 +47,7 @@ from engine.studies import deepnets as study
 from ..figures import render_all
 from ..jobs import JobControl, JobPanel
 from .panel import FigureTarget, Panel
-from .plotting import draw_figure, fill_grid, grid_widget
+from .plotting import PlotGrid, draw_figure
 from .rgflow import cancellable
 from .widgets import FloatField, IntField, estimate_table, fill_estimate_table
 
@@ -115,8 +115,8 @@ class DeepNetTab(JobPanel, QWidget):
         settings = QWidget()
         settings.setLayout(column)
         settings.setMaximumWidth(SETTINGS_WIDTH)
-        self.plots = grid_widget()
-        self.plot_items = fill_grid(self.plots, plots, columns)
+        self.plots = PlotGrid(columns=columns)
+        self.plot_items = self.plots.fill(plots)
         self.figure_box = QWidget()  # what Export figure renders: the plots and what sits under them
         self.figure_layout = QVBoxLayout(self.figure_box)
         self.figure_layout.setContentsMargins(0, 0, 0, 0)

@@ -29,7 +29,7 @@ from engine.studies.dynamics import (OBSERVABLES, LiveAutocorrelation, TauScan, 
 from ..jobs import JobControl, JobPanel, LatestJob
 from .panel import Panel
 from .parsing import parse_sizes
-from .plotting import draw_figure, fill_grid, grid_widget
+from .plotting import PlotGrid, draw_figure
 
 #: Seconds between the end of one live analysis and the start of the next.
 MIN_INTERVAL = 0.5
@@ -111,8 +111,8 @@ class DynamicsPanel(JobPanel, Panel, QWidget):
         buttons.addWidget(self.progress, 1)
         form.addRow(buttons)
 
-        self.plots = grid_widget()
-        self.rho_plot, self.tau_plot, self.z_plot = fill_grid(self.plots, 3)
+        self.plots = PlotGrid()
+        self.rho_plot, self.tau_plot, self.z_plot = self.plots.fill(3)
         self.show_scan(TauScan(np.array([TC_ISING])))  # empty plots with their titles until a scan runs
         self.scan = None
         self.scan_label.setText("tau_int(T, L) and z: choose sizes and algorithms, then Measure")

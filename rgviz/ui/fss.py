@@ -25,7 +25,7 @@ from engine.sweep import SweepResult
 from ..figures import PALETTE
 from ..jobs import Job
 from .panel import Panel
-from .plotting import draw_figure, fill_grid, grid_widget
+from .plotting import PlotGrid, draw_figure
 from .widgets import SliderSpin
 
 
@@ -100,8 +100,8 @@ class FssPanel(Panel, QWidget):
         form.addRow(fit_row)
         form.addRow(self.fit_label)
 
-        self.plots = grid_widget()
-        self.plot = fill_grid(self.plots, 1)[0]
+        self.plots = PlotGrid()
+        self.plot = self.plots.fill(1)[0]
         self.figure_box = QWidget()  # what "Export figure" renders: the plot
         box = QVBoxLayout(self.figure_box)
         box.setContentsMargins(0, 0, 0, 0)

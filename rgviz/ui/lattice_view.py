@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsPixmapItem, QLabel, QWidget
 
 from .colors import COLORMAPS, TWO_PI, colorize, color_indices, lookup_table, model_table, rgb32
+from .lattice_figure import LatticeFigure
 from .panel import Panel
 from .plotting import PlotWidget, prepare_live_plot
 from .widgets import view_with_bar
@@ -56,6 +57,8 @@ class LatticeView(Panel, QWidget):
         self._lut = self._table = None
         self._table32 = np.zeros(256, np.uint32)  # self._table as Qt's RGB32 words
         self._vortices = None
+        self._shown = ({}, 0)  # the parameters and sweep of the lattice shown (for the figure's title)
+        self._figure: LatticeFigure | None = None
 
         self.plot = PlotWidget()
         self.plot.setAspectLocked(True)
@@ -110,13 +113,23 @@ class LatticeView(Panel, QWidget):
         self._set_vortices(None)
 
     def figure_widget(self) -> QWidget:
-        """What "Export figure" renders: the image with its axes, without the tool bar."""
-        return self.plot
+        """What "Export figure" renders: the lattice as shown, with a title and a colour key, on white
+        (:class:`rgviz.ui.lattice_figure.LatticeFigure`); the live view before the first frame."""
+        if self.lattice is None:
+            return self.plot
+        if self._figure is not None:
+            self._figure.deleteLater()
+        params, sweep = self._shown
+        vortices = self._vortices if self.vortex_box.isChecked() and self.model == "xy" else None
+        self._figure = LatticeFigure(self.rgb, self.model, self.cmap_box.currentText(), params, sweep,
+                                     vortices, VORTEX_COLOURS)
+        return self._figure
 
     def show_frame(self, snapshot: dict) -> None:
         self.set_model(snapshot["model"])
         first = self.lattice is None or self.lattice.shape != snapshot["lattice"].shape
         self.lattice = snapshot["lattice"]
+        self._shown = (snapshot.get("params", {}), snapshot.get("sweep", 0))
         self._redraw()
         if first:
             self.plot.autoRange(padding=0.02)

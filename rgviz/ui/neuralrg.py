@@ -40,6 +40,7 @@ from ..jobs import Job, JobControl
 from .bulk3d import RESOURCES, boundary_image
 from .colors import lookup
 from .panel import Panel
+from .plotting import PlotGrid, readable
 from .widgets import int_spin
 
 SIZES = (4, 8, 16, 32, 64)
@@ -92,6 +93,7 @@ class ImagePlot(pg.PlotWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.image)
         self.boxes: list[QGraphicsRectItem] = []
+        readable(self)
 
     def show_rgb(self, rgb: np.ndarray, title: str | None = None,
                  boxes: list[tuple[float, float, float, float]] = ()) -> None:
@@ -150,6 +152,7 @@ class NeuralRGPanel(Panel, QWidget):
         self.explore_job: Job | None = None
         self.paused, self.parked = threading.Event(), threading.Event()
         self.results: dict[str, object] = {}
+        self.checkpoint: str | None = None  # the path of the loaded checkpoint (saved with a session)
 
         # target, flow and training settings
         self.target_box = QComboBox()
@@ -181,18 +184,18 @@ class NeuralRGPanel(Panel, QWidget):
 
         # training curves
         self.curves = {}
-        plots = []
-        for key, title in (("loss", "F_q (kT, whole lattice)"), ("ess", "ESS (fraction)"),
-                           ("acceptance", "Metropolis acceptance")):
-            plot = pg.PlotWidget(background="w", title=title)
+        self.training_plots = PlotGrid()
+        plots = self.training_plots.fill(3)
+        for plot, (key, title) in zip(plots, (("loss", "F_q (kT, whole lattice)"), ("ess", "ESS (fraction)"),
+                                              ("acceptance", "Metropolis acceptance"))):
+            plot.setTitle(title, color="k")
             plot.setLabel("bottom", "step")
             self.curves[key] = plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
-            plots.append(plot)
         self.exact_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#d62728", style=Qt.PenStyle.DashLine),
                                           label="exact F", labelOpts={"color": "#d62728", "position": 0.1})
         self.exact_line.setVisible(False)
         plots[0].addItem(self.exact_line)
-        training_page = page(*plots)
+        training_page = page(self.training_plots)
 
         # samples
         self.n_samples = int_spin(1, 64, 8)
@@ -236,6 +239,8 @@ class NeuralRGPanel(Panel, QWidget):
         self.rho_plot.setLabel("bottom", "lag")
         self.trace_plot.addLegend(labelTextColor="k")
         self.rho_plot.addLegend(labelTextColor="k")
+        readable(self.trace_plot)
+        readable(self.rho_plot)
         mcmc_plots = QWidget()
         line = QHBoxLayout(mcmc_plots)
         line.addWidget(self.trace_plot)
@@ -266,6 +271,21 @@ class NeuralRGPanel(Panel, QWidget):
         self.mcmc_button.clicked.connect(lambda: self._guarded(self.start_mcmc))
         self.L.currentTextChanged.connect(lambda _: self._set_node_ranges(int(self.L.currentText())))
         self._update_buttons()
+
+    # --- session ------------------------------------------------------------------------------
+    def session_state(self) -> dict:
+        """The loaded checkpoint's path (a trained, unsaved flow is not in the session: save it first)."""
+        return {} if self.checkpoint is None else {"checkpoint": self.checkpoint}
+
+    def session_restorer(self, state: dict):
+        path = state.get("checkpoint")
+        if path is None:
+            return lambda: None
+        if not isinstance(path, str):
+            raise ValueError("Neural RG: the session's checkpoint must be a path")
+        if self.training():
+            raise ValueError("Neural RG: stop training before opening a session")
+        return lambda: self.load(path)
 
     @staticmethod
     def _row(*widgets) -> QWidget:
@@ -357,6 +377,7 @@ class NeuralRGPanel(Panel, QWidget):
             if self.density is None or not self.lab.same_target(name, L, params):
                 self.lab.new_flow(name, L, params, self.couplings.value(), (self.width.value(), self.width.value()),
                                   seed=self.seed.value(), batch=self.batch.value())
+                self.checkpoint = None
                 self._flow_shown()
             else:
                 self.lab.check_training(self.batch.value())
@@ -435,9 +456,16 @@ class NeuralRGPanel(Panel, QWidget):
             box = getattr(self, name, None)
             if isinstance(box, QDoubleSpinBox):
                 box.setValue(value)
+        # The architecture fields show the loaded flow's (training goes on with it); the width field
+        # builds two equal hidden layers, so a checkpoint with others shows its widest and names them all.
+        self.couplings.setValue(target["couplings"])
+        self.width.setValue(max(target["hidden"]))
+        self.checkpoint = str(path)
+        params = ", ".join(f"{name}={value:.4g}" for name, value in target["params"].items())
         self._flow_shown()
-        self.status.setText(f"Loaded {path}: {target['name']} L={target['L']}, {len(self.history.get('step', []))} "
-                            f"training steps")
+        self.status.setText(f"Loaded {path}: {target['name']} L={target['L']} ({params}), {target['couplings']} "
+                            f"couplings per level, hidden widths {list(target['hidden'])}, "
+                            f"{len(self.history.get('step', []))} training steps")
         self._update_buttons()
         return True
 

@@ -7,7 +7,9 @@ insides. A panel class inherits :class:`Panel` (before QWidget) and overrides wh
 - ``figure_targets()``: what File > Export figure can render, each with a default pixel size.
 - ``has_data()`` / ``export_data(folder)``: File > Export data writes the panel in front, when it has
   data; otherwise the live lattice is exported.
-- ``session_state()`` / ``restore_session_state(state)``: the panel's settings as plain data (JSON types).
+- ``session_state()`` / ``session_restorer(state)``: the panel's results (and settings) as plain data for a
+  session file (:mod:`engine.plain`: JSON types, numpy arrays and the engine's result types that
+  ``session_types`` names); a restorer checks a loaded state before it changes anything.
 - ``shutdown(timeout_ms)``: cancel and join every background job; the window's one close path.
 
 Title, shortcut and where the dock goes are the registry's (:mod:`rgviz.ui.registry`), so the View
@@ -75,12 +77,17 @@ class Panel:
         """Write the panel's results into ``folder``; returns the files written."""
         raise ValueError("this panel has no data to export")
 
+    #: The engine's result types (dataclasses) :meth:`session_state` may hold: a session file builds only these.
+    session_types: tuple[type, ...] = ()
+
     def session_state(self) -> dict:
-        """The panel's settings as plain data (JSON types), saved with the session."""
+        """The panel's results and settings as plain data (see the module docstring), saved with the session."""
         return {}
 
-    def restore_session_state(self, state: dict) -> None:
-        """Apply what :meth:`session_state` returned (unknown or missing keys are ignored)."""
+    def session_restorer(self, state: dict) -> Callable[[], None]:
+        """Check ``state`` (what :meth:`session_state` returned, read back) and return what shows it; raise
+        ValueError (one line) if it cannot be shown, before anything changes. Unknown keys are ignored."""
+        return lambda: None
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel every background job and wait up to ``timeout_ms`` for each to end; True when no

@@ -25,13 +25,13 @@ from engine.errors import ParameterError
 from engine.plots.sweep import observable_figures
 from engine.session import MODELS
 from engine.studies.sweep import estimate_rows, summarise, write_sweep
-from engine.sweep import SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner, run_size_tasks
+from engine.sweep import RESULT_TYPES, SWEEP_MODELS, SweepConfig, SweepResult, SweepRunner, run_size_tasks
 
 from ..figures import render_all
 from ..jobs import JobControl, JobPanel
 from .panel import Panel
 from .parsing import parse_sizes
-from .plotting import draw_figure, fill_grid, grid_widget
+from .plotting import PlotGrid, draw_figure
 from .widgets import estimate_table, fill_estimate_table, int_spin, side_by_side
 
 #: Default temperature grid (from, to, points) per model: around Tc (Ising) or T_KT (XY).
@@ -115,11 +115,13 @@ class PhasePanel(JobPanel, Panel, QWidget):
 
     result_ready = Signal(object)  # an analysed SweepResult (partial or final): feeds the FSS panel
     error = Signal(str)  # a message for the user (bad parameters, a failed sweep or export)
+    session_types = RESULT_TYPES
 
     def __init__(self, device: str = "auto", parent: QWidget | None = None):
         super().__init__(parent)
         self.device = device
         self.result: SweepResult | None = None
+        self._running: SweepConfig | None = None  # the sweep of the job that reports progress
         self._plot_names: list[str] = []
         self._plots = {}
 
@@ -185,7 +187,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
         left_layout.addLayout(form)
         left_layout.addWidget(self.table, 1)
 
-        self.plots = grid_widget()
+        self.plots = PlotGrid("Choose sizes and temperatures, then Start: the curves fill in as the sweep runs")
         self.figure_box = QWidget()  # what "Export figure" renders: the grid of plots
         box = QVBoxLayout(self.figure_box)
         box.setContentsMargins(0, 0, 0, 0)
@@ -217,13 +219,19 @@ class PhasePanel(JobPanel, Panel, QWidget):
     # --- running ------------------------------------------------------------------------------
     def start(self) -> None:
         def prepare():
-            cfg = self.config()
+            cfg = self._running = self.config()
             running = f"running {cfg.model} {cfg.algorithm}, L = {', '.join(map(str, cfg.sizes))}"
             address = self.cluster.text().strip()
             if address:
                 return cluster_sweep_work(cfg, address), f"{running} on the Ray cluster at {address}"
             return sweep_work(cfg), running
         self.start_job(prepare, "rgviz-sweep", partial=self.show_result, finished=self._on_finished)
+
+    def show_progress(self, done: int, total: int) -> None:
+        """The bar and its text from the same report: the stage and the sweeps per T done in it."""
+        super().show_progress(done, total)
+        stage, sweeps, of = self._running.stage(done)
+        self.progress.setFormat(f"{stage}: {sweeps} of {of} sweeps per T (%p%)")
 
     def _on_finished(self, result: SweepResult | None) -> None:
         if result is not None:
@@ -240,7 +248,7 @@ class PhasePanel(JobPanel, Panel, QWidget):
         figs = observable_figures(result)
         names = [f.name for f in figs]
         if names != self._plot_names:
-            self._plots = dict(zip(names, fill_grid(self.plots, len(names))))
+            self._plots = dict(zip(names, self.plots.fill(len(names))))
             self._plot_names = names
         for fig in figs:
             draw_figure(self._plots[fig.name], fig)
@@ -254,6 +262,43 @@ class PhasePanel(JobPanel, Panel, QWidget):
 
     def _fill_table(self, result: SweepResult) -> None:
         fill_estimate_table(self.table, estimate_rows(result))
+
+    # --- session ------------------------------------------------------------------------------
+    def session_state(self) -> dict:
+        """The sweep shown (partial while it runs), with its analysis: redrawn as it is on open."""
+        return {} if self.result is None else {"sweep": self.result}
+
+    def session_restorer(self, state: dict):
+        result = state.get("sweep")
+        if result is None:
+            return lambda: None
+        if not isinstance(result, SweepResult) or set(result.sizes) != set(result.config.sizes):
+            raise ValueError("Phase transitions: the session's sweep is inconsistent")
+        try:
+            result.config.validate()
+        except ParameterError as err:
+            raise ValueError(f"Phase transitions: the session's sweep: {err}") from None
+        if self.busy():
+            raise ValueError("Phase transitions: stop the running sweep before opening a session")
+
+        def restore() -> None:
+            self._show_config(result.config)
+            self.show_result(result)
+            self.status.setText(f"From the session: {result.sweeps_done} of {result.config.sweeps} sweeps per T.")
+
+        return restore
+
+    def _show_config(self, cfg: SweepConfig) -> None:
+        """The fields describe ``cfg`` (a restored sweep's)."""
+        self.model.setCurrentText(cfg.model)
+        self.algorithm.setCurrentText(cfg.algorithm or "")
+        self.sizes.setText(" ".join(map(str, cfg.sizes)))
+        self.t_from.setValue(min(cfg.temperatures))
+        self.t_to.setValue(max(cfg.temperatures))
+        self.t_n.setValue(len(cfg.temperatures))
+        for box, value in ((self.sweeps, cfg.sweeps), (self.thermalize, cfg.thermalize), (self.seed, cfg.seed)):
+            box.setValue(value)
+        self.tempering.setChecked(cfg.tempering)
 
     # --- export -------------------------------------------------------------------------------
     def figure_widget(self) -> QWidget:

@@ -8,13 +8,18 @@ the grids of styled plots the panels lay them out in.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
+from PySide6.QtCore import QEvent, QObject, QSize
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 
-from ..figures import draw_figure, style_plot
+from ..figures import draw_figure, show_hint, style_plot
 
-__all__ = ["GraphicsLayoutWidget", "PlotWidget", "draw_figure", "fill_grid", "grid_widget", "prepare_live_plot",
-           "style_plot"]
+__all__ = ["GraphicsLayoutWidget", "PlotGrid", "PlotWidget", "draw_figure", "prepare_live_plot", "readable",
+           "show_hint", "style_plot"]
+
+#: The least room one plot gets, title and axes included: its data area stays at least about 150 x 120
+#: pixels. A panel whose plots would get less scrolls instead (the main window puts every panel but
+#: the lattice in a scroll area), and grids reflow into fewer columns first.
+MIN_CELL = QSize(240, 215)
 
 
 class _ScenePreparer(QObject):
@@ -55,22 +60,59 @@ class GraphicsLayoutWidget(_PaintedWithoutGIL, pg.GraphicsLayoutWidget):
     """A pyqtgraph GraphicsLayoutWidget painted without the GIL (see :class:`_PaintedWithoutGIL`)."""
 
 
-def grid_widget() -> GraphicsLayoutWidget:
-    """An empty white GraphicsLayoutWidget for :func:`fill_grid`."""
-    widget = GraphicsLayoutWidget()
-    widget.setBackground("w")
-    return widget
+def readable(widget: QWidget, rows: int = 1, columns: int = 1) -> None:
+    """Give ``widget`` (a view of ``rows`` x ``columns`` plots) room for every plot: :data:`MIN_CELL` each."""
+    widget.setMinimumSize(columns * MIN_CELL.width(), rows * MIN_CELL.height())
 
 
-def fill_grid(widget: pg.GraphicsLayoutWidget, n: int, columns: int = 3) -> list[pg.PlotItem]:
-    """Replace the contents of ``widget`` by ``n`` styled PlotItems in rows of ``columns``."""
-    widget.clear()
-    plots = []
-    for i in range(n):
-        plot = widget.addPlot(row=i // columns, col=i % columns)
-        style_plot(plot)
-        plots.append(plot)
-    return plots
+class PlotGrid(GraphicsLayoutWidget):
+    """A white grid of styled plots in rows of at most ``columns``, fewer where the widget is too narrow
+    for them (each keeps :data:`MIN_CELL`); its minimum height grows with the rows, so a short panel
+    scrolls rather than squashing its plots. Empty, it shows ``hint`` (what to run) instead of bare axes."""
+
+    plots: list[pg.PlotItem] = []  # read only; pyqtgraph's __init__ resizes (and so reflows) before ours runs
+
+    def __init__(self, hint: str = "", columns: int = 3, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.hint = hint
+        self.columns = columns
+        self.fill(0)
+
+    def fill(self, n: int, columns: int | None = None) -> list[pg.PlotItem]:
+        """Replace the contents by ``n`` styled PlotItems (in rows of ``columns``, if given)."""
+        self.clear()
+        self.columns = columns or self.columns
+        self.plots = []
+        for _ in range(n):
+            plot = pg.PlotItem()
+            style_plot(plot)
+            self.plots.append(plot)
+        if not n:
+            hint = self.addPlot()
+            show_hint(hint, self.hint)
+        self._shown_columns = 0
+        self._reflow()
+        return self.plots
+
+    def _reflow(self) -> None:
+        """Lay the plots out in as many columns as fit the width (at least one)."""
+        if not self.plots:
+            self.setMinimumSize(MIN_CELL)
+            return
+        columns = max(1, min(self.columns, len(self.plots), self.width() // MIN_CELL.width()))
+        if columns != self._shown_columns:
+            for plot in self.plots:
+                if plot in self.ci.items:  # laid out before
+                    self.ci.removeItem(plot)
+            for i, plot in enumerate(self.plots):
+                self.ci.addItem(plot, row=i // columns, col=i % columns)
+            self._shown_columns = columns
+        readable(self, -(-len(self.plots) // columns), 1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._reflow()
 
 
 def prepare_live_plot(plot: pg.PlotItem) -> None:

@@ -47,7 +47,7 @@ class Context:
 @dataclass(frozen=True)
 class PanelSpec:
     """One dock: ``build(context)`` makes the panel (a QWidget that inherits :class:`Panel`). Panels
-    beyond the three core ones open as tabs beside the time series, in registry order."""
+    beyond the three core ones open as tabs of one group below the lattice, in registry order."""
 
     key: str
     title: str
@@ -68,7 +68,7 @@ CORE = (
               purpose="model, algorithm, L, T and the couplings of the live run; play, step, quench, anneal"),
     PanelSpec("lattice", "Lattice", lambda c: LatticeView(), Area.RightDockWidgetArea, "Ctrl+2",
               purpose="the live configuration with zoom, colour maps, vortex markers and a cursor readout"),
-    PanelSpec("timeseries", "Time series", lambda c: TimeSeriesView(), shortcut="Ctrl+3",
+    PanelSpec("timeseries", "Time series", lambda c: TimeSeriesView(), Area.RightDockWidgetArea, "Ctrl+3",
               purpose="energy and order parameter of the live run against sweeps, with running means"),
 )
 

@@ -8,7 +8,7 @@ the critical trajectory (the start closest to the separatrix) and the point wher
 (the critical fixed point's estimate) highlighted, and the separatrix estimate of Kc on the
 axis of starting couplings. A table holds Kc and the MCRG exponents y_t, y_h with errors next
 to the exact values; the engine's other figures (coupling strength per level, last step vs K0,
-MCRG by step) fill a grid below.
+MCRG by step) follow below.
 
 XY tab: the Kosterlitz flow in the (1/K, y) plane, theory flow lines and separatrix
 (:func:`engine.rg.kosterlitz.kt_figures`), with trajectories measured by
@@ -33,7 +33,7 @@ from engine.errors import ParameterError
 from engine.exact import T_KT_XY
 from engine.figures import Figure
 from engine.plots.rgflow import ising_figures, projection_figure, xy_figure
-from engine.rg.ising_flow import RGFlowConfig, RGFlowResult, run_ising_rgflow
+from engine.rg.ising_flow import RESULT_TYPES, RGFlowConfig, RGFlowResult, run_ising_rgflow
 from engine.rg.kosterlitz import XYTrajectory, run_xy_rgflow
 from engine.rg.operators import DEFAULT_COUPLINGS
 from engine.rg.sampling import SamplingPlan
@@ -44,7 +44,7 @@ from ..figures import render_all
 from ..jobs import JobControl, JobPanel
 from .panel import FigureTarget, Panel
 from .parsing import parse_temperatures
-from .plotting import draw_figure, fill_grid, grid_widget, style_plot
+from .plotting import PlotGrid, draw_figure, show_hint
 from .widgets import estimate_table, fill_estimate_table, int_spin
 
 XY_X_RANGE = (0.4, 3.0)  # 1/K shown in the Kosterlitz diagram (zoom out for hotter trajectories)
@@ -165,10 +165,10 @@ class IsingFlowTab(FlowTab):
         left_layout.addWidget(self._finish_form())
         left_layout.addWidget(self.table, 1)
 
-        self.plane_widget = grid_widget()
-        self.plane = self.plane_widget.addPlot()
-        style_plot(self.plane)
-        self.plots = grid_widget()
+        self.plane_widget = PlotGrid()
+        self.plane = self.plane_widget.fill(1)[0]
+        show_hint(self.plane, "Start samples the fan of temperatures: trajectories, Kc and MCRG exponents appear here")
+        self.plots = PlotGrid(columns=1)  # their titles are long: one column, the panel scrolls
         self.figure_box = QSplitter(Qt.Orientation.Vertical)  # what "Export figure" renders
         self.figure_box.addWidget(self.plane_widget)
         self.figure_box.addWidget(self.plots)
@@ -234,7 +234,7 @@ class IsingFlowTab(FlowTab):
         draw_figure(self.plane, figs[0])
         names = [f.name for f in figs[1:]]
         if names != self._grid_names:
-            self._grid_plots = dict(zip(names, fill_grid(self.plots, len(names), columns=2)))
+            self._grid_plots = dict(zip(names, self.plots.fill(len(names))))
             self._grid_names = names
         for fig in figs[1:]:
             draw_figure(self._grid_plots[fig.name], fig)
@@ -265,9 +265,8 @@ class XYFlowTab(FlowTab):
         for label, widget in (("Size L", self.L), ("Temperatures", self.temperatures), ("Blockings", self.levels),
                               ("Samples", self.samples), ("Thermalize", self.thermalize)):
             self.form.addRow(label, widget)
-        self.figure_box = grid_widget()  # what "Export figure" renders
-        self.plot = self.figure_box.addPlot()
-        style_plot(self.plot)
+        self.figure_box = PlotGrid()  # what "Export figure" renders
+        self.plot = self.figure_box.fill(1)[0]
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._finish_form())
         splitter.addWidget(self.figure_box)
@@ -317,6 +316,7 @@ class RGFlowPanel(Panel, QTabWidget):
     """The Ising and XY flow tabs; errors of either come out of ``error``."""
 
     error = Signal(str)
+    session_types = RESULT_TYPES + (XYTrajectory,)
 
     def __init__(self, device: str = "auto", parent: QWidget | None = None):
         super().__init__(parent)
@@ -328,6 +328,36 @@ class RGFlowPanel(Panel, QTabWidget):
 
     def figure_targets(self) -> list[FigureTarget]:
         return [FigureTarget("Ising", self.ising.figure_widget), FigureTarget("XY", self.xy.figure_widget)]
+
+    def session_state(self) -> dict:
+        """Each tab's finished study: the Ising result, the XY trajectories with their lattice."""
+        state = {}
+        if self.ising.result is not None:
+            state["ising"] = self.ising.result
+        if self.xy.result is not None:
+            state["xy"] = {"trajectories": self.xy.result, **self.xy._params}
+        return state
+
+    def session_restorer(self, state: dict):
+        ising, xy = state.get("ising"), state.get("xy")
+        if ising is not None and not isinstance(ising, RGFlowResult):
+            raise ValueError("RG flow: the session's Ising flow is not an RG-flow result")
+        if xy is not None and not (isinstance(xy, dict) and isinstance(xy.get("trajectories"), list)
+                                   and all(isinstance(t, XYTrajectory) for t in xy["trajectories"])
+                                   and all(isinstance(xy.get(k), int) for k in ("L", "b"))):
+            raise ValueError("RG flow: the session's XY flow is not a list of trajectories with L and b")
+        if any(tab.busy() for tab in (self.ising, self.xy)):
+            raise ValueError("RG flow: stop the running flow before opening a session")
+
+        def restore() -> None:
+            for tab, result in ((self.ising, ising), (self.xy, xy and xy["trajectories"])):
+                if result is not None:
+                    if tab is self.xy:
+                        tab._params = {"L": xy["L"], "b": xy["b"]}
+                    tab.show_result(result)
+                    tab.export_button.setEnabled(True)
+
+        return restore
 
     def has_data(self) -> bool:
         """The tab on show has a result (File > Export data writes that tab's)."""

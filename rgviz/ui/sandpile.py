@@ -28,7 +28,7 @@ from ..figures import render_all
 from ..jobs import JobControl, JobPanel
 from .panel import FigureTarget, Panel
 from .parsing import parse_sizes
-from .plotting import draw_figure, fill_grid, grid_widget, style_plot
+from .plotting import PlotGrid, draw_figure
 from .widgets import estimate_table, fill_estimate_table, int_spin, side_by_side
 
 #: Heights 0 .. 3 from pale to dark sand; toppled sites of the last avalanche in red over them.
@@ -132,9 +132,8 @@ class SandpilePanel(JobPanel, Panel, QWidget):
         form.addRow(buttons)
         form.addRow(self.progress)
 
-        self.lattice_widget = grid_widget()
-        self.lattice_plot = self.lattice_widget.addPlot()
-        style_plot(self.lattice_plot)
+        self.lattice_widget = PlotGrid(columns=1)
+        self.lattice_plot = self.lattice_widget.fill(1)[0]
         self.lattice_plot.setAspectLocked(True)
         self.lattice_plot.invertY(True)
         self.lattice_plot.setTitle("pile 0 (last avalanche in red)", color="k", size="9pt")
@@ -148,8 +147,8 @@ class SandpilePanel(JobPanel, Panel, QWidget):
         left_layout.addWidget(self.lattice_widget, 1)
 
         # two 2 x 2 grids in tabs: the dock is too low for six plots and a table at once
-        self.distributions, self.scaling = grid_widget(), grid_widget()
-        self.grid = fill_grid(self.distributions, 4, columns=2) + fill_grid(self.scaling, 4, columns=2)
+        self.distributions, self.scaling = PlotGrid(columns=2), PlotGrid(columns=2)
+        self.grid = self.distributions.fill(4) + self.scaling.fill(4)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.distributions, "Distributions")
         self.tabs.addTab(self.scaling, "Scaling and spectrum")

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QTabWidget, QVBoxLayout, QWid
 from engine.rg.teaching import decimation_1d, fbm_path, flow_1d, structure_function, toy_flow
 
 from .panel import FigureTarget, Panel
-from .plotting import grid_widget, style_plot
+from .plotting import PlotGrid
 from .widgets import SliderSpin, int_spin
 
 PEN = {"map": pg.mkPen("#1f77b4", width=2), "diagonal": pg.mkPen("gray", width=1, style=Qt.PenStyle.DashLine),
@@ -40,12 +40,8 @@ class TeachingTab(QWidget):
         self.form = QFormLayout()
         self.note = QLabel(" ")
         self.note.setWordWrap(True)
-        self.plots_widget = grid_widget()
-        self.plots = []
-        for i in range(n_plots):
-            plot = self.plots_widget.addPlot(row=0, col=i)
-            style_plot(plot)
-            self.plots.append(plot)
+        self.plots_widget = PlotGrid(columns=n_plots)
+        self.plots = self.plots_widget.fill(n_plots)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(self.form)

@@ -21,7 +21,7 @@ from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QSpinBox, QWidget
 
 from .panel import Panel
-from .plotting import GraphicsLayoutWidget, prepare_live_plot
+from .plotting import MIN_CELL, GraphicsLayoutWidget, prepare_live_plot
 from .widgets import view_with_bar
 
 #: (series key, axis label) of the two plots per model.
@@ -94,6 +94,7 @@ class TimeSeriesView(Panel, QWidget):
             plot.disableAutoRange()  # ranges follow the data in steps instead, see the module docstring
             plot.getViewBox().sigRangeChangedManually.connect(lambda _, p=plot: self._follow.update({p: False}))
             self.curves.append((plot, raw, mean))
+        self.plots.setMinimumHeight(2 * MIN_CELL.height() - 90)  # the upper plot shares the lower's sweep axis
         self.curves[1][0].setXLink(self.curves[0][0])
         self.curves[1][0].setLabel("bottom", "sweep")
         self.curves[0][0].hideAxis("bottom")  # shared with the plot below; one axis fewer to redraw

@@ -6,13 +6,18 @@ import sys
 
 import pytest
 
+import engine.cli.training
 import engine.deepnets.meanfield
 import engine.deepnets.trainability
 import engine.device
 import engine.holography.sampling
 import engine.nrg.density
+import engine.nrg.flow
 import engine.nrg.images
 import engine.nrg.mcmc
+import engine.nrg.targets
+import engine.rg.mcrg
+import engine.rg.operators
 import engine.session
 import engine.soc.sandpile
 from engine import names
@@ -54,6 +59,10 @@ def _run(argv: list[str]) -> tuple[int, list[str], str]:
     (["soc", "--L", "8,x"], 2, "expected integers"),
     (["images", "train", "--help"], 0, "--prior {normal,laplace}"),
     (["images", "cone", "--sizes", "x"], 2, "invalid int value"),
+    (["rgflow", "--help"], 0, "--rule {majority,decimation}"),
+    (["rgflow", "--model", "potts"], 2, "invalid choice"),
+    (["train", "--help"], 0, "--symmetry {none,z2,u1}"),
+    (["train", "--hidden", "8,x"], 2, "comma-separated layer widths"),
     (["sample", "--checkpoint"], 2, "expected one argument"),
     (["simulate", "--L", "x"], 2, "invalid int value"),
     (["simulate", "--model", "potts"], 2, "invalid choice"),
@@ -81,6 +90,13 @@ def test_the_light_names_agree_with_the_engine():
     assert engine.deepnets.trainability.TrainabilityConfig.depths is names.TRAIN_DEPTHS
     assert engine.soc.sandpile.MODELS == names.SOC_MODELS
     assert engine.nrg.density.PRIORS is names.FLOW_PRIORS and engine.nrg.images.PATCH_SIZES is names.IMAGE_PATCH_SIZES
+    assert engine.nrg.targets.TARGETS is names.NRG_TARGETS and tuple(engine.nrg.targets.PRESETS) == names.NRG_PRESETS
+    assert engine.nrg.density.SYMMETRIES is names.FLOW_SYMMETRIES
+    assert engine.nrg.flow.BIJECTORS is names.BIJECTORS
+    assert tuple(engine.cli.training.DTYPES) == names.DTYPE_NAMES
+    assert tuple(engine.rg.operators.OPERATORS) == names.RG_OPERATORS
+    assert engine.rg.operators.DEFAULT_COUPLINGS is names.RG_COUPLINGS
+    assert (engine.rg.mcrg.MCRG_EVEN, engine.rg.mcrg.MCRG_ODD) == (names.MCRG_EVEN, names.MCRG_ODD)
 
 
 def test_simulate_echoes_parameters_as_given(capsys):

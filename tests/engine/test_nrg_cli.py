@@ -48,7 +48,7 @@ def test_resume_continues_the_history(ising_ckpt, tmp_path, capsys):
 def test_an_interrupted_run_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
     """A run killed after its step-4 save, resumed, ends with the same weights and history as one
     that was never interrupted: same schedule, optimiser moments and random stream."""
-    from engine.cli import train as train_cli
+    from engine.cli import training as train_cli
 
     args = ["--target", "phi4", "--preset", "critical", "--L", "4", "--steps", "7", "--batch", "8", "--couplings",
             "2", "--hidden", "8", "--eval", "16", "--device", "cpu", "--no-progress", "--save-every", "2"]

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ from engine import exact
 from engine.errors import ParameterError
 from engine.models.ising import IsingModel
 from engine.samplers import REGISTRY
-from engine.session import Simulation, SessionFormatError
+from engine.session import Simulation, SessionFormatError, read_panels
+from engine.sweep import RESULT_TYPES, SweepConfig, SweepRunner
 
 torch.set_num_threads(1)
 
@@ -263,3 +265,67 @@ def test_version_1_sessions_still_load_and_continue(tmp_path):
     path = tmp_path / "v1.npz"
     np.savez(path, meta=np.array(json.dumps({**meta, "version": 1, "sampler": sampler})), **arrays)
     _assert_same_future(never_stopped, Simulation.load(path), 5)
+
+
+# --- the panels' results in a session file ---------------------------------------------------------
+
+SWEEP_TYPES = RESULT_TYPES
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep():
+    result = SweepRunner(SweepConfig(sizes=(4, 8), temperatures=(2.1, 2.4), sweeps=30, thermalize=5, chunk=10,
+                                     device="cpu", algorithm="wolff")).run()
+    result.analyse(n_fine=11)
+    return result
+
+
+def _saved(tmp_path, panels):
+    path = tmp_path / "s.npz"
+    Simulation("ising", L=4, T=2.3, seed=1, device="cpu").save(path, panels)
+    return path
+
+
+def test_panels_results_round_trip_as_plain_data(tmp_path, tiny_sweep):
+    path = _saved(tmp_path, {"phase": {"sweep": tiny_sweep, "note": ("a", 1)}})
+    with np.load(path, allow_pickle=False) as npz:  # no pickle anywhere: every array is numeric
+        assert all(npz[k].dtype.kind in "biufcU" for k in npz.files)
+    back = read_panels(path, ["phase", "rgflow"], SWEEP_TYPES)["phase"]
+    assert back["note"] == ("a", 1)
+    sweep = back["sweep"]
+    assert sweep.config == tiny_sweep.config and list(sweep.sizes) == [4, 8]
+    np.testing.assert_array_equal(sweep.sizes[8].series["energy"], tiny_sweep.sizes[8].series["energy"])
+    np.testing.assert_array_equal(sweep.analysis.T_fine, tiny_sweep.analysis.T_fine)
+    assert sweep.sizes[4].estimates["energy"].mean == pytest.approx(tiny_sweep.sizes[4].estimates["energy"].mean)
+    assert Simulation.load(path).sweep == 0  # the simulation itself reads as before
+    assert read_panels(_saved(tmp_path, None), ["phase"], SWEEP_TYPES) == {}
+
+
+def _rewrite(path, edit):
+    """The session at ``path`` with its panels' JSON document changed by ``edit(doc, arrays)``."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    doc = json.loads(str(arrays["panels"]))
+    edit(doc, arrays)
+    arrays["panels"] = np.array(json.dumps(doc))
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda d, a: d.update(version=2), "reads up to version 1"),
+    (lambda d, a: d["panels"].update(evil={}), "panels this window does not have: evil"),
+    (lambda d, a: d["panels"]["phase"]["sweep"].update({"$type": "Popen"}), "'Popen' is not a result type"),
+    (lambda d, a: d["panels"]["phase"]["sweep"]["fields"].update(extra=1), "unknown fields ['extra']"),
+    (lambda d, a: d["panels"]["phase"]["sweep"]["fields"].pop("sizes"), "missing fields ['sizes']"),
+    (lambda d, a: a.update({"panels/0": np.array(["x"])}), "numbers only"),
+    (lambda d, a: a.pop("panels/0"), "does not hold"),
+    (lambda d, a: d["panels"]["phase"].update(deep=json.loads("[" * 40 + "]" * 40)), "deeper than 32"),
+    (lambda d, a: d["panels"]["phase"]["sweep"]["fields"]["config"]["fields"].update(sizes="x" * 200_000),
+     "200000 characters"),
+])
+def test_a_bad_panels_section_is_refused_in_one_line(tmp_path, tiny_sweep, edit, words):
+    path = _rewrite(_saved(tmp_path, {"phase": {"sweep": tiny_sweep}}), edit)
+    with pytest.raises(SessionFormatError, match=re.escape(words)) as err:
+        read_panels(path, ["phase"], SWEEP_TYPES)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)

@@ -52,3 +52,13 @@ def test_bad_configs_name_the_parameter(kw, name):
     with pytest.raises(ParameterError) as err:
         SweepConfig(**kw).validate()
     assert err.value.name == name
+
+
+def test_stage_names_the_sweeps_done_as_the_runs_progress_counts_them():
+    cfg = SweepConfig(sizes=(4, 8), temperatures=(2.2, 2.4), sweeps=100, thermalize=40, chunk=20, device="cpu")
+    steps = []
+    SweepRunner(cfg).run(lambda done, total: steps.append((done, total)))
+    assert steps[-1] == (14, 14)  # (2 + 5 rounds) x 2 sizes
+    assert [cfg.stage(step) for step in (0, 3, 4, 7, 14)] == [
+        ("thermalizing", 0, 40), ("thermalizing", 20, 40), ("measuring", 0, 100), ("measuring", 20, 100),
+        ("measuring", 100, 100)]

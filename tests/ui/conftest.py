@@ -10,6 +10,8 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Slot
 
 from rgviz.jobs import Job
+from rgviz.mainwindow import MainWindow
+from rgviz.ui.registry import CORE
 from rgviz.worker import EngineWorker, WorkerThread
 
 
@@ -124,3 +126,24 @@ def start_worker(qtbot):
     for thread in threads:
         assert thread.shutdown(timeout_ms=5000), "worker thread did not stop"
         assert not thread.is_running()
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """``make_window(play=True, panels=CORE, **simulation_kwargs)``; closed (worker joined) at teardown. Windows
+    of one test share their layout settings (a second window opens as the first was left)."""
+    windows = []
+
+    def make(play: bool = True, panels=CORE, **kwargs) -> MainWindow:
+        kwargs = {"model": "ising", "L": 16, "T": 2.269, "seed": 0, "device": "cpu", **kwargs}
+        settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(kwargs, settings=settings, play=play, panels=panels)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert not window.engine.is_running()

@@ -467,3 +467,33 @@ def test_bulk_modules_import_no_torch_and_no_loop():
             assert "torch" not in imported and not any(m.startswith("engine.cli") for m in imported)
         else:
             assert ".bulk" not in imported
+
+
+def test_loaded_checkpoint_sets_architecture_and_target_fields(nrg_panel, tmp_path):
+    """couplings and width show the loaded flow's architecture, not the defaults (4 and 16)."""
+    panel = nrg_panel()
+    target = make_target("phi4", 8, **PRESETS["disordered"])
+    flow = HierarchicalFlow(8, 2, n_couplings=3, hidden=(24, 24))
+    assert panel.load(save_checkpoint(tmp_path / "arch.pt", FlowDensity(flow, "u1"), target))
+    assert (panel.couplings.value(), panel.width.value()) == (3, 24)
+    assert (panel.L.currentText(), panel.target_box.currentText()) == ("8", "phi4")
+    assert panel.mu.value() == pytest.approx(PRESETS["disordered"]["mu"])
+    assert "3 couplings" in panel.status.text() and "[24, 24]" in panel.status.text()
+    assert panel.checkpoint == str(tmp_path / "arch.pt")
+
+
+def test_bulk_results_go_through_a_session_file(bulk_panel, results, tmp_path):
+    from engine.session import Simulation, read_panels
+
+    panel = bulk_panel()
+    panel._show_results(results)
+    path = Simulation("ising", L=4, T=2.3, device="cpu").save(tmp_path / "s.npz", {"bulk": panel.session_state()})
+    other = bulk_panel()
+    other.session_restorer(read_panels(path, ["bulk"], BulkPanel.session_types)["bulk"])()
+    assert set(other.results) == {"critical", "control"} and other.verdict.text() == panel.verdict.text()
+    for role, run in results.items():
+        np.testing.assert_array_equal(other.results[role].analysis.coords, run.analysis.coords)
+        assert other.results[role].doc == run.doc
+    assert other.checkpoint_paths() == {role: run.path for role, run in results.items()}
+    with pytest.raises(ValueError, match="a critical one"):
+        other.session_restorer({"results": {"control": results["control"]}})

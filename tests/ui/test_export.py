@@ -150,6 +150,25 @@ def test_movie(tmp_path, suffix):
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
+def test_movie_plays_at_the_speed_it_was_shown(tmp_path):
+    """At 10 frames/s: a frame 0.05 s after the last is left out, one shown for 0.25 s fills its 2.5 slots,
+    and a pause of a minute is cut to MAX_HOLD_S."""
+    from PIL import Image
+
+    path = tmp_path / "m.gif"
+    recorder = export.MovieRecorder(path, fps=10, min_size=8)
+    for value, at in ((0, 0.0), (50, 0.05), (100, 0.1), (150, 0.35), (200, 60.0), (250, 60.1)):
+        recorder.add(np.full((8, 8, 3), value, np.uint8), at)
+    recorder.close()
+    assert recorder.frames == 1 + 2 + 11 + 1 + 1
+    shown = []  # (shade, milliseconds): the GIF writer merges repeated frames into one longer frame
+    with Image.open(path) as gif:
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            shown.append((round(float(np.asarray(gif.convert("RGB")).mean())), gif.info["duration"]))
+    assert shown == [(0, 100), (100, 200), (150, 1100), (200, 100), (250, 100)]
+
+
 def test_movie_rejects_unknown_format(tmp_path):
     with pytest.raises(export.ExportError, match="allowed: .gif, .mp4"):
         export.MovieRecorder(tmp_path / "m.avi")
@@ -175,6 +194,35 @@ def test_batch_figure_renders_three_parsable_files(qtbot, tmp_path):
     assert "Susceptibility" in svg and "L = 16" in svg
 
 
+def test_greek_letters_are_drawn_as_symbols_in_png_svg_and_pdf(qtbot, tmp_path):
+    import re
+    import zlib
+
+    from PySide6.QtGui import QFontMetrics
+
+    assert figures.symbols("gamma/nu, tau_int, L^(1/nu), chi^2, alphabet, beta") == "γ/ν, τ_int, L^(1/ν), χ^2, alphabet, β"
+    fig = Figure(name="g", title="gamma/nu fit", xlabel="T", ylabel="chi",
+                 series=[Series(x=[1.0, 2.0], y=[1.0, 2.0], label="tau_int")])
+    widget = figures.plot_widget(fig)
+    qtbot.addWidget(widget)
+    label = widget.getPlotItem().getAxis("left").label
+    assert label.toPlainText().strip() == "χ"
+    assert all(QFontMetrics(label.font()).inFontUcs4(ord(c)) for c in "χγντ")  # PNG: the font has the glyphs
+    png, svg, pdf = figures.render(fig, tmp_path)
+    assert_png(png)
+    text = svg.read_text(encoding="utf-8")
+    assert "γ/ν" in text and "χ" in text and "τ_" in text  # Qt writes a text in runs
+    def unpacked(stream: bytes) -> bytes:
+        try:
+            return zlib.decompress(stream)
+        except zlib.error:  # a stream stored as it is
+            return stream
+
+    # the fonts' ToUnicode maps name the character of each glyph drawn
+    streams = b"".join(map(unpacked, re.findall(rb"stream\r?\n(.*?)endstream", pdf.read_bytes(), re.S)))
+    assert all(code in streams.lower() for code in (b"03c7", b"03b3", b"03bd", b"03c4"))
+
+
 def test_rgviz_batch_renders_the_cli_figures(qtbot, tmp_path):
     """``rgviz-batch`` = the engine CLI + this renderer: every figure as JSON, PNG, SVG and PDF."""
     from rgviz.batch import main
@@ -188,3 +236,34 @@ def test_rgviz_batch_renders_the_cli_figures(qtbot, tmp_path):
         assert_png(out / f"{stem}.png")
         assert_svg(out / f"{stem}.svg")
         assert_pdf(out / f"{stem}.pdf")
+
+
+@pytest.mark.parametrize("model, kwargs, words", [
+    ("ising", {"T": 2.269}, ["Ising model, L = 16, T = 2.269, sweep 3", "s = -1", "s = +1"]),
+    ("xy", {"T": 0.89}, ["XY model, L = 16, T = 0.89, sweep 3", "antivortex (-1"]),
+    ("phi4", {}, ["complex φ^4 model, L = 16, t = 0.5, μ = -2, λ = 1, sweep 3"]),
+])
+def test_lattice_figure_has_title_key_and_no_margins(qtbot, tmp_path, model, kwargs, words):
+    from engine.session import Simulation
+    from rgviz.ui.lattice_view import LatticeView
+
+    sim = Simulation(model, L=16, seed=1, device="cpu", **kwargs)
+    for _ in range(3):
+        sim.step()
+    view = LatticeView()
+    qtbot.addWidget(view)
+    view.vortex_box.setChecked(True)
+    view.show_frame(sim.snapshot())
+    figure = view.figure_widget()
+    texts = [figure.plot.titleLabel.text] + [item.text for item in figure.scene().items()
+                                             if isinstance(item, pg.LabelItem)]
+    for word in words:
+        assert any(word in text for text in texts), (word, texts)
+    assert any(isinstance(item, pg.ColorBarItem) for item in figure.ci.items) == (model != "ising")
+    box = figure.plot.getViewBox()
+    assert abs(box.sceneBoundingRect().width() - box.sceneBoundingRect().height()) <= 2  # the lattice fills it
+    (x0, x1), (y0, y1) = box.viewRange()
+    assert (x0, x1, min(y0, y1), max(y0, y1)) == pytest.approx((0, 16, 0, 16), abs=0.2)
+    image = QImage(str(export.export_figure(figure, tmp_path / "lattice.png")))
+    corners = [image.pixelColor(x, y) for x in (1, image.width() - 2) for y in (1, image.height() - 2)]
+    assert all(c.lightness() > 240 for c in corners)  # white around the figure, not the live view's black

@@ -26,26 +26,6 @@ from rgviz.ui.registry import CORE, PanelSpec
 PANELS = {"controls", "lattice", "timeseries"}
 
 
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    """``make_window(play=True, **simulation_kwargs)``; closed (worker joined) at teardown."""
-    windows = []
-
-    def make(play: bool = True, panels=CORE, **kwargs) -> MainWindow:
-        kwargs = {"model": "ising", "L": 16, "T": 2.269, "seed": 0, "device": "cpu", **kwargs}
-        settings = QSettings(str(tmp_path / "rgviz.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(kwargs, settings=settings, play=play, panels=panels)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        assert not window.engine.is_running()
-
-
 def wait_frame(qtbot, window, predicate, timeout=10_000):
     qtbot.waitUntil(lambda: window.last_snapshot is not None and bool(predicate(window.last_snapshot)),
                     timeout=timeout)
@@ -207,7 +187,8 @@ def test_app_process_exits_cleanly_mid_run(tmp_path):
 
 
 def test_main_in_process_returns_zero(qtbot, tmp_path):
-    """``main`` opens every panel group, each panel as a tab beside the time series."""
+    """``main`` opens every panel group, each further panel as a tab of one group (with the phase panel),
+    the lattice beside the time series."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -218,13 +199,16 @@ def test_main_in_process_returns_zero(qtbot, tmp_path):
     def inspect_and_close():
         [window] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
         seen["docks"] = set(window.docks)
-        seen["tabbed"] = {k for k, d in window.docks.items() if d in window.tabifiedDockWidgets(window.docks["timeseries"])}
+        seen["tabbed"] = {k for k, d in window.docks.items() if d in window.tabifiedDockWidgets(window.docks["phase"])}
+        seen["tabbed"].add("phase")
+        seen["series_tabbed"] = window.tabifiedDockWidgets(window.docks["timeseries"])
         window.close()
 
     QTimer.singleShot(1500, inspect_and_close)
     assert app.main(["--model", "ising", "--L", "16", "--device", "cpu"]) == 0
     assert {"phase", "rgflow", "bulk", "neuralrg"} <= seen["docks"]
     assert seen["tabbed"] == seen["docks"] - PANELS
+    assert not seen["series_tabbed"]
 
 
 # --- the panel protocol ----------------------------------------------------------------------
@@ -256,8 +240,10 @@ class SlowJobPanel(Panel, QWidget):
     def session_state(self) -> dict:
         return {"setting": self.setting}
 
-    def restore_session_state(self, state: dict) -> None:
-        self.setting = state.get("setting", self.setting)
+    def session_restorer(self, state: dict):
+        if not isinstance(state.get("setting", 0), int):
+            raise ValueError("setting must be an integer")
+        return lambda: setattr(self, "setting", state.get("setting", self.setting))
 
 
 SLOW = PanelSpec("slow", "Slow job", lambda context: SlowJobPanel(), shortcut="Ctrl+9")
@@ -290,6 +276,9 @@ def test_panel_states_round_trip(make_window):
     states = window.panel_states()
     assert states == {"slow": {"setting": 1}}  # panels with the default (no state) are left out
     window.restore_panel_states({"slow": {"setting": 7}, "gone": {"x": 1}})
+    assert window.panels["slow"].setting == 7
+    with pytest.raises(ValueError, match="integer"):
+        window.restore_panel_states({"slow": {"setting": "x"}})
     assert window.panels["slow"].setting == 7
 
 

@@ -68,6 +68,7 @@ def test_sweep_runs_through_the_job_and_fills_plots_and_table(panels, qtbot, tmp
     panel.job.partial.connect(lambda r: partials.append((r.sweeps_done, r.analysis is not None)))
     qtbot.waitUntil(lambda: panel.job.is_done, timeout=60_000)
     assert panel.start_button.isEnabled() and panel.progress.value() == panel.progress.maximum()
+    assert panel.progress.text() == "measuring: 100 of 100 sweeps per T (100%)"  # the bar's own numbers
 
     result = panel.result
     assert result.sweeps_done == 100 and result.analysis is not None
@@ -177,7 +178,7 @@ def test_xy_sweep_shows_helicity_against_2t_over_pi_and_t_kt(panels):
     result.analyse()
     panel.show_result(result)
     assert {"helicity", "vortex_density"} <= set(panel._plots)
-    assert "2T/pi" in legend_labels(panel._plots["helicity"])
+    assert "2T/π" in legend_labels(panel._plots["helicity"])  # drawn with the Greek letter
     rows = {panel.table.item(i, 0).text(): panel.table.item(i, 3).text() for i in range(panel.table.rowCount())}
     assert rows["T_KT(L=8) (Upsilon = 2T/pi)"] == "0.8929"
     assert rows["Tc (Binder crossing, largest pair)"] == ""  # no exact Tc to compare with for XY

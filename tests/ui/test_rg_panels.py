@@ -248,7 +248,7 @@ def test_xy_flow_draws_theory_then_measured_trajectories(rg_panel, qtbot, tmp_pa
     panel.setCurrentIndex(1)
     tab = panel.xy
     labels = [html.unescape(item.name() or "") for item in curves(tab.plot)]
-    assert "separatrix" in labels and "fixed line (y = 0, 1/K < pi/2)" in labels
+    assert "separatrix" in labels and "fixed line (y = 0, 1/K < π/2)" in labels
     theory = len(curves(tab.plot))
     tab.L.setValue(8)
     tab.levels.setValue(1)
