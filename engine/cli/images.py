@@ -79,7 +79,7 @@ def _train(args: argparse.Namespace) -> dict:
     from ..nrg.imagelab import build_image_flow, evaluation
     from ..nrg.train import new_history, train_forward_kl
     from ..progress import cli_bar
-    from .train import _plan, _replay_values, _same_shape, _StepLog
+    from .training import _plan, _replay_values, _same_shape, _StepLog
 
     for name in ("steps", "batch", "couplings", "levels"):
         if getattr(args, name) is not None:

@@ -44,13 +44,14 @@ def settle(qtbot) -> None:
 
 
 def views_shown(root) -> list[tuple[str, pg.ViewBox]]:
-    """Every visible data area under ``root``, named by its widget's class and title."""
+    """Every visible data area under ``root``, named by its widget's class and title (a colour bar's
+    narrow strip is a key, not a plot)."""
     found = []
     for view in root.findChildren(pg.GraphicsView):
         if not view.isVisible():
             continue
         for item in view.scene().items():
-            if isinstance(item, pg.ViewBox) and item.isVisible():
+            if isinstance(item, pg.ViewBox) and item.isVisible() and not isinstance(item.parentItem(), pg.ColorBarItem):
                 found.append((type(view).__name__, item))
     return found
 
