@@ -21,8 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _interrupt(argv: list[str], ready) -> tuple[int, str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # the child answers Ctrl+C as a terminal's foreground program does even when this test runs as a background
+    # job, which a shell starts with SIGINT ignored (and a child inherits an ignored signal)
     proc = subprocess.Popen([sys.executable, "-m", "engine", *argv, "--no-progress"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not ready(proc) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
