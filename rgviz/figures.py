@@ -85,7 +85,6 @@ class OutsideLegend(pg.LegendItem):
         self._plot = plot
         self._cell = None
         self.layout.setContentsMargins(0, 0, 0, 0)
-        self.setMinimumWidth(1)  # a long legend never widens the plot beyond its cell
         plot.geometryChanged.connect(self.place)
         plot.getViewBox().sigResized.connect(self._fit_columns)
 
@@ -100,13 +99,15 @@ class OutsideLegend(pg.LegendItem):
     def place(self) -> None:
         """Into the plot's layout (under or right of the data) when it has entries, out of it when it has none."""
         rect = self._plot.geometry()
-        cell = None if not self.items else self.RIGHT if rect.width() > 2 * rect.height() else self.UNDER
+        widths = self._entry_widths()
+        wide = rect.width() > 2 * rect.height() and max(widths, default=0) <= 0.45 * rect.width()
+        cell = None if not self.items else self.RIGHT if wide else self.UNDER
         if cell != self._cell:
             if self._cell is not None:
                 self._plot.layout.removeItem(self)
             if cell is not None:
-                # under: its rows' own height and any width the plot has (the entries reflow into it);
-                # right: its own width, at the top
+                # under: its rows' own height and any width the plot has (the entries reflow into it, a long
+                # legend never widens the plot beyond its cell); right: one column of its whole text, at the top
                 under = cell == self.UNDER
                 self.setSizePolicy(QSizePolicy.Policy.Preferred if under else QSizePolicy.Policy.Maximum,
                                    QSizePolicy.Policy.Fixed)
@@ -114,18 +115,27 @@ class OutsideLegend(pg.LegendItem):
                 self._plot.layout.setAlignment(self, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
             self._cell = cell
         self.setVisible(cell is not None)
+        self.setMinimumWidth(max(widths) if cell == self.RIGHT else 1)
         self._fit_columns()
 
+    def _entry_widths(self) -> list[float]:
+        return [sample.boundingRect().width() + label.item.boundingRect().width() + 2 * self.SPACING
+                for sample, label in self.items]
+
     def _fit_columns(self, *_) -> None:
-        if not self.items:
-            return
-        if self._cell == self.RIGHT:
+        if self._cell != self.UNDER:
             self.setColumnCount(1)
             return
-        entry = max(sample.boundingRect().width() + label.item.boundingRect().width() + 2 * self.SPACING
-                    for sample, label in self.items)
-        width = self._plot.getViewBox().width()
-        self.setColumnCount(max(1, min(len(self.items), int(width // entry))) if width > 0 else len(self.items))
+        widths = self._entry_widths()
+        room = self._plot.getViewBox().width()
+        # the most columns that fit, each as wide as its widest entry (entry i goes to column i % n)
+        self.setColumnCount(next((n for n in range(len(widths), 1, -1)
+                                  if sum(max(widths[j::n]) for j in range(n)) <= room), 1))
+
+    def updateSize(self) -> None:
+        """Tell the plot's layout the legend's size changed (pyqtgraph's sets its geometry, moving it to the
+        plot's top left corner until the next relayout)."""
+        self.updateGeometry()
 
     def mouseDragEvent(self, ev) -> None:
         ev.ignore()  # its place is in the layout (pyqtgraph's legend would be dragged over the data)
@@ -140,6 +150,9 @@ def style_plot(plot: pg.PlotItem) -> None:
         axis.setTextPen("k")
         axis.enableAutoSIPrefix(False)  # a Binder cumulant of 0.6 is not "600 (x0.001)"
     plot.showGrid(x=True, y=True, alpha=0.15)
+    # the title spans the data and a legend right of them: a long title and a legend would widen the plot
+    plot.layout.removeItem(plot.titleLabel)
+    plot.layout.addItem(plot.titleLabel, 0, 1, 1, 3)
     plot.legend = OutsideLegend(plot)  # PlotItem.plot(name=...) adds to it, PlotItem.clear() empties it
 
 

@@ -115,9 +115,13 @@ def test_empty_grids_say_what_to_run_and_reflow_when_narrow(qtbot):
 
 
 def legends_over_data(plots) -> list[str]:
-    """The titles of ``plots`` whose shown legend overlaps their data area."""
-    return [plot.titleLabel.text for plot in plots if plot.legend.isVisible() and plot.legend.items
-            and plot.legend.sceneBoundingRect().intersects(plot.getViewBox().sceneBoundingRect())]
+    """The titles of ``plots`` whose shown legend overlaps their data area or sticks out of the plot."""
+    def misplaced(plot):
+        rect = plot.legend.sceneBoundingRect()
+        inner = rect.adjusted(1, 1, -1, -1)  # touching the data area by a fraction of a pixel is not covering it
+        return inner.intersects(plot.getViewBox().sceneBoundingRect()) or not plot.sceneBoundingRect().contains(rect)
+
+    return [plot.titleLabel.text for plot in plots if plot.legend.isVisible() and plot.legend.items and misplaced(plot)]
 
 
 def test_legends_stay_outside_the_data_of_a_phase_sweep(qtbot):
@@ -134,7 +138,7 @@ def test_legends_stay_outside_the_data_of_a_phase_sweep(qtbot):
     assert not legends_over_data(panel._plots.values())
 
 
-def test_one_legend_per_plot_through_redraws_hints_and_exports(qtbot, tmp_path):
+def test_one_legend_per_plot_through_redraws_resizes_hints_and_exports(qtbot):
     from rgviz import export
 
     labelled = Figure("f", "", "T", "chi", [Series(np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** k, label=f"L={k}")
@@ -156,6 +160,13 @@ def test_one_legend_per_plot_through_redraws_hints_and_exports(qtbot, tmp_path):
     view = plot.getViewBox().sceneBoundingRect()
     assert plot.legend.sceneBoundingRect().right() <= grid.width() and view.right() <= grid.width()
     assert "L=5" in export.svg_bytes(grid).data().decode()
+    grid.resize(3 * MIN_CELL.width(), MIN_CELL.height())  # wide: the legend moves right of the data, one column
+    settle(qtbot)
+    right_of_data = plot.getViewBox().sceneBoundingRect().right() - 1
+    assert plot.legend.columnCount == 1 and plot.legend.sceneBoundingRect().left() >= right_of_data
+    assert not legends_over_data([plot])
+    grid.resize(MIN_CELL.width(), MIN_CELL.height())
+    settle(qtbot)
     draw_figure(plot, bare)  # no labels: no legend, and no empty row under the axis
     settle(qtbot)
     assert not plot.legend.isVisible() and plot.getViewBox().sceneBoundingRect().height() > view.height()
