@@ -109,7 +109,7 @@ class OutsideLegend(pg.LegendItem):
                 # under: its rows' own height and any width the plot has (the entries reflow into it, a long
                 # legend never widens the plot beyond its cell); right: one column of its whole text, at the top
                 under = cell == self.UNDER
-                self.setSizePolicy(QSizePolicy.Policy.Preferred if under else QSizePolicy.Policy.Maximum,
+                self.setSizePolicy(QSizePolicy.Policy.Ignored if under else QSizePolicy.Policy.Maximum,
                                    QSizePolicy.Policy.Fixed)
                 self._plot.layout.addItem(self, *cell)
                 self._plot.layout.setAlignment(self, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
