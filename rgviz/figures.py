@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSizePolicy
 
 from engine.figures import Figure, Heatmap, Series
 
@@ -67,19 +67,93 @@ def _error_bars(x: np.ndarray, y: np.ndarray, err: np.ndarray, logx: bool, logy:
     return pg.ErrorBarItem(x=ex, y=ey, top=top, bottom=bottom, beam=0.0, pen=pen)
 
 
+class OutsideLegend(pg.LegendItem):
+    """A plot's legend beside its data, never over it: on small plots a legend inside the data area
+    covered curves and points. Under the bottom axis, its entries flowing into as many columns as the
+    data area's width holds (a long legend stays a compact block); in one column right of the data
+    when the plot is more than twice as wide as tall (rows under it would eat its little height).
+    With no entry it leaves the layout (a QGraphicsGridLayout keeps room for a hidden item)."""
+
+    SPACING = 6  # pixels between a sample and its label, and between entries
+    # Cells of PlotItem's layout: title row 0, top axis 1, view box 2 (columns: left axis 0, view box 1,
+    # right axis 2), bottom axis 3
+    UNDER, RIGHT = (4, 1), (2, 3)
+
+    def __init__(self, plot: pg.PlotItem):
+        super().__init__(labelTextColor="k", labelTextSize="8pt", verSpacing=0, horSpacing=self.SPACING,
+                         frame=False)
+        self._plot = plot
+        self._cell = None
+        self.layout.setContentsMargins(0, 0, 0, 0)
+        plot.geometryChanged.connect(self.place)
+        plot.getViewBox().sigResized.connect(self._fit_columns)
+
+    def addItem(self, item, name: str) -> None:
+        """pyqtgraph's entry with the label's text margins trimmed: rows of 8 pt text about 15 px apart."""
+        super().addItem(item, name)
+        sample, label = self.items[-1]
+        label.item.document().setDocumentMargin(1)
+        label.updateMin()
+        sample.setMaximumHeight(label.minimumHeight())
+
+    def place(self) -> None:
+        """Into the plot's layout (under or right of the data) when it has entries, out of it when it has none."""
+        rect = self._plot.geometry()
+        widths = self._entry_widths()
+        wide = rect.width() > 2 * rect.height() and max(widths, default=0) <= 0.45 * rect.width()
+        cell = None if not self.items else self.RIGHT if wide else self.UNDER
+        if cell != self._cell:
+            if self._cell is not None:
+                self._plot.layout.removeItem(self)
+            if cell is not None:
+                # under: its rows' own height and any width the plot has (the entries reflow into it, a long
+                # legend never widens the plot beyond its cell); right: one column of its whole text, at the top
+                under = cell == self.UNDER
+                self.setSizePolicy(QSizePolicy.Policy.Ignored if under else QSizePolicy.Policy.Maximum,
+                                   QSizePolicy.Policy.Fixed)
+                self._plot.layout.addItem(self, *cell)
+                self._plot.layout.setAlignment(self, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            self._cell = cell
+        self.setVisible(cell is not None)
+        self.setMinimumWidth(max(widths) if cell == self.RIGHT else 1)
+        self._fit_columns()
+
+    def _entry_widths(self) -> list[float]:
+        return [sample.boundingRect().width() + label.item.boundingRect().width() + 2 * self.SPACING
+                for sample, label in self.items]
+
+    def _fit_columns(self, *_) -> None:
+        if self._cell != self.UNDER:
+            self.setColumnCount(1)
+            return
+        widths = self._entry_widths()
+        room = self._plot.getViewBox().width()
+        # the most columns that fit, each as wide as its widest entry (entry i goes to column i % n)
+        self.setColumnCount(next((n for n in range(len(widths), 1, -1)
+                                  if sum(max(widths[j::n]) for j in range(n)) <= room), 1))
+
+    def updateSize(self) -> None:
+        """Tell the plot's layout the legend's size changed (pyqtgraph's sets its geometry, moving it to the
+        plot's top left corner until the next relayout)."""
+        self.updateGeometry()
+
+    def mouseDragEvent(self, ev) -> None:
+        ev.ignore()  # its place is in the layout (pyqtgraph's legend would be dragged over the data)
+
+
 def style_plot(plot: pg.PlotItem) -> None:
     """Black axes and text on a white background, a faint grid, a legend (once per PlotItem; :func:`draw_figure`
-    moves it to the corner with the least data)."""
+    shows it beside the data, under or right of it, when a series is labelled)."""
     for side in ("bottom", "left"):
         axis = plot.getAxis(side)
         axis.setPen("k")
         axis.setTextPen("k")
         axis.enableAutoSIPrefix(False)  # a Binder cumulant of 0.6 is not "600 (x0.001)"
     plot.showGrid(x=True, y=True, alpha=0.15)
-    legend = plot.addLegend(offset=(-10, 10), labelTextColor="k", labelTextSize="8pt", verticalSpacing=-4,
-                            brush=pg.mkBrush(255, 255, 255, 170), pen=pg.mkPen(160, 160, 160))
-    legend.setZValue(10)
-    legend.setVisible(False)  # until a figure with labelled series is drawn
+    # the title spans the data and a legend right of them: a long title and a legend would widen the plot
+    plot.layout.removeItem(plot.titleLabel)
+    plot.layout.addItem(plot.titleLabel, 0, 1, 1, 3)
+    plot.legend = OutsideLegend(plot)  # PlotItem.plot(name=...) adds to it, PlotItem.clear() empties it
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:
@@ -120,29 +194,6 @@ def _remove_colorbar(plot: pg.PlotItem) -> None:
         plot._rgviz_colorbar = None
 
 
-#: Legend offsets from the data area's corners (pyqtgraph: negative x from the right, negative y from the
-#: bottom), in the order preferred on a tie, with the corner's (x, y) in the unit square of the data.
-LEGEND_CORNERS = (((-10, 10), (1, 1)), ((10, 10), (0, 1)), ((-10, -10), (1, 0)), ((10, -10), (0, 0)))
-
-
-def legend_corner(fig: Figure, share: tuple[float, float] = (0.4, 0.4)) -> tuple[int, int]:
-    """The legend offset of the corner of ``fig``'s data bounds that holds the fewest points (each corner a
-    box of ``share`` of the width and height: the legend's), so that the legend covers as little data as it can."""
-    xs, ys = [], []
-    for series in fig.series:
-        x, y, _ = _log_safe(series, fig.logx, fig.logy)
-        xs.append(np.log10(x) if fig.logx else x)
-        ys.append(np.log10(y) if fig.logy else y)
-    x, y = (np.concatenate(v) if v else np.zeros(0) for v in (xs, ys))
-    if not x.size:
-        return LEGEND_CORNERS[0][0]
-    u = (x - x.min()) / (np.ptp(x) or 1.0)
-    v = (y - y.min()) / (np.ptp(y) or 1.0)
-    counts = [np.count_nonzero((np.abs(u - cx) <= share[0]) & (np.abs(v - cy) <= share[1]))
-              for _, (cx, cy) in LEGEND_CORNERS]
-    return LEGEND_CORNERS[int(np.argmin(counts))][0]
-
-
 def show_hint(plot: pg.PlotItem, text: str) -> None:
     """An empty plot says, in one line, what to run to fill it (bare 0-1 axes say nothing)."""
     plot.clear()
@@ -150,7 +201,7 @@ def show_hint(plot: pg.PlotItem, text: str) -> None:
     for side in ("left", "bottom"):
         plot.hideAxis(side)
     if plot.legend is not None:
-        plot.legend.setVisible(False)
+        plot.legend.place()
 
 
 def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
@@ -197,18 +248,7 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
             band.setAlpha(50)
             plot.addItem(pg.FillBetweenItem(*edges, brush=band), ignoreBounds=True)
     if plot.legend is not None:
-        _place_legend(plot, fig)
-
-
-def _place_legend(plot: pg.PlotItem, fig: Figure) -> None:
-    """Show the legend when a series is labelled, in the corner where it covers the fewest points."""
-    legend = plot.legend
-    legend.setVisible(any(s.label for s in fig.series))
-    view = plot.getViewBox().boundingRect()
-    size = legend.boundingRect()
-    fits = view.width() > 0 and view.height() > 0 and size.width() > 0
-    legend.setOffset(legend_corner(fig, (min(1.0, size.width() / view.width() + 0.05),
-                                         min(1.0, size.height() / view.height() + 0.05)) if fits else (0.4, 0.4)))
+        plot.legend.place()
 
 
 def plot_widget(fig: Figure) -> pg.PlotWidget:

@@ -19,7 +19,7 @@ __all__ = ["GraphicsLayoutWidget", "PlotGrid", "PlotWidget", "draw_figure", "pre
 #: The least room one plot gets, title and axes included: its data area stays at least about 150 x 120
 #: pixels. A panel whose plots would get less scrolls instead (the main window puts every panel but
 #: the lattice in a scroll area), and grids reflow into fewer columns first.
-MIN_CELL = QSize(240, 215)
+MIN_CELL = QSize(240, 250)
 
 
 class _ScenePreparer(QObject):

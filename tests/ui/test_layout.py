@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QTabWidget
 from engine.figures import Figure, Series
 from engine.rg.ising_flow import RGFlowConfig, run_ising_rgflow
 from engine.sweep import SweepConfig, SweepRunner
-from rgviz.figures import draw_figure, legend_corner
+from rgviz.figures import draw_figure, show_hint
 from rgviz.mainwindow import MainWindow
 from rgviz.ui import registry
 from rgviz.ui.plotting import MIN_CELL, PlotGrid
@@ -114,13 +114,62 @@ def test_empty_grids_say_what_to_run_and_reflow_when_narrow(qtbot):
     assert grid.minimumHeight() >= 3 * MIN_CELL.height()
 
 
-def test_legends_go_to_the_corner_without_data(qtbot):
-    rising = Figure("f", "", "T", "chi", [Series(np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** 3, label="L=8")])
-    falling = Figure("f", "", "T", "U4", [Series(np.linspace(0, 1, 50), 1 - np.linspace(0, 1, 50), label="L=8")])
-    assert legend_corner(rising) == (10, 10)  # top left: the curve ends top right
-    assert legend_corner(falling) == (-10, 10)  # top right is empty
+def legends_over_data(plots) -> list[str]:
+    """The titles of ``plots`` whose shown legend overlaps their data area or sticks out of the plot."""
+    def misplaced(plot):
+        rect = plot.legend.sceneBoundingRect()
+        inner = rect.adjusted(1, 1, -1, -1)  # touching the data area by a fraction of a pixel is not covering it
+        return inner.intersects(plot.getViewBox().sceneBoundingRect()) or not plot.sceneBoundingRect().contains(rect)
+
+    return [plot.titleLabel.text for plot in plots if plot.legend.isVisible() and plot.legend.items and misplaced(plot)]
+
+
+def test_legends_stay_outside_the_data_of_a_phase_sweep(qtbot):
+    from rgviz.ui.phase import PhasePanel
+
+    panel = PhasePanel(device="cpu")
+    qtbot.addWidget(panel)
+    panel.resize(1000, 700)
+    panel.show()
+    panel.show_result(tiny_sweep())
+    settle(qtbot)
+    shown = [plot for plot in panel._plots.values() if plot.legend.isVisible()]
+    assert len(shown) >= 4 and all(len(plot.legend.items) >= 2 for plot in shown)
+    assert not legends_over_data(panel._plots.values())
+
+
+def test_one_legend_per_plot_through_redraws_resizes_hints_and_exports(qtbot):
+    from rgviz import export
+
+    labelled = Figure("f", "", "T", "chi", [Series(np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** k, label=f"L={k}")
+                                            for k in range(1, 6)])
+    bare = Figure("f", "", "T", "chi", [Series(np.linspace(0, 1, 50), np.linspace(0, 1, 50))])
     grid = PlotGrid()
     qtbot.addWidget(grid)
+    grid.resize(MIN_CELL.width(), MIN_CELL.height())
+    grid.show()
     [plot] = grid.fill(1)
-    draw_figure(plot, rising)
-    assert plot.legend.isVisible() and tuple(plot.legend.opts["offset"]) == (10, 10)
+    for _ in range(3):
+        draw_figure(plot, labelled)
+    settle(qtbot)
+    legends = [item for item in plot.scene().items() if isinstance(item, pg.LegendItem)]
+    assert legends == [plot.legend] and len(plot.legend.items) == 5
+    assert not legends_over_data([plot])
+    # five entries side by side in the plot's width, not a column as tall as the plot
+    assert plot.legend.columnCount > 1 and plot.legend.sceneBoundingRect().height() < 40
+    view = plot.getViewBox().sceneBoundingRect()
+    assert plot.legend.sceneBoundingRect().right() <= grid.width() and view.right() <= grid.width()
+    assert "L=5" in export.svg_bytes(grid).data().decode()
+    grid.resize(3 * MIN_CELL.width(), MIN_CELL.height())  # wide: the legend moves right of the data, one column
+    settle(qtbot)
+    right_of_data = plot.getViewBox().sceneBoundingRect().right() - 1
+    assert plot.legend.columnCount == 1 and plot.legend.sceneBoundingRect().left() >= right_of_data
+    assert not legends_over_data([plot])
+    grid.resize(MIN_CELL.width(), MIN_CELL.height())
+    settle(qtbot)
+    draw_figure(plot, bare)  # no labels: no legend, and no empty row under the axis
+    settle(qtbot)
+    assert not plot.legend.isVisible() and plot.getViewBox().sceneBoundingRect().height() > view.height()
+    draw_figure(plot, labelled)
+    show_hint(plot, "Press Start")
+    assert not plot.legend.isVisible()
