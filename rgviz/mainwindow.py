@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -26,11 +27,11 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QApplication,
     QMessageBox,
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QTabBar,
     QWidget,
 )
 
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self._build_job_note()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_layout()
+        self._whole_tab_titles()
         QApplication.instance().focusChanged.connect(self._on_focus)
         self.engine.start()
         if play:
@@ -161,6 +163,13 @@ class MainWindow(QMainWindow):
         if further:
             further[0].raise_()
             self.resizeDocks([lattice, further[0]], [420, 420], Qt.Orientation.Vertical)
+
+    def _whole_tab_titles(self) -> None:
+        """Dock tabs show their whole titles, with scroll arrows where they do not all fit: a dozen panel
+        tabs below the lattice were cut to "RG...", "San..." at 1400 x 900."""
+        for bar in self.findChildren(QTabBar):
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
 
     def _figures(self) -> dict[str, tuple[str, FigureTarget]]:
         """Export-figure targets: key -> (title, target); a panel with several has ``key/index`` keys."""
@@ -348,6 +357,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state, LAYOUT_VERSION)
+        self._whole_tab_titles()
 
     # --- export ---------------------------------------------------------------------------
     def figure_target(self, target: str) -> FigureTarget:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtWidgets import QApplication, QTabWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QTabBar, QTabWidget
 
 from engine.figures import Figure, Series
 from engine.rg.ising_flow import RGFlowConfig, run_ising_rgflow
@@ -97,6 +98,19 @@ def test_the_lattice_fills_its_view(full_window, qtbot):
     settle(qtbot)
     view = window.panels["lattice"].plot.getViewBox().sceneBoundingRect()
     assert 0.8 <= view.width() / view.height() <= 1.25
+
+
+def test_panel_tabs_show_whole_titles(full_window, qtbot):
+    window = full_window
+    settle(qtbot)
+    bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window and bar.count() > 1]
+    assert bars, "the further panels are one tab group"
+    for bar in bars:
+        assert bar.elideMode() == Qt.TextElideMode.ElideNone and bar.usesScrollButtons()
+    window.reset_layout()
+    settle(qtbot)
+    assert all(bar.elideMode() == Qt.TextElideMode.ElideNone for bar in window.findChildren(QTabBar)
+               if bar.parent() is window)
 
 
 def test_empty_grids_say_what_to_run_and_reflow_when_narrow(qtbot):
