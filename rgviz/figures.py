@@ -36,10 +36,21 @@ GREEK = {"alpha": "\u03b1", "beta": "\u03b2", "gamma": "\u03b3", "delta": "\u03b
 _GREEK_WORD = re.compile(r"(?<![A-Za-z])(" + "|".join(GREEK) + r")(?![A-Za-z])")
 
 
+#: Characters with a Unicode superscript form (there is none for q).
+SUPERSCRIPT = dict(zip("0123456789+-=()abcdefghijklmnoprstuvwxyz",
+                       "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b\u207c\u207d\u207e"
+                       "\u1d43\u1d47\u1d9c\u1d48\u1d49\u1da0\u1d4d\u02b0\u2071\u02b2\u1d4f\u02e1\u1d50\u207f\u1d52\u1d56"
+                       "\u02b3\u02e2\u1d57\u1d58\u1d5b\u02b7\u02e3\u02b8\u1dbb"))
+_EXPONENT = re.compile(r"\^(\([^()]*\)|-?[0-9]+(?:\.[0-9]+)?(?![0-9.])|[a-z](?![a-z]))")
+
+
 def symbols(text: str) -> str:
     """``text`` with spelled-out Greek letters as symbols ("gamma/nu" -> "\u03b3/\u03bd", "tau_int" ->
-    "\u03c4_int"); words that merely contain one ("beta" in "alphabet") stay."""
-    return _GREEK_WORD.sub(lambda m: GREEK[m.group(1)], text)
+    "\u03c4_int") and exponents raised ("sigma_w^2" -> "\u03c3_w\u00b2", "q^(l+1)" -> "q\u207d\u02e1\u207a\u00b9\u207e"); words
+    that merely contain a letter's name ("beta" in "alphabet") and exponents without a superscript form stay."""
+    text = _GREEK_WORD.sub(lambda m: GREEK[m.group(1)], text)
+    return _EXPONENT.sub(lambda m: "".join(SUPERSCRIPT[c] for c in m.group(1))
+                         if all(c in SUPERSCRIPT for c in m.group(1)) else m.group(0), text)
 
 
 def _log_safe(series: Series, logx: bool, logy: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -200,14 +200,16 @@ def test_greek_letters_are_drawn_as_symbols_in_png_svg_and_pdf(qtbot, tmp_path):
 
     from PySide6.QtGui import QFontMetrics
 
-    assert figures.symbols("gamma/nu, tau_int, L^(1/nu), chi^2, alphabet, beta") == "γ/ν, τ_int, L^(1/ν), χ^2, alphabet, β"
-    fig = Figure(name="g", title="gamma/nu fit", xlabel="T", ylabel="chi",
+    assert figures.symbols("gamma/nu, tau_int, L^(1/nu), chi^2, alphabet, beta") == "γ/ν, τ_int, L^(1/ν), χ², alphabet, β"
+    # exponents with a superscript form are raised; others (q, decimals, Greek) keep their caret
+    assert figures.symbols("sigma_w^2, q^(l+1), <s^k>, x^q, L^-0.25, s^tau") == "σ_w², q⁽ˡ⁺¹⁾, <sᵏ>, x^q, L^-0.25, s^τ"
+    fig = Figure(name="g", title="gamma/nu fit", xlabel="sigma_w^2, q^(l+1)", ylabel="chi",
                  series=[Series(x=[1.0, 2.0], y=[1.0, 2.0], label="tau_int")])
     widget = figures.plot_widget(fig)
     qtbot.addWidget(widget)
     label = widget.getPlotItem().getAxis("left").label
     assert label.toPlainText().strip() == "χ"
-    assert all(QFontMetrics(label.font()).inFontUcs4(ord(c)) for c in "χγντ")  # PNG: the font has the glyphs
+    assert all(QFontMetrics(label.font()).inFontUcs4(ord(c)) for c in "χγντσ²⁽ˡ⁺¹⁾")  # PNG: the font has the glyphs
     png, svg, pdf = figures.render(fig, tmp_path)
     assert_png(png)
     text = svg.read_text(encoding="utf-8")
@@ -241,7 +243,7 @@ def test_rgviz_batch_renders_the_cli_figures(qtbot, tmp_path):
 @pytest.mark.parametrize("model, kwargs, words", [
     ("ising", {"T": 2.269}, ["Ising model, L = 16, T = 2.269, sweep 3", "s = -1", "s = +1"]),
     ("xy", {"T": 0.89}, ["XY model, L = 16, T = 0.89, sweep 3", "antivortex (-1"]),
-    ("phi4", {}, ["complex φ^4 model, L = 16, t = 0.5, μ = -2, λ = 1, sweep 3"]),
+    ("phi4", {}, ["complex φ⁴ model, L = 16, t = 0.5, μ = -2, λ = 1, sweep 3"]),
 ])
 def test_lattice_figure_has_title_key_and_no_margins(qtbot, tmp_path, model, kwargs, words):
     from engine.session import Simulation
