@@ -186,7 +186,8 @@ class DeepNetTab(JobPanel, QWidget):
                 state[name] = widget.value()
         return state
 
-    def restore_session_state(self, state: dict) -> None:
+    def apply_state(self, state: dict) -> None:
+        """Set the fields ``state`` names (values of the wrong kind are left out)."""
         for name, value in state.items():
             widget = self.fields.get(name)
             if isinstance(widget, QComboBox):
@@ -413,10 +414,12 @@ class DeepNetsPanel(Panel, QTabWidget):
     def session_state(self) -> dict:
         return {key: tab.session_state() for key, tab in self.tabs.items()}
 
-    def restore_session_state(self, state: dict) -> None:
-        for key, tab in self.tabs.items():
-            if isinstance(state.get(key), dict):
-                tab.restore_session_state(state[key])
+    def session_restorer(self, state: dict):
+        def restore() -> None:
+            for key, tab in self.tabs.items():
+                if isinstance(state.get(key), dict):
+                    tab.apply_state(state[key])
+        return restore
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel and join every tab's job; True when no thread is left."""

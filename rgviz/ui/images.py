@@ -359,8 +359,9 @@ class ImagesPanel(Panel, QWidget):
     def session_state(self) -> dict:
         return {"checkpoint": self.checkpoint.currentText()}
 
-    def restore_session_state(self, state: dict) -> None:
+    def session_restorer(self, state: dict):
         name = state.get("checkpoint")
         if isinstance(name, str) and self.checkpoint.findText(name) >= 0:
-            self.checkpoint.setCurrentText(name)
+            return lambda: self.checkpoint.setCurrentText(name)
+        return lambda: None
 

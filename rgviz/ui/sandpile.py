@@ -212,11 +212,13 @@ class SandpilePanel(JobPanel, Panel, QWidget):
         return {"model": self.model.currentText(), "sizes": self.sizes.text(), "grains": self.grains.value(),
                 "piles": self.piles.value(), "seed": self.seed.value()}
 
-    def restore_session_state(self, state: dict) -> None:
-        if state.get("model") in ("btw", "manna"):
-            self.model.setCurrentText(state["model"])
-        if isinstance(state.get("sizes"), str):
-            self.sizes.setText(state["sizes"])
-        for name in ("grains", "piles", "seed"):
-            if isinstance(state.get(name), int):
-                getattr(self, name).setValue(state[name])
+    def session_restorer(self, state: dict):
+        def restore() -> None:
+            if state.get("model") in ("btw", "manna"):
+                self.model.setCurrentText(state["model"])
+            if isinstance(state.get("sizes"), str):
+                self.sizes.setText(state["sizes"])
+            for name in ("grains", "piles", "seed"):
+                if isinstance(state.get(name), int):
+                    getattr(self, name).setValue(state[name])
+        return restore

@@ -97,7 +97,7 @@ def test_settings_round_trip_through_the_session(qtbot):
     state = json.loads(json.dumps(deepnets.session_state()))
     fresh = DeepNetsPanel()
     qtbot.addWidget(fresh)
-    fresh.restore_session_state(state)
+    fresh.session_restorer(state)()
     assert fresh.measure.width.value() == 777 and fresh.train.depths.text() == "3 4"
     assert fresh.theory.activation.currentText() == "relu"
 

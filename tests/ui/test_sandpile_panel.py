@@ -40,7 +40,7 @@ def test_settings_round_trip(panels):
     panel.seed.setValue(7)
     state = json.loads(json.dumps(panel.session_state()))
     other = panels(SandpilePanel)
-    other.restore_session_state(state)
+    other.session_restorer(state)()
     assert other.session_state() == state
 
 
