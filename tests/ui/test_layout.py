@@ -187,3 +187,15 @@ def test_one_legend_per_plot_through_redraws_resizes_hints_and_exports(qtbot):
     draw_figure(plot, labelled)
     show_hint(plot, "Press Start")
     assert not plot.legend.isVisible()
+
+
+def test_every_panels_settings_come_back_through_the_window(full_window):
+    """What a session saves of each panel is restored by the window's own path (a panel that only
+    implements an old restore method would silently lose its settings)."""
+    window = full_window
+    window.panels["sandpile"].seed.setValue(17)
+    states = window.panel_states()
+    assert "sandpile" in states and "deepnets" in states
+    window.panels["sandpile"].seed.setValue(3)
+    window.restore_panel_states(states)
+    assert window.panels["sandpile"].seed.value() == 17
