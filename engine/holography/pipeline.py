@@ -170,6 +170,13 @@ def verdict(doc: dict) -> str:
                 "where the flow was never trained), so there is no saddle-point reading.")
     if fit["result"] == "no decay":
         return "The data do not support the hyperbolic reading: the correlations do not decay with hyperbolic distance."
+    if fit.get("xi_error") is not None and not fit["xi_error"] < fit["xi"]:
+        # A decay length known to worse than 100% is no evidence either way, and the consistency tests below
+        # would pass on such errors without meaning anything.
+        return (f"At L = {doc['target']['L']} the data cannot decide: the hyperbolic fit is undetermined (xi = "
+                f"{_pm(fit['xi'], fit['xi_error'])}; R^2 {_pm(fit['r2'], fit['r2_error'])} hyperbolic vs "
+                f"{_pm(flat.get('r2'), flat.get('r2_error'))} flat): the residual correlations are within the "
+                f"noise of {doc.get('samples', 'these')} samples (more samples, or the saddle-point estimator).")
     tests = []
     c = doc["collapse"]
     if c.get("quality") is not None:
@@ -183,12 +190,16 @@ def verdict(doc: dict) -> str:
         where = f"from level {dep['first_level']}" if dep["first_level"] is not None else "at no level"
         tests.append((dep["first_level"] is None, f"the coarser levels leave the finer levels' line {where}"))
     gap = doc["r2_gap"]
+    gap_ok = None
     if gap["error"] is not None:
-        tests.append((gap["value"] > 2 * gap["error"],
+        gap_ok = gap["value"] > 2 * gap["error"]
+        tests.append((gap_ok,
                       f"R^2 {_pm(fit['r2'], fit['r2_error'])} hyperbolic vs {_pm(flat['r2'], flat['r2_error'])} flat"))
     passed = sum(ok for ok, _ in tests)
-    strength = ("strongly supports" if tests and passed == len(tests) else
-                "partly supports" if passed else "does not support")
+    # Hyperbolic over flat is the claim itself; the other tests only check its consistency, so without it
+    # they support nothing.
+    strength = ("does not support" if gap_ok is False or not passed else
+                "strongly supports" if passed == len(tests) else "partly supports")
     numbers = "; ".join(text for _, text in tests) or "no test has errors to judge by"
     return (f"At L = {doc['target']['L']} the data {strength} the hyperbolic reading ({passed} of {len(tests)} "
             f"tests passed: {numbers}; xi = {_pm(fit['xi'], fit['xi_error'])}).")

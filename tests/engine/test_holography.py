@@ -266,3 +266,19 @@ def test_departure_finds_the_level_where_a_short_ranged_bulk_leaves_the_line(pla
     leaves = analyse_bulk(pair_statistics(cut, "connected"), pos, L).departure
     assert leaves["first_level"] == 2 and leaves["result"] == "departs"
     assert analyse_bulk(pair_statistics(cut, "connected"), pos, L).to_json()["departure"] == leaves
+
+
+def test_verdict_needs_a_determined_fit_and_the_hyperbolic_gap():
+    """Consistency tests pass trivially on huge errors: an undetermined xi is no reading, and without a
+    significant hyperbolic-over-flat gap the passing consistency tests support nothing."""
+    def doc(xi_error, gap, gap_error, first_level=None):
+        return {"flow_quality": {"meets_targets": True}, "target": {"L": 8}, "samples": 4096,
+                "fit": {"result": "decay", "xi": 1.6, "xi_error": xi_error, "r2": 0.3, "r2_error": 0.3},
+                "fit_boundary_distance": {"r2": 0.0, "r2_error": 0.04}, "collapse": {}, "xi_difference": None,
+                "departure": {"levels": [1, 2], "first_level": first_level},
+                "r2_gap": {"value": gap, "error": gap_error}}
+    assert "cannot decide" in verdict(doc(55.0, 0.31, 0.29)) and "4096 samples" in verdict(doc(55.0, 0.31, 0.29))
+    assert "does not support" in verdict(doc(0.2, 0.31, 0.29))  # departure passes, the gap does not
+    assert "strongly supports" in verdict(doc(0.2, 0.31, 0.05))
+    assert "partly supports" in verdict(doc(0.2, 0.31, 0.05, first_level=2))
+    assert "does not support" in verdict(doc(0.2, 0.01, 0.05, first_level=2))
