@@ -19,8 +19,8 @@ from torch import nn
 from engine.cli import main
 from engine.device import make_generator
 from engine.nrg import distributed
-from engine.nrg.density import FlowDensity
 from engine.nrg.checkpoint import load_checkpoint
+from engine.nrg.density import FlowDensity
 from engine.nrg.flow import HierarchicalFlow
 from engine.nrg.targets import make_target
 from engine.nrg.train import train_reverse_kl
