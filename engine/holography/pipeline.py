@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -94,6 +95,11 @@ def _finite(value):
     return value
 
 
+def _absolute(source: str | None) -> str | None:
+    """A checkpoint file's absolute path (a cluster's workers start elsewhere); a shipped name as it is."""
+    return str(Path(source).resolve()) if source is not None and Path(source).is_file() else source
+
+
 def check_bulk(flow, n: int) -> None:
     """ParameterError when ``n`` samples of ``flow`` with their latents (and a chain copy), or the pair
     statistics (a few node x node matrices per estimator), cannot fit in the memory available."""
@@ -122,7 +128,7 @@ def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, m
     source = None if isinstance(checkpoint, Checkpoint) else str(checkpoint)
     with checking(ckpt.density, check):
         samples = sample_bulk(ckpt, n, seed, method=method, chains=chains, tasks=tasks, executor=executor,
-                              source=source, n_blocks=n_blocks, progress=progress)
+                              source=_absolute(source), n_blocks=n_blocks, progress=progress)
         extra = {}
         if estimator in SADDLE_FORMS:
             saddle = find_saddle(ckpt.density, ckpt.target, seed)

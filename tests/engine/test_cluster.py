@@ -89,13 +89,15 @@ def test_ray_fan_gives_the_local_numbers(ray_cluster, tmp_path, model):
 
 
 @pytest.mark.parametrize(("mcmc", "samples"), [("independent", 2000), ("bulk", 160)])
-def test_ray_bulk_gives_the_local_numbers(ray_cluster, tmp_path, mcmc, samples):
+def test_ray_bulk_gives_the_local_numbers(ray_cluster, tmp_path, monkeypatch, mcmc, samples):
     """Two parts (independent Metropolis: two chains; HMC: two groups of two chains), each its own seed:
-    bulk.json and the correlations agree bit for bit, and differ from one part's run."""
+    bulk.json and the correlations agree bit for bit, and differ from one part's run. The checkpoint is
+    named relative to this process's folder, which the workers do not share."""
     torch.manual_seed(0)
     density = FlowDensity(HierarchicalFlow(4, 2, n_couplings=2, hidden=(8,)))
-    checkpoint = save_checkpoint(tmp_path / "phi4_L4.pt", density, make_target("phi4", 4, t=0.3, mu=-0.5, lam=1.0))
-    argv = ["bulk", "--checkpoint", str(checkpoint), "--samples", str(samples), "--mcmc", mcmc, "--chains", "4",
+    save_checkpoint(tmp_path / "phi4_L4.pt", density, make_target("phi4", 4, t=0.3, mu=-0.5, lam=1.0))
+    monkeypatch.chdir(tmp_path)
+    argv = ["bulk", "--checkpoint", "phi4_L4.pt", "--samples", str(samples), "--mcmc", mcmc, "--chains", "4",
             "--blocks", "4", "--seed", "5", "--no-progress"]
     docs, arrays = {}, {}
     for name, extra in (("local", ["--tasks", "2"]), ("ray", ["--tasks", "2", "--executor", "ray"]),
