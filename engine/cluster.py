@@ -1,9 +1,10 @@
 """Grids of independent runs on a Ray cluster: one remote task per run, results back as they finish.
 
-A sweep over sizes (and later any grid of independent runs) is a list of plain, picklable task
-descriptions and a plain function that runs one; :class:`RayExecutor` sends each to a worker of a
-cluster and hands every result back the moment it arrives, so a viewer can show what is done while
-the rest runs. A task whose worker process dies (a node lost, a process killed) is run again, up to
+A sweep over sizes, an RG fan over starting temperatures and a bulk run's parts are each a list
+of plain, picklable task descriptions and a plain function that runs one; :class:`RayExecutor` sends
+each to a worker of a cluster and hands every result back the moment it arrives, so a viewer can
+show what is done while the rest runs. :func:`run_tasks` runs the same list there or in this process.
+A task whose worker process dies (a node lost, a process killed) is run again, up to
 :data:`TASK_RETRIES` times (Ray's ``max_retries``); an error raised by the task itself is not
 retried but raised here, as its own type. The seeds live in the task descriptions, so where a task
 runs never changes its result.
@@ -121,3 +122,36 @@ class RayExecutor:
                 if on_done is not None:
                     on_done(i, results[i])
         return results
+
+
+def run_tasks(fn: Callable[..., Any], tasks: Sequence[Any], executor: RayExecutor | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              on_done: Callable[[int, Any], None] | None = None) -> list[Any]:
+    """``[fn(t) for t in tasks]``: in this process one after another (``executor`` None), or on ``executor``.
+
+    Here, ``fn(task, progress=...)`` reports inside each task and ``progress(done, total)`` spans them all
+    (every task reports the same total), so a long task still moves the bar and a progress callback that
+    raises stops the run; on a cluster, ``progress`` counts finished tasks. ``on_done(index, result)`` as
+    each task finishes. The tasks carry their seeds, so both give the same results.
+    """
+    n = len(tasks)
+    if executor is None:
+        results = []
+        for i, task in enumerate(tasks):
+            def inner(done: int, total: int, i: int = i) -> None:
+                progress(i * total + done, n * total)
+
+            results.append(fn(task, progress=None if progress is None else inner))
+            if on_done is not None:
+                on_done(i, results[-1])
+        return results
+    finished = []
+
+    def arrived(i: int, result: Any) -> None:
+        finished.append(i)
+        if progress is not None:
+            progress(len(finished), n)
+        if on_done is not None:
+            on_done(i, result)
+
+    return executor.map(fn, tasks, arrived)

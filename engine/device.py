@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import torch
 
 from .errors import ParameterError
@@ -56,6 +57,18 @@ def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
     gen = torch.Generator(device=torch.device(device))
     gen.manual_seed(int(seed))
     return gen
+
+
+def task_seed(seed: int, index: int, *keys: int) -> int:
+    """The seed of part ``index`` of a run split into independent parts (tasks, ranks): ``seed`` itself for part
+    0 with no further ``keys``, otherwise a hash of all of them (NumPy's SeedSequence, 63 bits).
+
+    Each part draws from its own stream, fixed by the run's seed and the part's index alone, so where a part
+    runs (this process, a cluster's worker) and in which order the parts finish never changes a number.
+    """
+    if index == 0 and not keys:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(index), *map(int, keys)]).generate_state(1, np.uint64)[0] >> 1)
 
 
 def device_label(device: torch.device) -> str:

@@ -38,3 +38,28 @@ def layer_widths(token: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated layer widths like 10,10,10, got {token!r}") \
             from None
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser, task: str) -> None:
+    """``--executor local|ray`` and ``--address``: where the run's independent tasks (one per ``task``) run."""
+    from ..names import EXECUTORS
+
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help=f"local: this process; ray: one task per {task} on a Ray cluster (pip install "
+                             "'rgviz[cluster]'), results as each task finishes; the numbers are the same")
+    parser.add_argument("--address", default=None,
+                        help="with --executor ray: the cluster's head, HOST:6379 (default: RAY_ADDRESS, else a "
+                             "Ray instance started on this machine)")
+
+
+def executor(args: argparse.Namespace, device: str = "cpu"):
+    """The :class:`engine.cluster.RayExecutor` the options name (one GPU per task on CUDA), or None for local."""
+    from ..errors import ParameterError
+
+    if args.address is not None and args.executor != "ray":
+        raise ParameterError("address", "applies to --executor ray only")
+    if args.executor == "local":
+        return None
+    from ..cluster import RayExecutor
+
+    return RayExecutor(args.address, num_gpus=1 if str(device).startswith("cuda") else 0)

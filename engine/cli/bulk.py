@@ -5,7 +5,8 @@ or HMC in the bulk), maps them to the latent bulk (or, with ``--estimator saddle
 correlations from the Gaussian at the minimum of S_eff) and runs :func:`engine.holography.pipeline.run_bulk`:
 pair classes of the chosen estimator fitted against hyperbolic and flat distance, the same-level
 collapse, same- against cross-level xi, the height-scale scan and the flow's quality. Writes
-``DIR/bulk.json``, ``DIR/correlations.npz`` and the figures.
+``DIR/bulk.json``, ``DIR/correlations.npz`` and the figures. ``--tasks K`` splits the sampling into K
+independent parts (:mod:`engine.holography.sampling`), which ``--executor ray`` runs on a Ray cluster.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 from .. import validate
 from ..holography.estimators import ESTIMATORS
 from ..names import BULK_METHODS
+from .args import add_executor_arguments, executor
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exact sampler: flow proposals + independent Metropolis, HMC on the latents, or auto "
                              "(HMC when the flow's recorded acceptance is below 0.05)")
     parser.add_argument("--chains", type=int, default=16, help="parallel HMC chains (--mcmc bulk)")
+    parser.add_argument("--tasks", type=int, default=1,
+                        help="independent parts, each with its own random stream (--seed and its index): "
+                             "independent Metropolis runs one chain per part over its share of the samples, HMC "
+                             "one group of chains/tasks chains; the numbers depend on --tasks, not on --executor")
+    add_executor_arguments(parser, "part (--tasks)")
     parser.add_argument("--estimator", choices=ESTIMATORS, default="connected",
                         help="pair correlation: connected normalised correlation, Gaussian mutual information, "
                              "the raw second moment (a diagnostic), or the connected correlation (saddle) or mutual "
@@ -46,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ..device import configure_threads
     from ..figures import write_figures
     from ..holography.pipeline import check_bulk, run_bulk
+    from ..holography.sampling import check_parts, choose_method
     from ..io import npz_stamp, write_json, write_npz
     from ..nrg.checkpoint import load_checkpoint
     from ..plots.bulk import bulk_figures
@@ -54,15 +62,21 @@ def run(args: argparse.Namespace) -> int:
     validate.integer("seed", args.seed)
     validate.sample_count("samples", args.samples, 100)
     validate.integer("chains", args.chains, 1, args.samples)
+    validate.integer("tasks", args.tasks, 1, args.samples // 2)
+    remote = executor(args)
     validate.number("w0", args.w0, positive=True)
     validate.integer("blocks", args.blocks, 2, args.samples // 2)
-    check_bulk(load_checkpoint(args.checkpoint).flow, args.samples)
+    ckpt = load_checkpoint(args.checkpoint)
+    check_bulk(ckpt.flow, args.samples)
+    check_parts(choose_method(ckpt, args.mcmc), args.chains, args.tasks)
     out = args.outputs.folder("out", args.out)
     configure_threads()
     with cli_bar(f"bulk {args.mcmc}", args.samples, enabled=not args.no_progress) as bar:
         result = run_bulk(args.checkpoint, args.samples, args.seed, method=args.mcmc, chains=args.chains,
-                          estimator=args.estimator, w0=args.w0, n_blocks=args.blocks, progress=bar)
-    doc = {**result.doc, "verdict": result.verdict}
+                          tasks=args.tasks, executor=remote, estimator=args.estimator, w0=args.w0,
+                          n_blocks=args.blocks, progress=bar)
+    doc = {**result.doc, "verdict": result.verdict, "tasks": args.tasks,
+           "executor": {"name": args.executor, "address": args.address}}
     write_json(out / "bulk.json", doc, "rgviz-bulk", indent=2)
     an = result.analysis
     write_npz(out / "correlations.npz", {**npz_stamp("rgviz-bulk"), **an.arrays(), "boundary_G": result.samples.boundary_G})

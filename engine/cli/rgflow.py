@@ -4,7 +4,9 @@ Writes to ``--out``: ``rgflow.json`` (Ising: MCRG y_t and y_h at the temperature
 separatrix estimate of Kc, that distance, the estimate, every trajectory with errors; XY: the measured (1/K, y) per
 level), ``trajectories.csv`` (one row per temperature and blocking level) and the figures
 through :func:`engine.figures.write_figures` (their data as JSON always; PNG, SVG and PDF when
-the application's renderer is installed). A short summary goes to stdout as JSON.
+the application's renderer is installed). A short summary goes to stdout as JSON. ``--executor ray`` runs one
+task per starting temperature on a Ray cluster (:mod:`engine.cluster`); each temperature's chain has its own
+seed (the study's seed and its index), so the numbers are those of a local run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from .. import validate
 from ..errors import ParameterError
 from ..names import DEVICE_CHOICES, MCRG_EVEN, MCRG_ODD, RG_COUPLINGS, RG_OPERATORS
+from .args import add_executor_arguments, executor
 
 # The work's modules (torch) are imported where they are used, so that --help answers without torch.
 
@@ -47,21 +50,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--blocks", type=int, default=None, help="sample blocks for the error estimates (default 20)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}")
+    add_executor_arguments(parser, "starting temperature")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for rgflow.json, CSV and figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
-def _write(out: Path, doc: dict, table, figures: list, t0: float) -> dict:
+def _write(args: argparse.Namespace, out: Path, doc: dict, table, figures: list, t0: float) -> dict:
     """``rgflow.json``, the trajectories' ``table`` (:class:`engine.studies.files.Table`) and ``figures``."""
     from ..figures import write_figures
     from ..studies.rgflow import write_rgflow
 
     doc["seconds"] = time.perf_counter() - t0
+    doc["executor"] = {"name": args.executor, "address": args.address}
     written = write_rgflow(out, doc, table, figures, write_figures)
     return {"files": [str(p) for p in written], "seconds": doc["seconds"]}
 
 
-def _run_ising(args: argparse.Namespace, out: Path, t0: float) -> dict:
+def _run_ising(args: argparse.Namespace, out: Path, t0: float, remote) -> dict:
     from ..progress import cli_bar
     from ..rg.ising_flow import RGFlowConfig, run_ising_rgflow
     from ..rg.mcrg import default_mcrg_operators
@@ -74,15 +79,15 @@ def _run_ising(args: argparse.Namespace, out: Path, t0: float) -> dict:
         mcrg_operators=default_mcrg_operators(args.mcrg_even, args.mcrg_odd), mcrg_step=args.mcrg_step,
         n_blocks=args.blocks, J=args.J, h=args.h, device=args.device)
     with cli_bar(f"rgflow ising L={args.L}", 1, enabled=not args.no_progress) as bar:
-        result = run_ising_rgflow(config, progress=bar)
+        result = run_ising_rgflow(config, progress=bar, executor=remote)
     doc = result.to_dict()
-    files = _write(out, doc, result.trajectory_table(), result.figures(), t0)
+    files = _write(args, out, doc, result.trajectory_table(), result.figures(), t0)
     return {"mcrg": {k: doc["mcrg"].get(k) for k in ("T", "step", "y_t", "y_h", "distance_from_Kc")},
             "Kc_estimate": doc["Kc_estimate"], "fates": {t["T"]: t["fate"] for t in doc["trajectories"]},
             "notes": result.notes, **files}
 
 
-def _run_xy(args: argparse.Namespace, out: Path, t0: float) -> dict:
+def _run_xy(args: argparse.Namespace, out: Path, t0: float, remote) -> dict:
     from ..progress import cli_bar
     from ..rg.kosterlitz import kt_figures, run_xy_rgflow
     from ..rg.sampling import SamplingPlan
@@ -91,10 +96,11 @@ def _run_xy(args: argparse.Namespace, out: Path, t0: float) -> dict:
     plan = SamplingPlan(args.samples, args.thermalize, args.sweeps_between)
     with cli_bar(f"rgflow xy L={args.L}", 1, enabled=not args.no_progress) as bar:
         trajectories = run_xy_rgflow(args.L, args.T or XY_FAN, plan, levels=args.levels, b=args.b, seed=args.seed,
-                                     algorithm=args.algorithm or "overrelax", device=args.device, progress=bar)
+                                     algorithm=args.algorithm or "overrelax", device=args.device, progress=bar,
+                                     executor=remote)
     doc = xy_document(trajectories, args.L, args.b)
     table = xy_table(trajectories, args.L, args.b)
-    return {"trajectories": doc["trajectories"], **_write(out, doc, table, kt_figures(trajectories), t0)}
+    return {"trajectories": doc["trajectories"], **_write(args, out, doc, table, kt_figures(trajectories), t0)}
 
 
 #: Options of the Ising flow (block rule, fitted Hamiltonian, MCRG) and their defaults; the XY flow takes none.
@@ -130,9 +136,10 @@ def run(args: argparse.Namespace) -> int:
     from ..device import configure_threads
 
     _check(args)
+    remote = executor(args, args.device)
     out = args.outputs.folder("out", args.out)
     configure_threads()
     t0 = time.perf_counter()
-    summary = (_run_xy if args.model == "xy" else _run_ising)(args, out, t0)
+    summary = (_run_xy if args.model == "xy" else _run_ising)(args, out, t0, remote)
     print(json.dumps(summary, indent=1))
     return 0

@@ -14,9 +14,8 @@ import argparse
 import json
 import time
 
-from ..errors import ParameterError
-from ..names import DEVICE_CHOICES, EXECUTORS, SWEEP_MODELS
-from .args import flatten, value_range
+from ..names import DEVICE_CHOICES, SWEEP_MODELS
+from .args import add_executor_arguments, executor, flatten, value_range
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--h", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}")
-    parser.add_argument("--executor", choices=EXECUTORS, default="local",
-                        help="local: this process; ray: one task per size on a Ray cluster (pip install "
-                             "'rgviz[cluster]'), results as each size finishes")
-    parser.add_argument("--address", default=None,
-                        help="with --executor ray: the cluster's head, HOST:6379 (default: RAY_ADDRESS, else a "
-                             "Ray instance started on this machine)")
+    add_executor_arguments(parser, "size")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for results and figures")
     parser.add_argument("--json", action="store_true", help="also print estimates.json to stdout")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -55,16 +49,15 @@ def run(args: argparse.Namespace) -> int:
     cfg = SweepConfig(args.model, tuple(args.L), tuple(temps), args.algorithm, args.sweeps, args.thermalize,
                       args.seed, args.device, args.tempering, params=params)
     cfg.validate()
-    if args.address is not None and args.executor != "ray":
-        raise ParameterError("address", "applies to --executor ray only")
+    remote = executor(args, cfg.device)
     out = args.outputs.folder("out", args.out)
     configure_threads()
     t0 = time.perf_counter()
     with cli_bar("sweep", 1, enabled=not args.no_progress) as bar:
-        if args.executor == "local":
+        if remote is None:
             result = SweepRunner(cfg).run(progress=bar)
         else:
-            result = _run_on_cluster(cfg, args.address, bar, lines=not args.no_progress)
+            result = _run_on_cluster(cfg, remote, bar, lines=not args.no_progress)
     result.analyse()
     estimates = summarise(result)
     estimates["elapsed_s"] = time.perf_counter() - t0
@@ -76,9 +69,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_on_cluster(cfg, address, bar, lines: bool):
+def _run_on_cluster(cfg, remote, bar, lines: bool):
     """One task per size on a Ray cluster; the bar counts finished sizes, and a line on stderr names each."""
-    from ..cluster import RayExecutor
     from ..progress import cli_line
     from ..sweep import run_size_tasks
 
@@ -87,4 +79,4 @@ def _run_on_cluster(cfg, address, bar, lines: bool):
         if lines:
             cli_line(f"sweep: {done} of {total} sizes done (L = {', '.join(map(str, result.sizes))})")
 
-    return run_size_tasks(cfg, RayExecutor(address, num_gpus=1 if cfg.device.startswith("cuda") else 0), on_part)
+    return run_size_tasks(cfg, remote, on_part)

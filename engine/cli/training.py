@@ -178,9 +178,13 @@ def _train(args: argparse.Namespace, ranks: distributed.Ranks | None) -> int:
     first_step = int(history["step"][-1]) + 1 if history.get("step") else 0
     plan, done = _plan(args, training, first_step)
     batch = ranks.share(plan["batch"]) if ranks else plan["batch"]
-    gen = make_generator(ranks.seed(args.seed, first_step) if ranks else args.seed, device)
+    if done:  # a continued schedule keeps its seed: ranks > 0 reseed every step from it and the step
+        saved = ckpt.info.get("seed")
+        args.seed = saved if isinstance(saved, int) and not isinstance(saved, bool) and saved >= 0 else args.seed
+    gen = make_generator(ranks.seed(args.seed) if ranks else args.seed, device)
     resume = {"schedule": (done, plan["steps"])}
-    if done:  # continuing: the optimiser's moments and rank 0's random stream pick up where they stopped
+    if done:  # continuing: the optimiser's moments and rank 0's random stream pick up where they stopped (the
+        # other ranks reseed at every step from the seed and the step, so they need no saved state)
         resume["optimizer_state"] = training["optimizer"]
         state = training.get("generator")
         if isinstance(state, torch.Tensor) and device.type == "cpu" and not (ranks and ranks.rank):

@@ -14,12 +14,13 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from .. import validate
-from ..device import make_generator
+from ..device import make_generator, task_seed
 from ..nrg.cancel import checking
 from ..nrg.checkpoint import Checkpoint, load_checkpoint
 from ..nrg.sampling import draw, effective_sample_size, metropolis_chain
@@ -94,6 +95,11 @@ def _finite(value):
     return value
 
 
+def _absolute(source: str | None) -> str | None:
+    """A checkpoint file's absolute path (a cluster's workers start elsewhere); a shipped name as it is."""
+    return str(Path(source).resolve()) if source is not None and Path(source).is_file() else source
+
+
 def check_bulk(flow, n: int) -> None:
     """ParameterError when ``n`` samples of ``flow`` with their latents (and a chain copy), or the pair
     statistics (a few node x node matrices per estimator), cannot fit in the memory available."""
@@ -103,10 +109,12 @@ def check_bulk(flow, n: int) -> None:
 
 
 def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, method: str = "auto",
-             chains: int = 16, estimator: str = "connected", w0: float = 1.0, n_blocks: int = 20,
-             device: str = "cpu", progress: Callable[[int, int], None] | None = None,
+             chains: int = 16, tasks: int = 1, executor=None, estimator: str = "connected", w0: float = 1.0,
+             n_blocks: int = 20, device: str = "cpu", progress: Callable[[int, int], None] | None = None,
              check: Callable[[], None] | None = None) -> BulkRun:
-    """Load (a path), sample ``n`` exact configurations, analyse their latents with ``estimator``.
+    """Load (a path), sample ``n`` exact configurations in ``tasks`` parts (here, or on ``executor``: a
+    :class:`engine.cluster.RayExecutor`, whose workers load the same path), analyse their latents with
+    ``estimator``.
 
     A saddle-point estimator (:mod:`.saddle`) takes the correlations from the Gaussian at the minimum of
     S_eff instead; the samples then only measure the flow's quality and the boundary G(r), and the
@@ -117,9 +125,10 @@ def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, m
     check_estimator(estimator)
     flow = ckpt.density.flow
     check_bulk(flow, n)
-    gen = make_generator(seed, next(ckpt.density.parameters()).device)
+    source = None if isinstance(checkpoint, Checkpoint) else str(checkpoint)
     with checking(ckpt.density, check):
-        samples = sample_bulk(ckpt, n, gen, method=method, chains=chains, n_blocks=n_blocks, progress=progress)
+        samples = sample_bulk(ckpt, n, seed, method=method, chains=chains, tasks=tasks, executor=executor,
+                              source=_absolute(source), n_blocks=n_blocks, progress=progress)
         extra = {}
         if estimator in SADDLE_FORMS:
             saddle = find_saddle(ckpt.density, ckpt.target, seed)
@@ -137,15 +146,16 @@ def run_bulk(checkpoint: str | os.PathLike | Checkpoint, n: int, seed: int, *, m
                 x = flow(last)[0][0].double().cpu().numpy()
         if check is not None:
             check()
-        quality = flow_quality(ckpt, samples, node_variance, gen)
+        # the quality draws (HMC runs) take a stream of their own, the one after the parts' streams
+        quality_gen = make_generator(task_seed(seed, tasks), next(ckpt.density.parameters()).device)
+        quality = flow_quality(ckpt, samples, node_variance, quality_gen)
     boundary = fit_boundary(samples.boundary_G, samples.L)
-    path = None if isinstance(checkpoint, Checkpoint) else str(checkpoint)
     doc = _finite({**analysis.to_json(), "flow_quality": quality,
                    "boundary_correlation": None if boundary is None else dict(boundary.__dict__),
                    "mcmc": samples.method, "acceptance": samples.acceptance, "samples": int(samples.z.shape[0]),
-                   "checkpoint": path,
+                   "checkpoint": source,
                    "target": {"name": ckpt.target.name, "L": ckpt.target.L, **ckpt.target.params()}, **extra})
-    return BulkRun(path or "", ckpt.target.name, flow.L, flow.levels, samples, analysis,
+    return BulkRun(source or "", ckpt.target.name, flow.L, flow.levels, samples, analysis,
                    boundary, x, doc)
 
 

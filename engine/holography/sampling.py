@@ -14,6 +14,15 @@ only of the variational approximation:
 ``auto`` picks bulk HMC for a flow whose recorded independent-Metropolis acceptance is below
 :data:`MIN_INDEPENDENT_ACCEPTANCE`. The boundary field x of the same chain gives the boundary
 correlations for comparison.
+
+A run splits into ``tasks`` independent parts (:class:`SamplePart`), each with its own random stream
+(:func:`engine.device.task_seed` of the seed and the part's index; part 0 keeps the seed, so one part is
+the unsplit run): independent Metropolis runs one chain per part over its share of the proposals, bulk HMC
+one group of ``chains / tasks`` chains per part, each group tuning its own step size. The parts run here one
+after another or on a Ray cluster (:mod:`engine.cluster`) and are gathered in part order (HMC: chain-major
+within each step, as one batch of all the chains would lay them out), so the result depends on ``tasks``,
+never on where the parts ran. Why groups of chains rather than one chain per task: one HMC chain costs
+nearly what sixteen batched chains cost (0.62 against 0.74 s per trajectory at L = 16 on one core).
 """
 
 from __future__ import annotations
@@ -24,12 +33,20 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..cluster import run_tasks
+from ..device import make_generator, task_seed
 from ..errors import ParameterError
-from ..names import BULK_METHODS
 from ..measure.correlation import axial_average, correlation_function
 from ..measure.linefit import line_fit
-from ..nrg.checkpoint import Checkpoint
-from ..nrg.sampling import bulk_potential, draw, effective_sample_size, hmc, metropolis_chain
+from ..names import BULK_METHODS
+from ..nrg.checkpoint import Checkpoint, load_checkpoint
+from ..nrg.sampling import (
+    bulk_potential,
+    draw,
+    effective_sample_size,
+    hmc,
+    metropolis_chain,
+)
 
 
 @dataclass
@@ -59,15 +76,29 @@ def choose_method(ckpt: Checkpoint, method: str = "auto") -> str:
     return "bulk" if acceptance is not None and acceptance < MIN_INDEPENDENT_ACCEPTANCE else "independent"
 
 
+@dataclass(frozen=True)
+class SamplePart:
+    """One independent part of a bulk run: a cluster task, or one step of the loop that runs them here."""
+
+    checkpoint: Checkpoint | str  # the loaded checkpoint here; its path or shipped name on a cluster's worker
+    method: str  # independent or bulk (resolved)
+    seed: int
+    n: int  # independent: proposals of this part's chain; bulk: HMC trajectories per chain
+    chains: int  # bulk: this part's chains (independent: 1)
+    batch: int
+    device: str
+
+
 @torch.no_grad()
-def sample_bulk(ckpt: Checkpoint, n: int, gen: torch.Generator, batch: int = 2048, n_blocks: int = 20, *,
-                method: str = "independent", chains: int = 16,
-                progress: Callable[[int, int], None] | None = None) -> BulkSamples:
-    """``n`` exact samples of ``ckpt``'s target with their latent variables (see the module docstring)."""
-    method = choose_method(ckpt, method)
-    density, target = ckpt.density, ckpt.target
-    flow = density.flow
-    if method == "independent":
+def sample_part(part: SamplePart, progress: Callable[[int, int], None] | None = None) -> dict:
+    """One part's latents ``z``, boundary correlations ``G`` and acceptance, as numpy (independent: in chain
+    order, with the log-weights; bulk: ``[steps, chains, ...]``)."""
+    ckpt = part.checkpoint if isinstance(part.checkpoint, Checkpoint) else load_checkpoint(part.checkpoint,
+                                                                                          device=part.device)
+    density, target, flow = ckpt.density, ckpt.target, ckpt.flow
+    gen = make_generator(part.seed, next(density.parameters()).device)
+    n, batch = part.n, part.batch
+    if part.method == "independent":
         def report(done: int, _total: int) -> None:  # drawing is the first half of the work, latents the second
             if progress is not None:
                 progress(done, 2 * n)
@@ -79,26 +110,62 @@ def sample_bulk(ckpt: Checkpoint, n: int, gen: torch.Generator, batch: int = 204
         for a in range(0, n, batch):
             zs.append(density.latents(chain[a:a + batch], gen))
             report(n + a + len(zs[-1]), 2 * n)
-        z = torch.cat(zs)
-        G = axial_average(correlation_function(chain))
-        ess = effective_sample_size(log_w)
+        z, G = torch.cat(zs), axial_average(correlation_function(chain))
+        return {"z": _numpy(z), "G": _numpy(G), "log_w": _numpy(log_w), "acceptance": acceptance}
+    z0, _ = flow.inverse(density.sample(part.chains, gen)[0])
+
+    def measure(v: torch.Tensor) -> dict[str, torch.Tensor]:
+        # The chain moves z under p(G z)|det dG/dz|; a flow trained symmetrised maps only one sector of
+        # the field near the prior's centre, so the latents are read off x = G z as for exact samples.
+        x = flow(v)[0]
+        return {"z": density.latents(x, gen), "G": axial_average(correlation_function(x))}
+
+    _, series, acceptance, _ = hmc(bulk_potential(density, target), z0, n, gen, step_size=0.05,
+                                   adapt_steps=max(n // 10, 20), measure=measure, progress=progress)
+    return {"z": _numpy(series["z"]), "G": _numpy(series["G"]), "acceptance": acceptance}
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return t.double().cpu().numpy()
+
+
+def check_parts(method: str, chains: int, tasks: int) -> None:
+    """Bulk HMC splits its chains evenly over the parts."""
+    if method == "bulk" and chains % tasks:
+        raise ParameterError("tasks", f"{tasks} does not divide the {chains} chains: every part runs as many")
+
+
+def sample_bulk(ckpt: Checkpoint, n: int, seed: int, batch: int = 2048, n_blocks: int = 20, *,
+                method: str = "independent", chains: int = 16, tasks: int = 1, executor=None,
+                source: str | None = None, progress: Callable[[int, int], None] | None = None) -> BulkSamples:
+    """``n`` exact samples of ``ckpt``'s target with their latent variables, in ``tasks`` parts (the module
+    docstring) run here or on ``executor``, whose workers load the checkpoint from ``source`` (a path or a
+    shipped name)."""
+    method = choose_method(ckpt, method)
+    flow = ckpt.flow
+    device = str(next(ckpt.density.parameters()).device)
+    where = ckpt if executor is None or source is None else str(source)
+    if method == "independent":
+        sizes = [len(a) for a in np.array_split(np.arange(n), tasks)]
+        parts = [SamplePart(where, method, task_seed(seed, k), size, 1, batch, device) for k, size in enumerate(sizes)]
     else:
+        check_parts(method, chains, tasks)
         steps = max(n // chains, 2)
-        z0, _ = flow.inverse(density.sample(chains, gen)[0])
-
-        def measure(v: torch.Tensor) -> dict[str, torch.Tensor]:
-            # The chain moves z under p(G z)|det dG/dz|; a flow trained symmetrised maps only one sector of
-            # the field near the prior's centre, so the latents are read off x = G z as for exact samples.
-            x = flow(v)[0]
-            return {"z": density.latents(x, gen), "G": axial_average(correlation_function(x))}
-
-        _, series, acceptance, _ = hmc(bulk_potential(density, target), z0, steps, gen, step_size=0.05,
-                                       adapt_steps=max(steps // 10, 20), measure=measure, progress=progress)
-        z, G = series["z"].flatten(0, 1), series["G"].flatten(0, 1)  # step-major: blocks are time windows
-        n, ess = z.shape[0], None
-    z = z.reshape(n, flow.channels, flow.L * flow.L).double().cpu().numpy()
+        parts = [SamplePart(where, method, task_seed(seed, k), steps, chains // tasks, batch, device)
+                 for k in range(tasks)]
+    done = [r for r in run_tasks(sample_part, parts, executor, progress) if r is not None]
+    if method == "independent":
+        z, G = (np.concatenate([r[key] for r in done]) for key in ("z", "G"))
+        moves = [len(r["z"]) - 1 for r in done]
+        acceptance = sum(r["acceptance"] * m for r, m in zip(done, moves)) / max(sum(moves), 1)
+        ess = effective_sample_size(torch.from_numpy(np.concatenate([r["log_w"] for r in done])))
+    else:  # every part's [steps, chains, ...] side by side, then step-major: blocks are time windows
+        z, G = (np.concatenate([r[key] for r in done], axis=1) for key in ("z", "G"))
+        z, G = z.reshape(-1, *z.shape[2:]), G.reshape(-1, *G.shape[2:])
+        acceptance, ess = float(np.mean([r["acceptance"] for r in done])), None
+    n = z.shape[0]
+    z = z.reshape(n, flow.channels, flow.L * flow.L)
     positions = flow.latent_positions()[: flow.L * flow.L].cpu().numpy()
-    G = G.double().cpu().numpy()
     boundary = np.stack([G[b].mean(axis=0) for b in np.array_split(np.arange(n), n_blocks)])
     return BulkSamples(z, positions, boundary, acceptance, ess, flow.L, method)
 

@@ -2,9 +2,11 @@
 
 Every process (rank) draws its own share of the batch, ``batch / world`` samples, from a generator of its
 own; DDP averages the gradients of the ranks' mean losses, which is the gradient of the mean loss over the
-whole batch, so W ranks train as one process with W times their batch would. Rank 0 keeps the run's seed
-(one rank is then exactly the single-process run); rank r > 0 derives its seed from the run's seed, r and
-the step the run starts at, so that no two ranks, and no resumed run, repeat each other's draws.
+whole batch, so W ranks train as one process with W times their batch would. Rank 0 keeps the run's seed and
+one stream (one rank is then exactly the single-process run, and the checkpoint keeps that stream's state);
+rank r > 0 reseeds its generator at every step from the run's seed, r and the step, so that no two ranks
+repeat each other's draws and a resumed run draws on every rank what the uninterrupted run drew, with no
+state of the other ranks in the checkpoint.
 
 What needs the whole batch sees it whole: the loss reported, the ESS and the independent-Metropolis
 acceptance are computed from every rank's log-weights (gathered in rank order) and the mass-covering
@@ -17,11 +19,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..device import task_seed
 from ..errors import ParameterError
 
 #: What torchrun sets in every process it starts.
@@ -36,11 +38,15 @@ class Ranks:
     world: int
     device: torch.device
 
-    def seed(self, seed: int, first_step: int) -> int:
+    def seed(self, seed: int) -> int:
         """This rank's generator seed: the run's own on rank 0, a distinct derived one elsewhere."""
-        if self.rank == 0:
-            return seed
-        return int(np.random.SeedSequence([seed, self.rank, first_step]).generate_state(1, np.uint64)[0] >> 1)
+        return task_seed(seed, self.rank)
+
+    def reseed(self, gen: torch.Generator, base: int, step: int) -> None:
+        """On rank r > 0, restart ``gen`` for ``step`` from ``base`` (the seed it started with) and the step:
+        a rank's draws at a step then depend on nothing it drew before (rank 0 keeps its one stream)."""
+        if self.rank > 0:
+            gen.manual_seed(task_seed(base, 0, step))
 
     def share(self, batch: int) -> int:
         """This rank's samples per step (the batch must split evenly)."""

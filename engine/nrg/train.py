@@ -93,8 +93,8 @@ def _optimise(density: FlowDensity, batch_loss: Callable[[], tuple[torch.Tensor,
               lr: float, clip: float, history: dict | None, progress, on_step, max_failures: int,
               schedule: tuple[int, int] | None = None, optimizer_state: dict | None = None, save_every: int = 0,
               on_save: Callable[[dict], None] | None = None, ranks: Ranks | None = None) -> dict:
-    """Adam on ``batch_loss``, which returns the per-sample losses ``[B]`` to report, the scalar
-    objective to minimise and extra record fields.
+    """Adam on ``batch_loss(step)``, which returns the per-sample losses ``[B]`` to report, the scalar
+    objective to minimise and extra record fields (``step``: the step's number in the whole history).
 
     ``schedule = (done, total)``: this call's first step is step ``done`` of a cosine schedule of
     ``total`` steps (default: a schedule of its own, ``(0, steps)``). With ``ranks``, every rank decides
@@ -115,7 +115,7 @@ def _optimise(density: FlowDensity, batch_loss: Callable[[], tuple[torch.Tensor,
         lr_now = backoff * cosine_lr(lr, done + i, total)
         for group in opt.param_groups:
             group["lr"] = lr_now
-        losses, objective, extra = batch_loss()
+        losses, objective, extra = batch_loss(first + i)
         loss = losses.mean()
         opt.zero_grad(set_to_none=True)
         ok = bool(torch.isfinite(loss)) and bool(torch.isfinite(objective))
@@ -174,7 +174,8 @@ def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, ge
     takes :func:`_optimise`'s schedule, optimizer_state, save_every and on_save.
 
     With ``ranks`` (one of several processes), ``batch`` is this rank's share and ``gen`` its own
-    generator; the records describe the whole batch (ESS and acceptance on rank 0 only).
+    generator (reseeded every step on ranks > 0: :meth:`Ranks.reseed`); the records describe the whole batch
+    (ESS and acceptance on rank 0 only).
     """
     steps, batch = _positive_int("steps", steps), _positive_int("batch", batch)
     lr, clip = _positive_float("lr", lr), _positive_float("clip", clip)
@@ -184,7 +185,11 @@ def train_reverse_kl(density: FlowDensity, target, *, steps: int, batch: int, ge
     sample = density.sample if ranks is None else ddp_sampler(density, ranks)
     rank, world = (0, 1) if ranks is None else (ranks.rank, ranks.world)
 
-    def batch_loss():
+    base = gen.initial_seed()
+
+    def batch_loss(step: int):
+        if ranks is not None:
+            ranks.reseed(gen, base, step)
         x, ln_q = sample(batch, gen)
         losses = ln_q + target.action(x)
         objective = losses.mean()
@@ -225,7 +230,7 @@ def train_forward_kl(density: FlowDensity, samples: torch.Tensor, *, steps: int,
         raise ParameterError("samples", f"must have shape [n, {flow.channels}, {flow.L}, {flow.L}], "
                              f"got {list(samples.shape)}")
 
-    def batch_loss():
+    def batch_loss(_step: int):
         idx = torch.randint(len(samples), (batch,), generator=gen, device=gen.device).to(samples.device)
         x = samples[idx]
         if noise > 0:

@@ -1,9 +1,12 @@
 """The whole real-space RG study of the 2D Ising model, as the CLI and the GUI's RG panel run it.
 
-One batched chain holds a replica per starting temperature. Every recorded sample is blocked
-``levels`` times; the pseudo-likelihood couplings of each level give that temperature's
-trajectory, the trajectories' last steps locate the separatrix (Kc), and Swendsen's MCRG on the
-replica closest to that estimate gives y_t and y_h, reported with its distance from it.
+Each starting temperature of the fan is one independent task (:class:`FanTask`): a chain of its own,
+seeded from the study's seed and the temperature's index (:func:`engine.device.task_seed`), so the
+tasks run in this process one after another or on a Ray cluster (:mod:`engine.cluster`) with the same
+numbers. Every recorded sample is blocked ``levels`` times; the pseudo-likelihood couplings of each
+level give that temperature's trajectory, and the task hands back the trajectory and its blocked MCRG
+operator values. The trajectories' last steps locate the separatrix (Kc), and Swendsen's MCRG at the
+temperature closest to that estimate gives y_t and y_h, reported with its distance from it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..device import make_generator, resolve_device
+from ..cluster import RayExecutor, run_tasks
+from ..device import make_generator, resolve_device, task_seed
 from ..errors import ParameterError
 from ..exact import KC_ISING, TC_ISING
 from ..figures import Figure, Series
@@ -22,9 +26,16 @@ from ..models.base import as_batch, validate_L
 from ..models.ising import IsingModel
 from ..progress import Progress
 from ..samplers import make_sampler
-from .flow import TRIVIAL_FIXED_POINTS, Separatrix, Trajectory, separatrix, trajectory
-from .mcrg import MCRG_EVEN, MCRG_ODD, MCRGResult, SectorExponents, level_values, mcrg_exponents
 from .blocking import check_levels
+from .flow import TRIVIAL_FIXED_POINTS, Separatrix, Trajectory, separatrix, trajectory
+from .mcrg import (
+    MCRG_EVEN,
+    MCRG_ODD,
+    MCRGResult,
+    SectorExponents,
+    level_values,
+    mcrg_exponents,
+)
 from .operators import DEFAULT_COUPLINGS, check_size, operators
 from .pseudolikelihood import CouplingFit, jsonable
 from .sampling import SamplingPlan, collect_blocked
@@ -158,52 +169,88 @@ def _fan_separatrix(trajectories: list[Trajectory], notes: list[str]) -> Separat
         return None
 
 
-def run_ising_rgflow(config: RGFlowConfig, progress: Progress | None = None,
-                     on_trajectory: Callable[[list[Trajectory]], None] | None = None) -> RGFlowResult:
-    """Sample, block, fit and analyse; ``progress(done, total)`` counts sweeps, then fits.
+@dataclass(frozen=True)
+class FanTask:
+    """One starting temperature of a study: ``config.temperatures[index]``, seeded with
+    ``task_seed(config.seed, index)``."""
 
-    ``on_trajectory(trajectories_so_far)`` is called after each temperature's fit, so a viewer can
-    draw trajectories as they stream in (sampling runs all temperatures at once, fits one by one).
-    """
+    config: RGFlowConfig
+    index: int
+
+
+@dataclass
+class FanPart:
+    """What a :class:`FanTask` hands back: its trajectory and, at h = 0, the blocked MCRG operator values
+    ``[samples, levels + 1, operators]`` (small: the samples themselves stay on the worker)."""
+
+    index: int
+    trajectory: Trajectory
+    mcrg_values: np.ndarray | None
+
+
+def fan_tasks(config: RGFlowConfig) -> list[FanTask]:
+    return [FanTask(config, r) for r in range(len(config.temperatures))]
+
+
+def run_fan_task(task: FanTask, progress: Progress | None = None) -> FanPart:
+    """Sample one temperature, block, fit its trajectory; ``progress`` counts sweeps, then fits (a plain
+    function, so that a cluster can ship it to a worker)."""
+    config, r = task.config, task.index
+    T = config.temperatures[r]
     device = resolve_device(config.device)
-    model = IsingModel(config.L, T=list(config.temperatures), J=config.J, h=config.h, device=device)
+    model = IsingModel(config.L, T=[T], J=config.J, h=config.h, device=device)
     sampler = make_sampler(model, config.algorithm)
-    gen = make_generator(config.seed, device)
-    n_T = len(config.temperatures)
-    total = config.plan.total_sweeps + n_T * (config.levels + 1)
+    gen = make_generator(task_seed(config.seed, r), device)
+    sweeps = config.plan.total_sweeps
+    total = sweeps + config.levels + 1
 
-    def sweep_progress(done, _):
+    def report(done, _):
         if progress is not None:
             progress(done, total)
 
-    levels = collect_blocked(model, sampler, gen, config.plan, levels=config.levels, b=config.b,
-                             rule=config.rule, progress=sweep_progress)
-    trajectories = []
-    for r, T in enumerate(config.temperatures):
-        def fit_progress(done, _, r=r):
-            sweep_progress(config.plan.total_sweeps + r * (config.levels + 1) + done, total)
+    levels = [x[0] for x in collect_blocked(model, sampler, gen, config.plan, levels=config.levels, b=config.b,
+                                            rule=config.rule, progress=report)]
+    fitted = trajectory(levels, T, config.couplings, J=config.J, n_blocks=config.n_blocks,
+                        progress=lambda done, _: report(sweeps + done, total))
+    return FanPart(r, fitted, level_values(levels, config.mcrg_operators) if config.h == 0 else None)
 
-        trajectories.append(trajectory([x[r] for x in levels], T, config.couplings, J=config.J,
-                                       n_blocks=config.n_blocks, progress=fit_progress))
+
+def run_ising_rgflow(config: RGFlowConfig, progress: Progress | None = None,
+                     on_trajectory: Callable[[list[Trajectory]], None] | None = None,
+                     executor: RayExecutor | None = None) -> RGFlowResult:
+    """Sample, block, fit and analyse, one task per temperature (here, or on ``executor``).
+
+    ``progress(done, total)`` counts sweeps and fits (on a cluster: finished temperatures).
+    ``on_trajectory(trajectories_so_far)`` is called as each temperature's task finishes (in temperature
+    order), so a viewer can draw trajectories as they stream in.
+    """
+    parts: dict[int, FanPart] = {}
+
+    def arrived(_index: int, part: FanPart) -> None:
+        parts[part.index] = part
         if on_trajectory is not None:
-            on_trajectory(list(trajectories))
+            on_trajectory([parts[r].trajectory for r in sorted(parts)])
+
+    run_tasks(run_fan_task, fan_tasks(config), executor, progress, arrived)
+    done = [parts[r] for r in sorted(parts)]  # all of them, unless a cluster run was cancelled
+    trajectories = [p.trajectory for p in done]
     notes = []
     sep = _fan_separatrix(trajectories, notes)
     kc = sep.Kc if sep is not None else KC_ISING
-    order = np.argsort([abs(config.J / T - kc) for T in config.temperatures])
+    order = np.argsort([abs(config.J / t.T - kc) for t in trajectories])
     r_c, mcrg = int(order[0]), None
     if config.h != 0:
         notes.append("MCRG exponents need h = 0 (the field mixes the even and odd operators)")
     else:
         for r in order:  # the nearest temperature whose correlation matrices are regular
-            values = level_values([x[r] for x in levels], config.mcrg_operators)
             try:
-                r_c, mcrg = int(r), mcrg_exponents(values, config.mcrg_operators, config.b, n_blocks=config.n_blocks)
+                mcrg = mcrg_exponents(done[r].mcrg_values, config.mcrg_operators, config.b, n_blocks=config.n_blocks)
+                r_c = int(r)
                 break
             except np.linalg.LinAlgError:
-                notes.append(f"no MCRG exponents at T = {config.temperatures[r]:.6g}: the blocked operators' "
+                notes.append(f"no MCRG exponents at T = {trajectories[r].T:.6g}: the blocked operators' "
                              "correlation matrix is singular (too few samples, or blocked lattices fully ordered)")
-    result = RGFlowResult(config, trajectories, sep, mcrg, config.temperatures[r_c], notes)
+    result = RGFlowResult(config, trajectories, sep, mcrg, trajectories[r_c].T, notes)
     if mcrg is not None:
         d = result.distance()
         if d["scaled"] > MCRG_MAX_SCALED_DISTANCE:

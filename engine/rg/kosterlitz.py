@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..device import make_generator, resolve_device
+from ..cluster import run_tasks
+from ..device import make_generator, resolve_device, task_seed
 from ..errors import ParameterError
 from ..figures import Figure, Series
 from ..measure.stats import estimate
@@ -117,16 +118,38 @@ def xy_trajectory(levels: Sequence[torch.Tensor], T: float, J: float = 1.0) -> X
     return XYTrajectory(float(T), np.array(xs), np.array(xe), np.array(ys), np.array(ye))
 
 
+@dataclass(frozen=True)
+class XYFanTask:
+    """One temperature of a measured XY fan, with the seed of its own chain."""
+
+    L: int
+    T: float
+    plan: SamplingPlan
+    levels: int
+    b: int
+    seed: int
+    algorithm: str
+    device: str
+
+
+def run_xy_fan_task(task: XYFanTask, progress: Progress | None = None) -> XYTrajectory:
+    """Sample the XY model at one temperature, block by block-average direction, measure (1/K, y)."""
+    model = XYModel(task.L, T=[task.T], device=resolve_device(task.device))
+    sampler = make_sampler(model, task.algorithm)
+    gen = make_generator(task.seed, model.device)
+    levels = collect_blocked(model, sampler, gen, task.plan, levels=task.levels, b=task.b, rule="xy-average",
+                             dtype=model.dtype, progress=progress)
+    return xy_trajectory([x[0] for x in levels], task.T)
+
+
 def run_xy_rgflow(L: int, temperatures: Sequence[float], plan: SamplingPlan, *, levels: int = 2, b: int = 2,
                   seed: int = 0, algorithm: str = "overrelax", device: str = "cpu",
-                  progress: Progress | None = None) -> list[XYTrajectory]:
-    """Sample the XY model at each temperature (one batch), block by block-average direction, measure (1/K, y)."""
-    model = XYModel(L, T=list(temperatures), device=resolve_device(device))
-    sampler = make_sampler(model, algorithm)
-    gen = make_generator(seed, model.device)
-    levels_ = collect_blocked(model, sampler, gen, plan, levels=levels, b=b, rule="xy-average",
-                              dtype=model.dtype, progress=progress)
-    return [xy_trajectory([x[r] for x in levels_], T) for r, T in enumerate(temperatures)]
+                  progress: Progress | None = None, executor=None) -> list[XYTrajectory]:
+    """One trajectory per temperature, each an independent task (its seed: ``task_seed(seed, index)``) run
+    here or on ``executor`` (:func:`engine.cluster.run_tasks`) with the same numbers."""
+    tasks = [XYFanTask(L, float(T), plan, levels, b, task_seed(seed, r), algorithm, device)
+             for r, T in enumerate(temperatures)]
+    return [t for t in run_tasks(run_xy_fan_task, tasks, executor, progress) if t is not None]
 
 
 def kt_figures(trajectories: Sequence[XYTrajectory] = (), *, y0: float = 0.06,

@@ -194,10 +194,10 @@ class IsingFlowTab(FlowTab):
 
     def work(self):
         config = self.config()
-        self._sweeps = config.plan.total_sweeps
+        self._sweeps, self._task = config.plan.total_sweeps, config.plan.total_sweeps + config.levels + 1
 
         def work(control: JobControl) -> RGFlowResult:
-            def stream(trajectories):
+            def stream(trajectories):  # each temperature's trajectory as its task finishes
                 control.partial(RGFlowResult(config, trajectories, None, None, trajectories[0].T))
 
             return run_ising_rgflow(config, cancellable(control), on_trajectory=stream)
@@ -212,12 +212,15 @@ class IsingFlowTab(FlowTab):
 
     @Slot(int, int)
     def show_progress(self, done: int, total: int) -> None:
-        """Progress counts sweeps (all temperatures at once), then one fit per temperature and level."""
+        """Progress counts each temperature's sweeps, then its fits (one per level), one temperature after another."""
         super().show_progress(done, total)
-        if done < self._sweeps:
-            self.status.setText(f"sampling: sweep {done} of {self._sweeps}")
+        k, within = divmod(min(done, total - 1), self._task)
+        where = f"T {k + 1} of {total // self._task}"
+        if within < self._sweeps:
+            self.status.setText(f"{where}: sampling, sweep {within} of {self._sweeps}")
         else:
-            self.status.setText(f"fitting couplings: {done - self._sweeps} of {total - self._sweeps} levels")
+            levels = self._task - self._sweeps
+            self.status.setText(f"{where}: fitting couplings, level {within - self._sweeps} of {levels}")
 
     def show_result(self, result: RGFlowResult) -> None:
         """Draw the projection, the other figures and the table from a finished study."""

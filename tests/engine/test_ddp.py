@@ -7,6 +7,9 @@ the whole batch's mean loss, and the mass-covering term's weights are normalised
 """
 
 import multiprocessing
+import os
+import socket
+import sys
 from contextlib import contextmanager
 
 import pytest
@@ -16,6 +19,7 @@ from torch import nn
 from engine.cli import main
 from engine.device import make_generator
 from engine.nrg import distributed
+from engine.nrg.checkpoint import load_checkpoint
 from engine.nrg.density import FlowDensity
 from engine.nrg.flow import HierarchicalFlow
 from engine.nrg.targets import make_target
@@ -62,7 +66,7 @@ def _rank(rank: int, world: int, store: str, out: str) -> None:
         density = _density()
         with _gradients() as grads:
             history = train_reverse_kl(density, _target(), batch=ranks.share(BATCH),
-                                       gen=make_generator(ranks.seed(SEED, 0)), ranks=ranks, **TRAIN)
+                                       gen=make_generator(ranks.seed(SEED)), ranks=ranks, **TRAIN)
         torch.save({"grads": grads, "history": history,
                     "weights": {k: v.clone() for k, v in density.state_dict().items()}}, f"{out}.{rank}")
     finally:
@@ -71,13 +75,17 @@ def _rank(rank: int, world: int, store: str, out: str) -> None:
 
 class _Halves(nn.Module):
     """One process drawing the batch the ranks draw: the first half from ``gen`` (rank 0's), the rest from
-    rank 1's generator."""
+    rank 1's generator, reseeded at every step as rank 1 reseeds it."""
 
-    def __init__(self, density: FlowDensity, second: torch.Generator):
+    def __init__(self, density: FlowDensity):
         super().__init__()
-        self.density, self.second = density, second
+        self.density, self.rank1 = density, distributed.Ranks(1, 2, torch.device("cpu"))
+        self.second, self.step = make_generator(self.rank1.seed(SEED)), 0
+        self.base = self.second.initial_seed()
 
     def sample(self, n, gen):
+        self.rank1.reseed(self.second, self.base, self.step)
+        self.step += 1
         (x0, q0), (x1, q1) = self.density.sample(n // 2, gen), self.density.sample(n // 2, self.second)
         return torch.cat([x0, x1]), torch.cat([q0, q1])
 
@@ -97,9 +105,8 @@ def test_two_gloo_ranks_match_one_process_on_the_same_batch(tmp_path):
     ranks = [torch.load(tmp_path / f"rank.{r}", weights_only=False) for r in range(2)]
 
     density = _density()
-    second = make_generator(distributed.Ranks(1, 2, torch.device("cpu")).seed(SEED, 0))
     with _gradients() as grads:
-        history = train_reverse_kl(_Halves(density, second), _target(), batch=BATCH, gen=make_generator(SEED),
+        history = train_reverse_kl(_Halves(density), _target(), batch=BATCH, gen=make_generator(SEED),
                                    **TRAIN)
 
     assert len(grads) == STEPS == len(ranks[0]["grads"])
@@ -139,3 +146,56 @@ def test_ddp_outside_torchrun_is_one_line(capsys, monkeypatch):
     assert main(["train", "--T", "2.5", "--L", "4", "--steps", "1", "--ddp", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "torchrun" in err, err
+
+
+def _train_rank(rank: int, port: int, argv: list[str], die_after: int) -> None:
+    """One process of ``torchrun --nproc_per_node 2 -m engine train ...``; with ``die_after``, both ranks
+    stop with Ctrl+C after that many steps (as an interrupted job does)."""
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    if die_after:
+        from engine.cli import training
+
+        real, calls = training._StepLog.__call__, []
+
+        def dies(self, record):
+            calls.append(record["step"])
+            if len(calls) > die_after:
+                raise KeyboardInterrupt
+            real(self, record)
+
+        training._StepLog.__call__ = dies
+    sys.exit(main(argv))
+
+
+def _torchrun(argv: list[str], die_after: int = 0) -> list[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_train_rank, args=(r, port, argv, die_after)) for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=240)
+    return [p.exitcode for p in procs]
+
+
+def test_an_interrupted_two_process_run_resumes_as_if_never_stopped(tmp_path):
+    """Killed after its step-4 save and resumed, a two-process run ends with the weights and history of one
+    that was never interrupted: rank 0's stream comes back from the checkpoint, rank 1 reseeds per step."""
+    args = ["train", "--target", "phi4", "--preset", "critical", "--L", "4", "--steps", "7", "--batch", "8",
+            "--couplings", "2", "--hidden", "8", "--eval", "16", "--device", "cpu", "--no-progress",
+            "--save-every", "2", "--seed", "3"]
+    whole, cut = tmp_path / "whole.pt", tmp_path / "cut.pt"
+    assert _torchrun([*args, "--out", str(whole)]) == [0, 0]
+    assert _torchrun([*args, "--out", str(cut)], die_after=5) == [130, 130]
+    assert load_checkpoint(cut).history["step"] == [0, 1, 2, 3]  # the last save before the interrupt
+    assert _torchrun(["train", "--resume", str(cut), "--out", str(cut), "--device", "cpu", "--no-progress",
+                      "--eval", "16"]) == [0, 0]
+    a, b = load_checkpoint(whole), load_checkpoint(cut)
+    assert a.info["processes"] == b.info["processes"] == 2 and b.history["step"] == list(range(7))
+    assert b.history["loss"] == pytest.approx(a.history["loss"], rel=1e-5)
+    for key, value in a.density.state_dict().items():
+        torch.testing.assert_close(b.density.state_dict()[key], value, rtol=1e-5, atol=1e-6)

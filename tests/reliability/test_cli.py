@@ -54,6 +54,8 @@ CASES = [
     ("sample", ["--seed", "-1"], "seed:"), ("sample", ["--n", "0"], "n:"), ("sample", ["--n", "1e12"], "--n"),
     ("bulk", ["--seed", "-1"], "seed:"), ("bulk", ["--w0", "nan"], "w0:"), ("bulk", ["--w0", "inf"], "w0:"),
     ("bulk", ["--blocks", "1"], "blocks:"), ("bulk", ["--samples", "1e12"], "--samples"),
+    ("bulk", ["--tasks", "0"], "tasks:"), ("bulk", ["--mcmc", "bulk", "--chains", "4", "--tasks", "3"], "tasks:"),
+    ("rgflow", ["--address", "127.0.0.1:6379"], "address:"), ("bulk", ["--executor", "dask"], "--executor"),
     ("deepnets-phase", ["--sw2", "0:2:5"], "sw2:"), ("deepnets-phase", ["--sb2", "0.3:0.1:5"], "sb2:"),
     ("deepnets-phase", ["--cut-sb2", "nan"], "cut sb2:"), ("deepnets-phase", ["--sw2", "1:2:0"], "--sw2"),
     ("deepnets-measure", ["--width", "1"], "width:"), ("deepnets-measure", ["--draws", "1"], "draws:"),
