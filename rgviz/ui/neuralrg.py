@@ -39,6 +39,7 @@ from engine.nrg.lab import FlowLab
 from ..jobs import Job, JobControl
 from .bulk3d import RESOURCES, boundary_image
 from .colors import lookup
+from .controls import ENERGY, PARAM_TIPS
 from .panel import Panel
 from .plotting import PlotGrid, readable
 from .widgets import int_spin
@@ -172,6 +173,7 @@ class NeuralRGPanel(Panel, QWidget):
         self.seed = int_spin(0, 2**31 - 1, 0)
         self.buttons = {name: QPushButton(name) for name in ("Load...", "Train", "Pause", "Stop", "Save...")}
         self.buttons["Pause"].setCheckable(True)
+        self._training_tooltips()
         self.status = QLabel("No flow yet: train one or load a checkpoint.")
         self.status.setWordWrap(True)
         form = QFormLayout()
@@ -199,14 +201,22 @@ class NeuralRGPanel(Panel, QWidget):
 
         # samples
         self.n_samples = int_spin(1, 64, 8)
+        self.n_samples.setToolTip("Number of flow samples to draw (shown four to a row)")
         generate = QPushButton("Generate")
+        generate.setToolTip("Draw samples x = G(z), z from the prior, and show them as lattices (phi^4: the "
+                            "phase as hue); the other tabs start from them")
         self.sample_view = ImagePlot("flow samples")
         samples_page = page([QLabel("samples"), self.n_samples, generate], self.sample_view)
 
         # latent response
         self.node_i, self.node_j = int_spin(0, 7, 7, prefix="i "), int_spin(0, 7, 7, prefix="j ")
+        self.node_i.setToolTip("Row i of the latent variable to move (its site; the site fixes its RG level)")
+        self.node_j.setToolTip("Column j of the latent variable to move (its site; the site fixes its RG level)")
         self.eps = spin(-10, 10, 1.0)
+        self.eps.setToolTip("Shift eps added to the latent z_k (the prior of z has unit variance)")
         respond = QPushButton("Perturb")
+        respond.setToolTip("Show |dx| at every site when z_k moves by eps, and the footprint of one latent of "
+                           "each level")
         self.response_view = ImagePlot("|dx| of a latent perturbation")
         self.response_text = QLabel("")
         response_page = page([self.node_i, self.node_j, QLabel("eps"), self.eps, respond], self.response_text,
@@ -214,7 +224,10 @@ class NeuralRGPanel(Panel, QWidget):
 
         # mixing
         self.mix_level = int_spin(0, 6, 1, prefix="coarse from level ")
+        self.mix_level.setToolTip("Latent levels from this one up (coarse) come from A, the finer ones from B")
         mix = QPushButton("Mix")
+        mix.setToolTip("Map two configurations A and B to latents and generate from A's coarse levels with B's fine "
+                       "ones")
         self.mix_view = ImagePlot("A | B | coarse of A + fine of B")
         mixing_page = page([self.mix_level, mix], self.mix_view)
 
@@ -222,16 +235,30 @@ class NeuralRGPanel(Panel, QWidget):
         self.patch_i, self.patch_j = int_spin(0, 63, 2, prefix="row "), int_spin(0, 63, 2, prefix="col ")
         self.patch_size = int_spin(1, 64, 2, prefix="size ")
         self.proposals = int_spin(1, 65536, 256, prefix="proposals ")
+        self.patch_i.setToolTip("Top row of the square patch to corrupt (0 to L - 1)")
+        self.patch_j.setToolTip("Left column of the square patch to corrupt (0 to L - 1)")
+        self.patch_size.setToolTip("Side of the square patch [sites]")
+        self.proposals.setToolTip("Independent-Metropolis proposals for the latents of the patch's causal cone, "
+                                  "drawn from the prior")
         correct = QPushButton("Corrupt and repair")
+        correct.setToolTip("Replace a patch of a sample by Gaussian noise, then resample only the latents in its "
+                           "causal cone from the target, the others kept")
         self.repair_view = ImagePlot("original | corrupted | repaired | causal cone")
         self.repair_text = QLabel("")
         repair_page = page([self.patch_i, self.patch_j, self.patch_size, self.proposals, correct],
                            self.repair_text, self.repair_view)
 
         # bulk vs physical MCMC
-        self.mcmc_steps, self.mcmc_chains = int_spin(10, 1_000_000, 200, prefix="steps "), int_spin(1, 1024, 4, prefix="chains ")
+        self.mcmc_steps = int_spin(10, 1_000_000, 200, prefix="steps ")
+        self.mcmc_chains = int_spin(1, 1024, 4, prefix="chains ")
         self.leapfrog = int_spin(1, 1000, 10, prefix="leapfrog ")
+        self.mcmc_steps.setToolTip("HMC trajectories recorded per chain and method, after steps / 10 (at least 10) "
+                                   "more that tune the step size")
+        self.mcmc_chains.setToolTip("Independent chains per method, run side by side")
+        self.leapfrog.setToolTip("Leapfrog steps per HMC trajectory")
         self.mcmc_button = QPushButton("Run both chains")
+        self.mcmc_button.setToolTip("HMC on the latents (bulk) against HMC on the lattice (physical) with the current "
+                                    "weights: traces, autocorrelations and tau_int of |m|")
         self.mcmc_text = QLabel("")
         self.trace_plot = pg.PlotWidget(background="w", title="order parameter |m| (chain 0)")
         self.rho_plot = pg.PlotWidget(background="w", title="autocorrelation of |m|")
@@ -271,6 +298,36 @@ class NeuralRGPanel(Panel, QWidget):
         self.mcmc_button.clicked.connect(lambda: self._guarded(self.start_mcmc))
         self.L.currentTextChanged.connect(lambda _: self._set_node_ranges(int(self.L.currentText())))
         self._update_buttons()
+
+    def _training_tooltips(self) -> None:
+        """What each target, flow and training control does, with its unit or range."""
+        new_flow = "; applies when Train builds a new flow (none yet, or another target)"
+        for widget, tip in (
+                (self.target_box, "Target theory the flow learns: complex phi^4 (t, mu, lam) or the 2D Ising "
+                                  "model at T, through its Hubbard-Stratonovich field"),
+                (self.preset, "Set the target and its parameters: phi^4 near its KT point (t = 0.44), phi^4 "
+                              "disordered (t = 0.3), both with mu = -2, lam = 1; or Ising at Tc"),
+                (self.L, "Linear size L of the target's L x L torus, a power of 2 [sites]"),
+                (self.t, PARAM_TIPS["t"]), (self.mu, PARAM_TIPS["mu"]), (self.lam, PARAM_TIPS["lam"]),
+                (self.T, f"Temperature k_B T of the Ising target (J = 1), Tc = {TC:.4f} {ENERGY}"),
+                (self.couplings, "RealNVP coupling layers in each of the flow's bijectors (two per RG level)"
+                                 + new_flow),
+                (self.width, f"Width of the two hidden layers of each coupling's network [neurons]{new_flow}"),
+                (self.steps, "Number of training steps (Adam updates) per press of Train"),
+                (self.batch, "Samples drawn from the flow per training step to estimate F_q = E_q[ln q + S]"),
+                (self.lr, "Learning rate of Adam"),
+                (self.seed, "Random seed of a new flow's initial weights, of the training samples (offset by the "
+                            "steps done) and of the MCMC comparison's chains"),
+                (self.buttons["Load..."], "Load a flow checkpoint (.pt): its target, architecture and training "
+                                          "history; the current flow stays if the file is unusable"),
+                (self.buttons["Train"], "Train by reverse KL (minimise F_q) in the background: a new flow when "
+                                        "there is none or the target changed, else the current one goes on"),
+                (self.buttons["Pause"], "Pause training between two steps (press again to resume): then sample, "
+                                        "explore or save the flow"),
+                (self.buttons["Stop"], "Stop training; the flow keeps the steps done"),
+                (self.buttons["Save..."], "Save the flow, its target and its training history as a checkpoint "
+                                          "(.pt)")):
+            widget.setToolTip(tip)
 
     # --- session ------------------------------------------------------------------------------
     def session_state(self) -> dict:
