@@ -327,6 +327,21 @@ def test_ising_training_shows_the_exact_free_energy(nrg_panel, qtbot):
     assert panel.exact_line.value() == pytest.approx(make_target("ising", 4, T=panel.T.value()).exact_free_energy())
 
 
+def test_the_free_energy_plot_ranges_over_the_recent_curve(nrg_panel, qtbot):
+    """A first F_q hundreds of kT above the rest stays in the curve but out of its y range."""
+    panel = nrg_panel()
+    steps = np.arange(200)
+    loss = -100.0 + 5.0 * np.exp(-steps / 50.0)
+    loss[0] = 500.0
+    panel._show_history({"step": list(steps), "loss": list(loss)})
+    panel.tabs.setCurrentIndex(0)
+    qtbot.wait(50)
+    view = panel.curves["loss"].getViewBox()
+    low, high = view.viewRange()[1]
+    assert panel.curves["loss"].yData[0] == 500.0 and view.viewRange()[0][0] <= 0  # every step along x
+    assert low <= loss.min() and loss[20:].max() <= high < -90.0
+
+
 def test_loading_a_bad_checkpoint_keeps_the_flow(nrg_panel, tmp_path):
     panel = nrg_panel()
     good = write_checkpoint(tmp_path / "good.pt", "disordered", L=4)
