@@ -400,18 +400,35 @@ class NeuralRGPanel(Panel, QWidget):
 
     # --- session ------------------------------------------------------------------------------
     def session_state(self) -> dict:
-        """The loaded checkpoint's path (a trained, unsaved flow is not in the session: save it first)."""
-        return {} if self.checkpoint is None else {"checkpoint": self.checkpoint}
+        """The flow itself (weights, target, history: :meth:`FlowLab.state`), trained here or loaded, and the
+        path it was loaded from. The flow, not only its path, because what a user trains and does not save
+        would otherwise be lost with the session, and a file named in it may have moved or been trained on since.
+        While training writes the weights, the flow is left out and the user is told why."""
+        if self.density is None:
+            return {}
+        if not self.weights_free():
+            self._fail("Neural RG: the session holds no flow, as training was changing its weights: pause "
+                       "training and save the session again.")
+            return {}
+        return {"flow": self.lab.state(), "checkpoint": self.checkpoint}
 
     def session_restorer(self, state: dict):
-        path = state.get("checkpoint")
-        if path is None:
-            return lambda: None
-        if not isinstance(path, str):
+        """A session's flow; sessions written before flows were stored name only the checkpoint's path."""
+        path, flow = state.get("checkpoint"), state.get("flow")
+        if path is not None and not isinstance(path, str):
             raise ValueError("Neural RG: the session's checkpoint must be a path")
+        if flow is None and path is None:
+            return lambda: None
         if self.training():
             raise ValueError("Neural RG: stop training before opening a session")
-        return lambda: self.load(path)
+        if flow is None:
+            return lambda: self.load(path)
+        try:
+            ckpt = self.lab.read_state(flow)  # checked and built before anything changes
+        except CheckpointError as err:
+            raise ValueError(f"Neural RG: {err}") from None
+        source = "From the session" + (f" (first loaded from {path})" if path else "")
+        return lambda: self._show_flow(self.lab.adopt(ckpt), path, source)
 
     @staticmethod
     def _row(*widgets) -> QWidget:
@@ -576,6 +593,11 @@ class NeuralRGPanel(Panel, QWidget):
         except CheckpointError as err:
             self._fail(str(err))
             return False
+        self._show_flow(target, str(path), f"Loaded {path}")
+        return True
+
+    def _show_flow(self, target: dict, path: str | None, source: str) -> None:
+        """The fields and the status line follow a flow just loaded (``target``: what the lab's load returns)."""
         self.target_box.setCurrentText(target["name"])
         self.L.setCurrentText(str(target["L"]))
         for name, value in target["params"].items():
@@ -586,14 +608,13 @@ class NeuralRGPanel(Panel, QWidget):
         # builds two equal hidden layers, so a checkpoint with others shows its widest and names them all.
         self.couplings.setValue(target["couplings"])
         self.width.setValue(max(target["hidden"]))
-        self.checkpoint = str(path)
+        self.checkpoint = path
         params = ", ".join(f"{name}={value:.4g}" for name, value in target["params"].items())
         self._flow_shown()
-        self.status.setText(f"Loaded {path}: {target['name']} L={target['L']} ({params}), {target['couplings']} "
+        self.status.setText(f"{source}: {target['name']} L={target['L']} ({params}), {target['couplings']} "
                             f"couplings per level, hidden widths {list(target['hidden'])}, "
                             f"{len(self.history.get('step', []))} training steps")
         self._update_buttons()
-        return True
 
     def save(self, path: str | os.PathLike) -> Path | None:
         if self.density is None:
