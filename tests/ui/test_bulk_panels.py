@@ -275,15 +275,9 @@ def test_3d_view_renders_and_picks_by_click(bulk_panel, results, qtbot, tmp_path
 
 # --- Neural RG panel ----------------------------------------------------------------------------
 
-def test_training_updates_curves_pauses_saves_resumes_and_stops(nrg_panel, qtbot, tmp_path):
+def test_training_updates_curves_pauses_saves_resumes_and_stops(nrg_panel, train_tiny, qtbot, tmp_path):
     panel = nrg_panel()
-    panel.preset.setCurrentIndex(0)
-    panel.L.setCurrentText("4")
-    panel.couplings.setValue(2)
-    panel.width.setValue(8)
-    panel.steps.setValue(100_000)
-    panel.batch.setValue(8)
-    panel.start_training()
+    train_tiny(panel)
     assert panel.training() and not panel.buttons["Train"].isEnabled()
     curve = panel.curves["loss"]
     qtbot.waitUntil(lambda: curve.xData is not None and len(curve.xData) >= 3, timeout=30_000)
@@ -312,15 +306,9 @@ def test_training_updates_curves_pauses_saves_resumes_and_stops(nrg_panel, qtbot
         assert len(panel.curves[key].yData) == len(panel.history[key])
 
 
-def test_ising_training_shows_the_exact_free_energy(nrg_panel, qtbot):
+def test_ising_training_shows_the_exact_free_energy(nrg_panel, train_tiny, qtbot):
     panel = nrg_panel()
-    panel.preset.setCurrentIndex(2)
-    panel.L.setCurrentText("4")
-    panel.couplings.setValue(2)
-    panel.width.setValue(8)
-    panel.steps.setValue(3)
-    panel.batch.setValue(8)
-    panel.start_training()
+    train_tiny(panel, preset=2, steps=3)
     qtbot.waitUntil(lambda: panel.job.is_done, timeout=30_000)
     assert "Finished after 3 steps" in panel.status.text()
     assert panel.exact_line.isVisible()

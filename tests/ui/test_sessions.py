@@ -84,16 +84,10 @@ def same_weights(panel, other) -> None:
     assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
 
 
-def test_a_flow_trained_and_not_saved_is_in_the_session(windows, qtbot, tmp_path):
+def test_a_flow_trained_and_not_saved_is_in_the_session(windows, train_tiny, qtbot, tmp_path):
     first = windows()
     trained = first.panels["neuralrg"]
-    trained.preset.setCurrentIndex(0)
-    trained.L.setCurrentText("4")
-    trained.couplings.setValue(2)
-    trained.width.setValue(8)
-    trained.batch.setValue(8)
-    trained.steps.setValue(100_000)
-    trained.start_training()
+    train_tiny(trained)
     qtbot.waitUntil(lambda: len(trained.history.get("step", [])) >= 2, timeout=30_000)
     errors = []
     trained.error.connect(errors.append)
