@@ -228,6 +228,8 @@ def draw_figure(plot: pg.PlotItem, fig: Figure) -> None:
     _remove_colorbar(plot)
     if fig.heatmap is not None:
         _draw_heatmap(plot, fig.heatmap)
+    # the grid is drawn over the data: over a heat map's cells its lines read as marks in the colours
+    plot.showGrid(x=fig.heatmap is None, y=fig.heatmap is None)
     for side in ("left", "bottom"):
         plot.showAxis(side)
     plot.setTitle(escape(symbols(fig.title)), color="k", size="10pt")

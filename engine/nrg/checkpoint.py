@@ -62,11 +62,10 @@ class Checkpoint:
         return self.density.flow
 
 
-def save_checkpoint(path: str | Path, density: FlowDensity, target, history: dict | None = None,
-                    info: dict | None = None, training: dict | None = None) -> Path:
-    """Write a checkpoint (weights stored as float32 on the CPU, whatever they were trained in)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def checkpoint_data(density: FlowDensity, target, history: dict | None = None, info: dict | None = None,
+                    training: dict | None = None) -> dict:
+    """What a checkpoint holds, as plain data: weights as float32 CPU tensors (copies, whatever the flow
+    was trained in), everything else numbers, strings, lists and dicts."""
     data = {
         "format": FORMAT, "version": VERSION,
         "flow": density.flow.hyperparameters(),
@@ -79,10 +78,19 @@ def save_checkpoint(path: str | Path, density: FlowDensity, target, history: dic
     }
     if training is not None:
         data["training"] = training
+    return data
+
+
+def save_checkpoint(path: str | Path, density: FlowDensity, target, history: dict | None = None,
+                    info: dict | None = None, training: dict | None = None) -> Path:
+    """Write a checkpoint (:func:`checkpoint_data`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = checkpoint_data(density, target, history, info, training)
     return atomic_write(path, lambda tmp: torch.save(data, tmp))
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> object:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file (shipped: {', '.join(shipped())})")
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -94,11 +102,6 @@ def _read(path: Path) -> dict:
             AttributeError, TypeError, KeyError, IndexError) as err:  # a legacy-format text file: KeyError
         raise CheckpointError(f"{path}: not a readable rgviz flow checkpoint ({type(err).__name__}: "
                               f"{str(err).splitlines()[0] if str(err) else 'no detail'})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an rgviz flow checkpoint")
-    if data.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {data.get('version')!r} is not supported "
-                              f"(this rgviz reads version {VERSION})")
     return data
 
 
@@ -173,7 +176,19 @@ def load_checkpoint(path: str | Path, *, target: str | None = None, L: int | Non
     ``target`` / ``L`` given means the file must be for that model and size. A flow learnt from data
     (:data:`.targets.DATA_TARGETS`) loads only when its target is named: everything else needs an action."""
     path = checkpoint_path(path)
-    data = _read(path)
+    return build_checkpoint(_read(path), path, target=target, L=L, device=device, dtype=dtype)
+
+
+def build_checkpoint(data, path: str | Path, *, target: str | None = None, L: int | None = None,
+                     device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> Checkpoint:
+    """A :class:`Checkpoint` from what a file holds (or :func:`checkpoint_data` made), checked against the
+    schema before anything is built; ``path`` names where it came from in every CheckpointError. ``target``
+    and ``L`` as for :func:`load_checkpoint`."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an rgviz flow checkpoint")
+    if data.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {data.get('version')!r} is not supported "
+                              f"(this rgviz reads version {VERSION})")
     problem = _schema_problem(data)
     if problem is not None:
         raise CheckpointError(f"{path}: {problem}")

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 
 from ..device import make_generator, resolve_device
-from ..errors import ParameterError
+from ..errors import CheckpointError, ParameterError
 from ..validate import flow_training, memory
 from .cancel import checking
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, build_checkpoint, checkpoint_data, load_checkpoint, save_checkpoint
 from .density import FlowDensity
 from .flow import HierarchicalFlow
 from .latent import (
@@ -88,7 +88,10 @@ class FlowLab:
     def load(self, path: str | os.PathLike) -> dict:
         """Load a checkpoint (CheckpointError, and the current flow kept, when it is unusable);
         returns the target's name, L and parameters, and the flow's couplings per level and hidden widths."""
-        ckpt = load_checkpoint(path, device=self.device)
+        return self.adopt(load_checkpoint(path, device=self.device))
+
+    def adopt(self, ckpt: Checkpoint) -> dict:
+        """Study the flow of ``ckpt`` from now on; returns what :meth:`load` does."""
         self._set(ckpt.density, ckpt.target, ckpt.history)
         flow = ckpt.density.flow
         return {"name": ckpt.target.name, "L": ckpt.target.L, "params": ckpt.target.params(),
@@ -96,6 +99,26 @@ class FlowLab:
 
     def save(self, path: str | os.PathLike) -> Path:
         return save_checkpoint(path, self._need(), self.target, self.history, {"source": "rgviz"})
+
+    def state(self) -> dict:
+        """The flow as a checkpoint holds it, with numpy arrays for its weights and history: plain data for a
+        session file (:mod:`engine.plain`), read back by :meth:`read_state`."""
+        data = checkpoint_data(self._need(), self.target, self.history, {"source": "rgviz"})
+        data["weights"] = {k: v.numpy() for k, v in data["weights"].items()}
+        data["history"] = {k: np.asarray(v, np.float64) for k, v in data["history"].items()}
+        return data
+
+    def read_state(self, data: dict, where: str = "session") -> Checkpoint:
+        """The flow of :meth:`state`'s ``data`` (read back from ``where``) on this lab's device, checked as a
+        checkpoint file is (CheckpointError when it is unusable); :meth:`adopt` studies it. Nothing here changes."""
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), dict) for k in ("weights", "history")):
+            raise CheckpointError(f"{where}: the flow needs its weights and history")
+        arrays = list(data["weights"].values()) + list(data["history"].values())
+        if not all(isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in arrays):
+            raise CheckpointError(f"{where}: the flow's weights and history must be arrays of floats")
+        data = {**data, "weights": {k: torch.from_numpy(v) for k, v in data["weights"].items()},
+                "history": {k: v.tolist() for k, v in data["history"].items()}}
+        return build_checkpoint(data, where, device=self.device)
 
     def check_training(self, batch: int) -> None:
         """ParameterError when the current flow cannot train on ``batch`` samples in the memory available."""

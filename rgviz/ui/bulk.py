@@ -269,6 +269,11 @@ class BulkPanel(JobPanel, Panel, QWidget):
                 combo.setCurrentIndex(preferred)
             elif role == "control":
                 combo.setCurrentText("")
+        self.paths["critical"].setToolTip("Flow checkpoint (.pt) of a critical theory: a shipped one by name, or "
+                                          "a path typed in; its latent correlations should fall off with "
+                                          "hyperbolic distance")
+        self.paths["control"].setToolTip("Optional flow checkpoint (.pt) of a control (disordered) theory, "
+                                         "analysed beside the critical one; empty: none")
         self.samples = QSpinBox()
         self.samples.setRange(64, 1_000_000)
         self.samples.setValue(4096)
@@ -295,7 +300,10 @@ class BulkPanel(JobPanel, Panel, QWidget):
         self.samples.setToolTip("Exact samples drawn per checkpoint")
         self.seed.setToolTip("Random seed of the sampler (the control uses seed + 1)")
         self.start_button = QPushButton("Sample and analyse")
+        self.start_button.setToolTip("Sample each checkpoint in the background and fit its latent correlations "
+                                     "against bulk distance")
         self.stop_button = QPushButton("Cancel")
+        self.stop_button.setToolTip("Stop the analysis; checkpoints already analysed stay shown")
         self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
         self.status = QLabel("Choose checkpoints and press 'Sample and analyse'.")
@@ -309,14 +317,24 @@ class BulkPanel(JobPanel, Panel, QWidget):
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.layout_box = QComboBox()
         self.layout_box.addItems(["half-space", "Poincare ball"])
+        self.layout_box.setToolTip("3D layout of the bulk: upper half-space (one RG level per step up, evenly "
+                                   "spaced) or the Poincare ball (the boundary lattice on its sphere)")
         self.color_box = QComboBox()
         self.color_box.addItems(["colour by level", "colour by correlation with picked node"])
+        self.color_box.setToolTip("Colour the 3D nodes by RG level, or by their correlation with the last picked "
+                                  "node (blue negative, red positive)")
         self.row = QSpinBox()
         self.row.setPrefix("row ")
+        self.row.setToolTip("Boundary row (0 to L - 1) whose slice of the bulk the Poincare disc shows; picking a "
+                            "node moves it to that node's row")
         self.figure_box = QComboBox()
         self.figure_box.addItems(FIGURES)
+        self.figure_box.setToolTip("Figure that 'Export figure...' writes (any tab, not only the one on show)")
         export_figure_button = QPushButton("Export figure...")
+        export_figure_button.setToolTip("Write the chosen figure as PNG, SVG or PDF (by the file's suffix)")
         export_data_button = QPushButton("Export data...")
+        export_data_button.setToolTip("Write every analysed checkpoint: NPZ (all arrays and a JSON summary) or CSV "
+                                      "(one row per node pair, and a JSON file with the fits)")
 
         self.view3d = Bulk3DView()
         self.maps = LevelMaps()
@@ -339,6 +357,7 @@ class BulkPanel(JobPanel, Panel, QWidget):
         form = QFormLayout()
         for role, label in zip(ROLES, ("Critical checkpoint", "Control checkpoint")):
             browse = QPushButton("Browse...")
+            browse.setToolTip(f"Choose the {role} checkpoint file (.pt)")
             browse.clicked.connect(lambda _=False, r=role: self._browse(r))
             line = QHBoxLayout()
             line.addWidget(self.paths[role], 1)

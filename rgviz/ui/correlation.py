@@ -45,8 +45,11 @@ class CorrelationPanel(Panel, QWidget):
         self.L = 0
 
         self.connected = QCheckBox("connected (subtract each frame's magnetization)")
+        self.connected.setToolTip("G(r) = <s_0 s_r> - m^2, m the frame's magnetization: it decays to 0 below Tc "
+                                  "too (else it levels off at m^2). Switching starts a new average")
         self.connected.toggled.connect(self.clear)
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Forget the frames averaged so far and start a new average from the next frame")
         self.clear_button.clicked.connect(self.clear)
         self.readout = QLabel("waiting for frames")
         self.readout.setWordWrap(True)

@@ -33,6 +33,11 @@ from .plotting import PlotGrid, draw_figure
 
 #: Seconds between the end of one live analysis and the start of the next.
 MIN_INTERVAL = 0.5
+#: Each Ising algorithm's check box says what it is and the z it is known for (2D Ising).
+ALGORITHM_TIPS = {"metropolis": "single-spin Metropolis updates (local: z ~ 2.17)",
+                  "heatbath": "single-spin heat-bath updates (local: z ~ 2.17)",
+                  "wolff": "single-cluster Wolff updates (cluster: z ~ 0.25)",
+                  "swendsen-wang": "Swendsen-Wang cluster updates (cluster: z ~ 0.25)"}
 
 
 def live_analysis(snapshot: dict) -> tuple[LiveAutocorrelation, Figure]:
@@ -65,16 +70,22 @@ class DynamicsPanel(JobPanel, Panel, QWidget):
         self.live.finished.connect(self.show_live)
 
         self.sizes = QLineEdit("8 16 24")
+        self.sizes.setToolTip("Lattice sizes L of the scan, separated by spaces; z comes from tau_int(Tc) ~ L^z")
         self.t_from, self.t_to = QDoubleSpinBox(), QDoubleSpinBox()
         for box, value in ((self.t_from, 2.1), (self.t_to, 2.5)):
             box.setRange(0.5, 10.0)
             box.setDecimals(3)
             box.setSingleStep(0.05)
             box.setValue(value)
+        self.t_from.setToolTip("Lowest temperature of the scan, k_B T [energy, in the units of J]")
+        self.t_to.setToolTip("Highest temperature of the scan, k_B T [energy, in the units of J]")
         self.t_n = QSpinBox()
         self.t_n.setRange(1, 50)
         self.t_n.setValue(5)
+        self.t_n.setToolTip("Number of temperatures, evenly spaced from the lowest to the highest; Tc is added")
         self.algorithms = {name: QCheckBox(name) for name in IsingModel.algorithms}
+        for name, box in self.algorithms.items():
+            box.setToolTip(f"Include {ALGORITHM_TIPS[name]} in the scan")
         for name in ("metropolis", "wolff"):
             self.algorithms[name].setChecked(True)
         self.sweeps, self.thermalize = QSpinBox(), QSpinBox()
@@ -82,7 +93,14 @@ class DynamicsPanel(JobPanel, Panel, QWidget):
             box.setRange(0, 10_000_000)
             box.setSingleStep(1000)
             box.setValue(value)
+        self.sweeps.setToolTip("Measured sweeps per run (algorithm, L, T): the series tau_int is read from. One "
+                               "sweep: N attempted flips, one Swendsen-Wang decomposition or about N sites of Wolff "
+                               "clusters")
+        self.thermalize.setToolTip("Sweeps per run discarded before measuring, to reach equilibrium")
         self.start_button, self.stop_button = QPushButton("Measure tau(T, L)"), QPushButton("Stop")
+        self.start_button.setToolTip("Measure tau_int of |m| and E for every algorithm, L and T in the background, "
+                                     "and fit z")
+        self.stop_button.setToolTip("Stop the scan; the plots keep the runs measured so far")
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)

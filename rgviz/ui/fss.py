@@ -81,6 +81,8 @@ class FssPanel(Panel, QWidget):
         self.ratio_label = QLabel()
         self.quality_label = QLabel("S = -")
         self.fit_button = QPushButton("Auto-fit")
+        self.fit_button.setToolTip("Fit Tc, nu and the exponent ratio by minimising the collapse quality S, "
+                                   "starting from the values set; each comes with its error")
         self.fit_label = QLabel(" ")
         self.fit_label.setWordWrap(True)
         self.observable.currentIndexChanged.connect(self._observable_changed)

@@ -202,7 +202,7 @@ class ImagesPanel(Panel, QWidget):
         if pixels is None:
             return
         self.results["samples"] = pixels
-        self.sample_view.show_rgb(tile([grey_rgb(p) for p in pixels], 8), f"{len(pixels)} {what}")
+        self.sample_view.show_tiles([grey_rgb(p) for p in pixels], f"{len(pixels)} {what}")
         self._done()
 
     @Slot(object)

@@ -39,6 +39,7 @@ from engine.nrg.lab import FlowLab
 from ..jobs import Job, JobControl
 from .bulk3d import RESOURCES, boundary_image
 from .colors import lookup
+from .controls import ENERGY, PARAM_TIPS
 from .panel import Panel
 from .plotting import PlotGrid, readable
 from .widgets import int_spin
@@ -82,31 +83,98 @@ def tile(images: list[np.ndarray], columns: int, gap: int = 1) -> np.ndarray:
     return out
 
 
+def best_columns(n: int, shape: tuple[int, int], area: tuple[float, float], gap: int = 1) -> int:
+    """The number of columns in which ``n`` tiles of ``shape`` (height, width; ``gap`` apart, as :func:`tile`
+    lays them out) come out largest when the grid is scaled, aspect kept, to fit ``area`` (width, height)."""
+    h, w = shape
+    width, height = area
+
+    def scale(columns: int) -> float:
+        rows = -(-n // columns)
+        return min(width / (columns * (w + gap) - gap), height / (rows * (h + gap) - gap))
+
+    return max(range(1, n + 1), key=scale)
+
+
 class ImagePlot(pg.PlotWidget):
-    """An RGB image, square pixels, row 0 at the top."""
+    """An RGB image, square pixels, row 0 at the top, filling the view (no axes: on a row of tiles their
+    pixel numbers mean nothing)."""
 
     def __init__(self, title: str = "", parent: QWidget | None = None):
         super().__init__(parent, background="w")
         self.setAspectLocked(True)
         self.invertY(True)
+        self.hideAxis("left")
+        self.hideAxis("bottom")
         self.setTitle(title, color="k")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.image)
         self.boxes: list[QGraphicsRectItem] = []
+        self.tiles: list[np.ndarray] = []  # images shown by show_tiles, re-tiled when the view changes shape
+        self.columns = 0
+        self.getViewBox().sigResized.connect(self._retile)
         readable(self)
+
+    def show_tiles(self, images: list[np.ndarray], title: str) -> None:
+        """RGB images of one size whose order means nothing (samples) in the grid of columns that shows them
+        largest in the view's shape, re-tiled when the view is resized: a fixed number of columns left wide
+        empty bands above and below (16 image patches in 8 columns covered 42% of the view in a 1000 x 700
+        panel, 11% in a 500 x 1000 one)."""
+        self._set_boxes([])
+        self.setTitle(title, color="k")
+        self.tiles, self.columns = list(images), 0
+        self._retile()
+
+    def _retile(self) -> None:
+        if not self.tiles:
+            return
+        size = self.getViewBox().size()
+        area = (size.width(), size.height()) if size.width() > 0 and size.height() > 0 else (1.0, 1.0)
+        columns = best_columns(len(self.tiles), self.tiles[0].shape[:2], area)
+        if columns != self.columns:
+            self.columns = columns
+            self._set_image(tile(self.tiles, columns))
+
+    def _set_image(self, rgb: np.ndarray) -> None:
+        self.image.setImage(rgb)
+        self.getViewBox().autoRange(padding=0)
 
     def show_rgb(self, rgb: np.ndarray, title: str | None = None,
                  boxes: list[tuple[float, float, float, float]] = ()) -> None:
         """Show ``rgb``; ``boxes`` (x, y, width, height in pixels) are outlined on top."""
-        self.image.setImage(rgb)
+        self.tiles = []
+        self._set_image(rgb)
         if title is not None:
             self.setTitle(title, color="k")
+        self._set_boxes(boxes)
+
+    def _set_boxes(self, boxes: list[tuple[float, float, float, float]]) -> None:
         for item in self.boxes:
             self.removeItem(item)
         self.boxes = [QGraphicsRectItem(*box) for box in boxes]
         for item in self.boxes:
             item.setPen(pg.mkPen("#00c000", width=2, cosmetic=True))
             self.addItem(item)
+
+
+class RecentRangeCurve(pg.PlotDataItem):
+    """A curve whose automatic y range leaves out its first :attr:`SKIP` share of points (still drawn).
+
+    Why: F_q starts hundreds of kT above where training takes it (the shipped phi4_L8_crit flow: 86 at step 0,
+    -209 by 1% of its 3575 steps, -220.6 by 10%, -223.5 at the end), so a range over every point drew the
+    whole run after the first steps as a flat line at the bottom.
+    """
+
+    SKIP = 0.1
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
+        y = self.getData()[1]
+        if ax == 1 and y is not None and len(y) > 1:
+            recent = y[max(1, int(len(y) * self.SKIP)):]
+            recent = recent[np.isfinite(recent)]
+            if recent.size:
+                return float(recent.min()), float(recent.max())
+        return super().dataBounds(ax, frac, orthoRange)
 
 
 def scalar_image(values: np.ndarray, cmap: str = "viridis") -> np.ndarray:
@@ -172,6 +240,7 @@ class NeuralRGPanel(Panel, QWidget):
         self.seed = int_spin(0, 2**31 - 1, 0)
         self.buttons = {name: QPushButton(name) for name in ("Load...", "Train", "Pause", "Stop", "Save...")}
         self.buttons["Pause"].setCheckable(True)
+        self._training_tooltips()
         self.status = QLabel("No flow yet: train one or load a checkpoint.")
         self.status.setWordWrap(True)
         form = QFormLayout()
@@ -190,7 +259,9 @@ class NeuralRGPanel(Panel, QWidget):
                                               ("acceptance", "Metropolis acceptance"))):
             plot.setTitle(title, color="k")
             plot.setLabel("bottom", "step")
-            self.curves[key] = plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
+            self.curves[key] = (RecentRangeCurve if key == "loss" else pg.PlotDataItem)(
+                pen=pg.mkPen("#1f77b4", width=1.5))
+            plot.addItem(self.curves[key])
         self.exact_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#d62728", style=Qt.PenStyle.DashLine),
                                           label="exact F", labelOpts={"color": "#d62728", "position": 0.1})
         self.exact_line.setVisible(False)
@@ -199,14 +270,22 @@ class NeuralRGPanel(Panel, QWidget):
 
         # samples
         self.n_samples = int_spin(1, 64, 8)
+        self.n_samples.setToolTip("Number of flow samples to draw (shown four to a row)")
         generate = QPushButton("Generate")
+        generate.setToolTip("Draw samples x = G(z), z from the prior, and show them as lattices (phi^4: the "
+                            "phase as hue); the other tabs start from them")
         self.sample_view = ImagePlot("flow samples")
         samples_page = page([QLabel("samples"), self.n_samples, generate], self.sample_view)
 
         # latent response
         self.node_i, self.node_j = int_spin(0, 7, 7, prefix="i "), int_spin(0, 7, 7, prefix="j ")
+        self.node_i.setToolTip("Row i of the latent variable to move (its site; the site fixes its RG level)")
+        self.node_j.setToolTip("Column j of the latent variable to move (its site; the site fixes its RG level)")
         self.eps = spin(-10, 10, 1.0)
+        self.eps.setToolTip("Shift eps added to the latent z_k (the prior of z has unit variance)")
         respond = QPushButton("Perturb")
+        respond.setToolTip("Show |dx| at every site when z_k moves by eps, and the footprint of one latent of "
+                           "each level")
         self.response_view = ImagePlot("|dx| of a latent perturbation")
         self.response_text = QLabel("")
         response_page = page([self.node_i, self.node_j, QLabel("eps"), self.eps, respond], self.response_text,
@@ -214,7 +293,10 @@ class NeuralRGPanel(Panel, QWidget):
 
         # mixing
         self.mix_level = int_spin(0, 6, 1, prefix="coarse from level ")
+        self.mix_level.setToolTip("Latent levels from this one up (coarse) come from A, the finer ones from B")
         mix = QPushButton("Mix")
+        mix.setToolTip("Map two configurations A and B to latents and generate from A's coarse levels with B's fine "
+                       "ones")
         self.mix_view = ImagePlot("A | B | coarse of A + fine of B")
         mixing_page = page([self.mix_level, mix], self.mix_view)
 
@@ -222,16 +304,30 @@ class NeuralRGPanel(Panel, QWidget):
         self.patch_i, self.patch_j = int_spin(0, 63, 2, prefix="row "), int_spin(0, 63, 2, prefix="col ")
         self.patch_size = int_spin(1, 64, 2, prefix="size ")
         self.proposals = int_spin(1, 65536, 256, prefix="proposals ")
+        self.patch_i.setToolTip("Top row of the square patch to corrupt (0 to L - 1)")
+        self.patch_j.setToolTip("Left column of the square patch to corrupt (0 to L - 1)")
+        self.patch_size.setToolTip("Side of the square patch [sites]")
+        self.proposals.setToolTip("Independent-Metropolis proposals for the latents of the patch's causal cone, "
+                                  "drawn from the prior")
         correct = QPushButton("Corrupt and repair")
+        correct.setToolTip("Replace a patch of a sample by Gaussian noise, then resample only the latents in its "
+                           "causal cone from the target, the others kept")
         self.repair_view = ImagePlot("original | corrupted | repaired | causal cone")
         self.repair_text = QLabel("")
         repair_page = page([self.patch_i, self.patch_j, self.patch_size, self.proposals, correct],
                            self.repair_text, self.repair_view)
 
         # bulk vs physical MCMC
-        self.mcmc_steps, self.mcmc_chains = int_spin(10, 1_000_000, 200, prefix="steps "), int_spin(1, 1024, 4, prefix="chains ")
+        self.mcmc_steps = int_spin(10, 1_000_000, 200, prefix="steps ")
+        self.mcmc_chains = int_spin(1, 1024, 4, prefix="chains ")
         self.leapfrog = int_spin(1, 1000, 10, prefix="leapfrog ")
+        self.mcmc_steps.setToolTip("HMC trajectories recorded per chain and method, after steps / 10 (at least 10) "
+                                   "more that tune the step size")
+        self.mcmc_chains.setToolTip("Independent chains per method, run side by side")
+        self.leapfrog.setToolTip("Leapfrog steps per HMC trajectory")
         self.mcmc_button = QPushButton("Run both chains")
+        self.mcmc_button.setToolTip("HMC on the latents (bulk) against HMC on the lattice (physical) with the current "
+                                    "weights: traces, autocorrelations and tau_int of |m|")
         self.mcmc_text = QLabel("")
         self.trace_plot = pg.PlotWidget(background="w", title="order parameter |m| (chain 0)")
         self.rho_plot = pg.PlotWidget(background="w", title="autocorrelation of |m|")
@@ -272,20 +368,68 @@ class NeuralRGPanel(Panel, QWidget):
         self.L.currentTextChanged.connect(lambda _: self._set_node_ranges(int(self.L.currentText())))
         self._update_buttons()
 
+    def _training_tooltips(self) -> None:
+        """What each target, flow and training control does, with its unit or range."""
+        new_flow = "; applies when Train builds a new flow (none yet, or another target)"
+        for widget, tip in (
+                (self.target_box, "Target theory the flow learns: complex phi^4 (t, mu, lam) or the 2D Ising "
+                                  "model at T, through its Hubbard-Stratonovich field"),
+                (self.preset, "Set the target and its parameters: phi^4 near its KT point (t = 0.44), phi^4 "
+                              "disordered (t = 0.3), both with mu = -2, lam = 1; or Ising at Tc"),
+                (self.L, "Linear size L of the target's L x L torus, a power of 2 [sites]"),
+                (self.t, PARAM_TIPS["t"]), (self.mu, PARAM_TIPS["mu"]), (self.lam, PARAM_TIPS["lam"]),
+                (self.T, f"Temperature k_B T of the Ising target (J = 1), Tc = {TC:.4f} {ENERGY}"),
+                (self.couplings, "RealNVP coupling layers in each of the flow's bijectors (two per RG level)"
+                                 + new_flow),
+                (self.width, f"Width of the two hidden layers of each coupling's network [neurons]{new_flow}"),
+                (self.steps, "Number of training steps (Adam updates) per press of Train"),
+                (self.batch, "Samples drawn from the flow per training step to estimate F_q = E_q[ln q + S]"),
+                (self.lr, "Learning rate of Adam"),
+                (self.seed, "Random seed of a new flow's initial weights, of the training samples (offset by the "
+                            "steps done) and of the MCMC comparison's chains"),
+                (self.buttons["Load..."], "Load a flow checkpoint (.pt): its target, architecture and training "
+                                          "history; the current flow stays if the file is unusable"),
+                (self.buttons["Train"], "Train by reverse KL (minimise F_q) in the background: a new flow when "
+                                        "there is none or the target changed, else the current one goes on"),
+                (self.buttons["Pause"], "Pause training between two steps (press again to resume): then sample, "
+                                        "explore or save the flow"),
+                (self.buttons["Stop"], "Stop training; the flow keeps the steps done"),
+                (self.buttons["Save..."], "Save the flow, its target and its training history as a checkpoint "
+                                          "(.pt)")):
+            widget.setToolTip(tip)
+
     # --- session ------------------------------------------------------------------------------
     def session_state(self) -> dict:
-        """The loaded checkpoint's path (a trained, unsaved flow is not in the session: save it first)."""
-        return {} if self.checkpoint is None else {"checkpoint": self.checkpoint}
+        """The flow itself (weights, target, history: :meth:`FlowLab.state`), trained here or loaded, and the
+        path it was loaded from. The flow, not only its path, because what a user trains and does not save
+        would otherwise be lost with the session, and a file named in it may have moved or been trained on since.
+        It costs its binary size (the shipped phi4_L8_crit: 87 kB of weights and 200 kB of history). While
+        training writes the weights, the flow is left out and the user is told why."""
+        if self.density is None:
+            return {}
+        if not self.weights_free():
+            self._fail("Neural RG: the session holds no flow, as training was changing its weights: pause "
+                       "training and save the session again.")
+            return {}
+        return {"flow": self.lab.state(), "checkpoint": self.checkpoint}
 
     def session_restorer(self, state: dict):
-        path = state.get("checkpoint")
-        if path is None:
-            return lambda: None
-        if not isinstance(path, str):
+        """A session's flow; sessions written before flows were stored name only the checkpoint's path."""
+        path, flow = state.get("checkpoint"), state.get("flow")
+        if path is not None and not isinstance(path, str):
             raise ValueError("Neural RG: the session's checkpoint must be a path")
+        if flow is None and path is None:
+            return lambda: None
         if self.training():
             raise ValueError("Neural RG: stop training before opening a session")
-        return lambda: self.load(path)
+        if flow is None:
+            return lambda: self.load(path)
+        try:
+            ckpt = self.lab.read_state(flow)  # checked and built before anything changes
+        except CheckpointError as err:
+            raise ValueError(f"Neural RG: {err}") from None
+        source = "From the session" + (f" (first loaded from {path})" if path else "")
+        return lambda: self._show_flow(self.lab.adopt(ckpt), path, source)
 
     @staticmethod
     def _row(*widgets) -> QWidget:
@@ -450,6 +594,11 @@ class NeuralRGPanel(Panel, QWidget):
         except CheckpointError as err:
             self._fail(str(err))
             return False
+        self._show_flow(target, str(path), f"Loaded {path}")
+        return True
+
+    def _show_flow(self, target: dict, path: str | None, source: str) -> None:
+        """The fields and the status line follow a flow just loaded (``target``: what the lab's load returns)."""
         self.target_box.setCurrentText(target["name"])
         self.L.setCurrentText(str(target["L"]))
         for name, value in target["params"].items():
@@ -460,14 +609,13 @@ class NeuralRGPanel(Panel, QWidget):
         # builds two equal hidden layers, so a checkpoint with others shows its widest and names them all.
         self.couplings.setValue(target["couplings"])
         self.width.setValue(max(target["hidden"]))
-        self.checkpoint = str(path)
+        self.checkpoint = path
         params = ", ".join(f"{name}={value:.4g}" for name, value in target["params"].items())
         self._flow_shown()
-        self.status.setText(f"Loaded {path}: {target['name']} L={target['L']} ({params}), {target['couplings']} "
+        self.status.setText(f"{source}: {target['name']} L={target['L']} ({params}), {target['couplings']} "
                             f"couplings per level, hidden widths {list(target['hidden'])}, "
                             f"{len(self.history.get('step', []))} training steps")
         self._update_buttons()
-        return True
 
     def save(self, path: str | os.PathLike) -> Path | None:
         if self.density is None:
@@ -532,8 +680,8 @@ class NeuralRGPanel(Panel, QWidget):
     @Slot(object)
     def _show_samples(self, samples) -> None:
         if samples is not None:
-            self.sample_view.show_rgb(tile([self.field_rgb(s) for s in samples], 4),
-                                      f"{len(samples)} flow samples of {self.lab.target.name}, L={self.lab.L}")
+            self.sample_view.show_tiles([self.field_rgb(s) for s in samples],
+                                        f"{len(samples)} flow samples of {self.lab.target.name}, L={self.lab.L}")
 
     @Slot()
     def show_latent_response(self) -> Job | None:

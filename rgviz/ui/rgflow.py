@@ -35,7 +35,7 @@ from engine.figures import Figure
 from engine.plots.rgflow import ising_figures, projection_figure, xy_figure
 from engine.rg.ising_flow import RESULT_TYPES, RGFlowConfig, RGFlowResult, run_ising_rgflow
 from engine.rg.kosterlitz import XYTrajectory, run_xy_rgflow
-from engine.rg.operators import DEFAULT_COUPLINGS
+from engine.rg.operators import DEFAULT_COUPLINGS, operators
 from engine.rg.sampling import SamplingPlan
 from engine.studies.files import Table
 from engine.studies.rgflow import ISING_FAN, XY_FAN, estimate_rows, write_rgflow, xy_document, xy_table
@@ -79,6 +79,8 @@ class FlowTab(JobPanel, QWidget):
         self.result = None
         self.start_button, self.stop_button = QPushButton("Start"), QPushButton("Stop")
         self.export_button = QPushButton("Export...")
+        self.start_button.setToolTip("Sample every temperature in the background, block and measure the flow")
+        self.stop_button.setToolTip("Stop the run; a stopped study gives no estimates and nothing to export")
         self.export_button.setToolTip("Write the data (JSON, CSV) and every figure (PNG, SVG, PDF) to a folder")
         self.progress = QProgressBar()
         self.status = QLabel(" ")
@@ -90,6 +92,7 @@ class FlowTab(JobPanel, QWidget):
         self.export_button.setEnabled(False)
         self.form = QFormLayout()
         self.seed = int_spin(0, 2**31 - 1, 0)
+        self.seed.setToolTip("Random seed of the Monte Carlo samples; the same seed repeats the study")
 
     def _finish_form(self) -> QWidget:
         """The form with the seed, buttons, progress and status appended, as a widget."""
@@ -135,13 +138,20 @@ class IsingFlowTab(FlowTab):
         self._grid_names: list[str] = []
         self._grid_plots = {}
         self.L = int_spin(4, 1024, 32, step=8)
+        self.L.setToolTip("Linear size L of the sampled L x L torus, divisible by b^blockings [sites]")
         self.temperatures = QLineEdit(" ".join(f"{T:.4g}" for T in ISING_FAN))
         self.temperatures.setToolTip("Starting temperatures (J = 1), one trajectory each; straddle Tc = 2.269")
         self.levels = int_spin(1, 8, 3)
+        self.levels.setToolTip("Blocking steps b x b -> 1: the trajectory has this many steps after the start")
         self.samples = int_spin(2, 1_000_000, 500, step=100)
+        self.samples.setToolTip("Configurations recorded per temperature (2 Swendsen-Wang sweeps apart); each is "
+                                "blocked, and the couplings of every level are fitted to them")
         self.thermalize = int_spin(0, 1_000_000, 200, step=50)
+        self.thermalize.setToolTip("Swendsen-Wang sweeps discarded before the first sample, to reach equilibrium")
         self.rule = QComboBox()
         self.rule.addItems(["majority", "decimation"])
+        self.rule.setToolTip("Block spin: the sign of the block's sum (a tie gets a random sign) or decimation "
+                             "(the block's top-left spin)")
         self.b = int_spin(2, 4, 2)
         self.b.setToolTip("Block size: L must be divisible by b^blockings")
         self.x_coupling, self.y_coupling = QComboBox(), QComboBox()
@@ -149,6 +159,9 @@ class IsingFlowTab(FlowTab):
             box.addItems(list(DEFAULT_COUPLINGS))
             box.setCurrentText(value)
             box.currentTextChanged.connect(self._redraw)
+        couplings = "; ".join(f"{op.name}: {op.description}" for op in operators(DEFAULT_COUPLINGS))
+        self.x_coupling.setToolTip(f"Coupling along x of the flow plane ({couplings})")
+        self.y_coupling.setToolTip(f"Coupling along y of the flow plane ({couplings})")
         for label, widget in (("Size L", self.L), ("Temperatures", self.temperatures), ("Blockings", self.levels),
                               ("Samples", self.samples), ("Thermalize", self.thermalize),
                               ("Rule", self.rule), ("Block size b", self.b)):
@@ -260,11 +273,18 @@ class XYFlowTab(FlowTab):
         super().__init__(parent)
         self.device = device
         self.L = int_spin(4, 1024, 32, step=8)
+        self.L.setToolTip("Linear size L of the sampled L x L torus, divisible by 2^blockings [sites]")
         self.temperatures = QLineEdit(" ".join(f"{T:.4g}" for T in XY_FAN))
         self.temperatures.setToolTip(f"Temperatures (J = 1), one trajectory each; T_KT = {T_KT_XY}")
         self.levels = int_spin(1, 6, 2)
+        self.levels.setToolTip("Blocking steps 2 x 2 -> 1 (the direction of the block's summed spins); "
+                               "(1/K, y) is measured at every level")
         self.samples = int_spin(2, 1_000_000, 300, step=100)
+        self.samples.setToolTip("Configurations recorded per temperature, 2 sweeps (overrelaxation and heat bath) "
+                                "apart")
         self.thermalize = int_spin(0, 1_000_000, 200, step=50)
+        self.thermalize.setToolTip("Sweeps (overrelaxation and heat bath) discarded before the first sample, to reach "
+                                   "equilibrium")
         for label, widget in (("Size L", self.L), ("Temperatures", self.temperatures), ("Blockings", self.levels),
                               ("Samples", self.samples), ("Thermalize", self.thermalize)):
             self.form.addRow(label, widget)

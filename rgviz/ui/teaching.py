@@ -84,6 +84,7 @@ class DecimationTab(TeachingTab):
         self.K0 = self.add_control(
             "K0 = J/T", SliderSpin(0.05, 3.0, 1.5, 3, "Starting coupling of the 1D Ising chain, K0 = J/T"))
         self.steps = self.add_control("Decimations", int_spin(1, 30, 8))
+        self.steps.setToolTip("Number of decimations by 2 (every second spin summed out): K -> (1/2) ln cosh 2K")
         self.redraw()
 
     def redraw(self) -> None:
@@ -112,6 +113,7 @@ class ToyLawTab(TeachingTab):
         self.sigma = self.add_control(
             "sigma", SliderSpin(0.5, 3.0, 2.0, 2, "Rescaling factor sigma of one RG step: c -> sigma c"))
         self.steps = self.add_control("Rescalings", int_spin(1, 8, 3))
+        self.steps.setToolTip("Number n of RG steps t -> t / sigma: the curves f_n(t) = exp(sigma^n c t)")
         self.redraw()
 
     def redraw(self) -> None:
@@ -147,7 +149,10 @@ class FBMTab(TeachingTab):
         self.hurst = self.add_control(
             "Hurst h", SliderSpin(0.05, 0.95, 0.7, 2, "Hurst exponent h of the fractional Brownian motion"))
         self.sigma = self.add_control("sigma", int_spin(2, 16, 4))
+        self.sigma.setToolTip("Rescaling factor sigma of time: the red copy is f(sigma t) sigma^-h")
         self.seed = self.add_control("Seed", int_spin(0, 2**31 - 1, 0))
+        self.seed.setToolTip(f"Random seed of the path ({self.N} steps, generated spectrally); another seed "
+                             "draws another path")
         self.path: np.ndarray | None = None
         self.redraw()
 

@@ -108,3 +108,40 @@ def test_other_files_and_versions_are_refused(saved, tmp_path):
 
 def test_checkpoint_errors_are_value_errors():
     assert issubclass(CheckpointError, ValueError)
+
+
+def test_a_lab_flow_goes_through_a_session_file_as_plain_data(saved):
+    """FlowLab.state is plain data (numpy weights and history, no pickle) that comes back as the same flow."""
+    import numpy as np
+
+    from engine.nrg.lab import FlowLab
+    from engine.plain import decode, encode
+
+    lab = FlowLab()
+    lab.load(saved[0])
+    lab.history["loss"][1] = float("nan")  # a diverged step is recorded as such
+    arrays = {}
+    doc = encode(lab.state(), arrays, "panels/")
+    assert all(isinstance(v, np.ndarray) for v in arrays.values()) and "weights" in doc
+    ckpt = FlowLab().read_state(decode(doc, arrays, ()))
+    x = torch.randn(4, 2, 8, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(ckpt.density.log_prob(x), lab.density.log_prob(x))
+    assert ckpt.history["step"] == [0.0, 1.0] and np.isnan(ckpt.history["loss"][1])
+    assert ckpt.target.params() == saved[2].params()
+
+
+def test_a_session_flow_that_does_not_fit_is_refused(saved):
+    from engine.nrg.lab import FlowLab
+
+    lab = FlowLab()
+    lab.load(saved[0])
+    for change, message in (
+            (lambda s: s["weights"].update({k: v.astype("int64") for k, v in s["weights"].items()}), "floats"),
+            (lambda s: s.pop("history"), "weights and history"),
+            (lambda s: s["target"].update(L=2 ** 20), "not a power of 2 in"),
+            (lambda s: s.update(version=99), "version 99")):
+        state = lab.state()
+        change(state)
+        with pytest.raises(CheckpointError, match=message):
+            FlowLab().read_state(state)

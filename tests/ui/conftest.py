@@ -147,3 +147,20 @@ def make_window(qtbot, tmp_path):
     for window in windows:
         window.close()
         assert not window.engine.is_running()
+
+
+@pytest.fixture
+def train_tiny():
+    """``train_tiny(panel, preset=0, steps=100_000)``: a Neural RG panel starts training a tiny flow (L = 4, two
+    couplings of width 8, batch 8) of its preset ``preset`` (0: critical phi^4, 2: Ising at Tc); the default
+    ``steps`` are more than any test waits for."""
+    def start(panel, preset: int = 0, steps: int = 100_000) -> None:
+        panel.preset.setCurrentIndex(preset)
+        panel.L.setCurrentText("4")
+        panel.couplings.setValue(2)
+        panel.width.setValue(8)
+        panel.steps.setValue(steps)
+        panel.batch.setValue(8)
+        panel.start_training()
+
+    return start

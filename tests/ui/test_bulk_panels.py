@@ -275,15 +275,9 @@ def test_3d_view_renders_and_picks_by_click(bulk_panel, results, qtbot, tmp_path
 
 # --- Neural RG panel ----------------------------------------------------------------------------
 
-def test_training_updates_curves_pauses_saves_resumes_and_stops(nrg_panel, qtbot, tmp_path):
+def test_training_updates_curves_pauses_saves_resumes_and_stops(nrg_panel, train_tiny, qtbot, tmp_path):
     panel = nrg_panel()
-    panel.preset.setCurrentIndex(0)
-    panel.L.setCurrentText("4")
-    panel.couplings.setValue(2)
-    panel.width.setValue(8)
-    panel.steps.setValue(100_000)
-    panel.batch.setValue(8)
-    panel.start_training()
+    train_tiny(panel)
     assert panel.training() and not panel.buttons["Train"].isEnabled()
     curve = panel.curves["loss"]
     qtbot.waitUntil(lambda: curve.xData is not None and len(curve.xData) >= 3, timeout=30_000)
@@ -312,19 +306,28 @@ def test_training_updates_curves_pauses_saves_resumes_and_stops(nrg_panel, qtbot
         assert len(panel.curves[key].yData) == len(panel.history[key])
 
 
-def test_ising_training_shows_the_exact_free_energy(nrg_panel, qtbot):
+def test_ising_training_shows_the_exact_free_energy(nrg_panel, train_tiny, qtbot):
     panel = nrg_panel()
-    panel.preset.setCurrentIndex(2)
-    panel.L.setCurrentText("4")
-    panel.couplings.setValue(2)
-    panel.width.setValue(8)
-    panel.steps.setValue(3)
-    panel.batch.setValue(8)
-    panel.start_training()
+    train_tiny(panel, preset=2, steps=3)
     qtbot.waitUntil(lambda: panel.job.is_done, timeout=30_000)
     assert "Finished after 3 steps" in panel.status.text()
     assert panel.exact_line.isVisible()
     assert panel.exact_line.value() == pytest.approx(make_target("ising", 4, T=panel.T.value()).exact_free_energy())
+
+
+def test_the_free_energy_plot_ranges_over_the_recent_curve(nrg_panel, qtbot):
+    """A first F_q hundreds of kT above the rest stays in the curve but out of its y range."""
+    panel = nrg_panel()
+    steps = np.arange(200)
+    loss = -100.0 + 5.0 * np.exp(-steps / 50.0)
+    loss[0] = 500.0
+    panel._show_history({"step": list(steps), "loss": list(loss)})
+    panel.tabs.setCurrentIndex(0)
+    qtbot.wait(50)
+    view = panel.curves["loss"].getViewBox()
+    low, high = view.viewRange()[1]
+    assert panel.curves["loss"].yData[0] == 500.0 and view.viewRange()[0][0] <= 0  # every step along x
+    assert low <= loss.min() and loss[20:].max() <= high < -90.0
 
 
 def test_loading_a_bad_checkpoint_keeps_the_flow(nrg_panel, tmp_path):

@@ -102,7 +102,7 @@ def test_settings_round_trip_through_the_session(qtbot):
     assert fresh.theory.activation.currentText() == "relu"
 
 
-def test_a_heat_map_redrawn_keeps_one_colour_bar(qtbot):
+def test_a_heat_map_redrawn_keeps_one_colour_bar_and_no_grid_over_it(qtbot):
     widget = pg.GraphicsLayoutWidget()
     qtbot.addWidget(widget)
     plot = widget.addPlot()
@@ -112,5 +112,7 @@ def test_a_heat_map_redrawn_keeps_one_colour_bar(qtbot):
         draw_figure(plot, fig)
     assert isinstance(plot.layout.itemAt(2, 5), pg.ColorBarItem)
     assert sum(isinstance(plot.layout.itemAt(i), pg.ColorBarItem) for i in range(plot.layout.count())) == 1
+    assert all(plot.getAxis(side).grid is False for side in ("bottom", "left"))
     draw_figure(plot, Figure("p", "p", "x", "y"))
     assert not any(isinstance(plot.layout.itemAt(i), pg.ColorBarItem) for i in range(plot.layout.count()))
+    assert all(plot.getAxis(side).grid for side in ("bottom", "left"))  # a plain plot keeps its faint grid

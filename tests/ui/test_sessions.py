@@ -7,12 +7,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from engine.nrg import PRESETS
 from engine.nrg.checkpoint import save_checkpoint
 from engine.nrg.density import FlowDensity
 from engine.nrg.flow import HierarchicalFlow
 from engine.nrg.targets import make_target
+from engine.session import PANELS_FORMAT, PANELS_VERSION
 from rgviz.mainwindow import MainWindow
 from rgviz.ui import registry
 
@@ -73,18 +75,48 @@ def test_a_session_restores_the_panels_results(windows, qtbot, tmp_path):
     np.testing.assert_array_equal(rg.result.trajectories[1].K, rg_saved.result.trajectories[1].K)
     neural = second.panels["neuralrg"]
     assert neural.checkpoint == str(tmp_path / "flow.pt") and neural.couplings.value() == 3
+    assert "From the session (first loaded from" in neural.status.text()
+    same_weights(neural, first.panels["neuralrg"])
+
+
+def same_weights(panel, other) -> None:
+    mine, theirs = panel.density.state_dict(), other.density.state_dict()
+    assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+
+
+def test_a_flow_trained_and_not_saved_is_in_the_session(windows, train_tiny, qtbot, tmp_path):
+    first = windows()
+    trained = first.panels["neuralrg"]
+    train_tiny(trained)
+    qtbot.waitUntil(lambda: len(trained.history.get("step", [])) >= 2, timeout=30_000)
+    errors = []
+    trained.error.connect(errors.append)
+    assert trained.session_state() == {} and "pause training" in errors[-1]  # the weights are changing
+    trained.buttons["Pause"].setChecked(True)
+    qtbot.waitUntil(trained.parked.is_set, timeout=10_000)
+    path = tmp_path / "s.npz"
+    first.save_session(str(path))
+    qtbot.waitUntil(path.exists, timeout=10_000)
+
+    second = windows()
+    assert second.open_session(str(path))
+    neural = second.panels["neuralrg"]
+    qtbot.waitUntil(lambda: neural.density is not None, timeout=10_000)
+    assert neural.checkpoint is None and neural.history == trained.history and neural.lab.L == 4
+    assert neural.couplings.value() == 2 and neural.width.value() == 8 and "From the session:" in neural.status.text()
+    same_weights(neural, trained)
+    trained.stop_training()
 
 
 def test_a_bad_panels_section_is_refused_and_changes_nothing(windows, qtbot, tmp_path):
     first = windows()
-    first.panels["neuralrg"].checkpoint = "elsewhere/flow.pt"
     path = tmp_path / "s.npz"
     first.save_session(str(path))
     qtbot.waitUntil(path.exists, timeout=10_000)
     with np.load(path, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
-    doc = json.loads(str(arrays["panels"]))
-    doc["panels"]["neuralrg"]["checkpoint"] = {"$type": "Popen", "fields": {"args": "rm -rf ~"}}
+    doc = {"format": PANELS_FORMAT, "version": PANELS_VERSION,
+           "panels": {"neuralrg": {"checkpoint": {"$type": "Popen", "fields": {"args": "rm -rf ~"}}}}}
     arrays["panels"] = np.array(json.dumps(doc))
     np.savez(path, **arrays)
 
