@@ -108,7 +108,8 @@ def convergence_warning(rhat: Mapping[str, float], accepted: Sequence[int] | Non
         shown = ", ".join(f"{k} {'undefined' if math.isnan(v) else f'{v:.3g}'}" for k, v in bad.items())
         reasons.append(f"R-hat {shown} (> {RHAT_LIMIT})")
     if accepted is not None and len(accepted) and min(accepted) < MIN_MOVES:
-        reasons.append(f"accepted moves per chain {min(accepted)}-{max(accepted)} (need >= {MIN_MOVES})")
+        low, high = min(accepted), max(accepted)
+        reasons.append(f"accepted moves per chain {low if low == high else f'{low}-{high}'} (need >= {MIN_MOVES})")
     if not reasons:
         return None
     return "chains not converged: " + "; ".join(reasons) + ": the errors are not trustworthy"
