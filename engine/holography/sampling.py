@@ -92,8 +92,9 @@ def sample_bulk(ckpt: Checkpoint, n: int, gen: torch.Generator, batch: int = 204
             x = flow(v)[0]
             return {"z": density.latents(x, gen), "G": axial_average(correlation_function(x))}
 
-        _, series, acceptance, _ = hmc(bulk_potential(density, target), z0, steps, gen, step_size=0.05,
-                                       adapt_steps=max(steps // 10, 20), measure=measure, progress=progress)
+        run = hmc(bulk_potential(density, target), z0, steps, gen, step_size=0.05,
+                  adapt_steps=max(steps // 10, 20), measure=measure, progress=progress)
+        series, acceptance = run.series, run.acceptance
         z, G = series["z"].flatten(0, 1), series["G"].flatten(0, 1)  # step-major: blocks are time windows
         n, ess = z.shape[0], None
     z = z.reshape(n, flow.channels, flow.L * flow.L).double().cpu().numpy()
