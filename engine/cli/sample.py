@@ -104,8 +104,8 @@ def _print(doc: dict) -> None:
           f"acceptance {doc['acceptance']:.3f}, tau_int(|m|) {doc['tau_int']}, {doc['seconds']:.1f} s")
     for name, o in doc["observables"].items():
         exact = doc["exact"].get(name)
-        rhat = "undefined" if o["rhat"] is None else f"{o['rhat']:.3g}"
+        rhat = "n/a" if o["rhat"] is None else f"{o['rhat']:.3f}"
         print(f"  {name:8s} {o['mean']:.6g} +- {o['error']:.2g}  R-hat {rhat}"
               + (f"   (exact {exact:.6g})" if exact else ""))
     if doc["warning"]:
-        print(f"  NOT CONVERGED: {doc['warning']}")
+        print(f"  {doc['warning']}")

@@ -105,7 +105,7 @@ def convergence_warning(rhat: Mapping[str, float], accepted: Sequence[int] | Non
     reasons = []
     bad = {k: v for k, v in rhat.items() if not v <= RHAT_LIMIT}
     if bad:
-        shown = ", ".join(f"{k} {'undefined' if math.isnan(v) else f'{v:.3g}'}" for k, v in bad.items())
+        shown = ", ".join(f"{k} {'undefined' if math.isnan(v) else f'{v:.3f}'}" for k, v in bad.items())
         reasons.append(f"R-hat {shown} (> {RHAT_LIMIT})")
     if accepted is not None and len(accepted) and min(accepted) < MIN_MOVES:
         low, high = min(accepted), max(accepted)
