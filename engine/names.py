@@ -15,6 +15,8 @@ ISING_ALGORITHMS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 #: Exact samplers of ``rgviz-batch sample`` (:mod:`engine.nrg.mcmc`) and of ``bulk`` (:mod:`engine.holography.sampling`).
 SAMPLE_METHODS = ("independent", "bulk", "physical")
 BULK_METHODS = ("auto", "independent", "bulk")
+#: Steps (HMC: trajectories) every chain of ``sample`` discards before measuring, by default.
+SAMPLE_BURN_IN = 100
 #: Activations of the deep-network study (:data:`engine.deepnets.meanfield.ACTIVATIONS`).
 DEEPNET_ACTIVATIONS = ("tanh", "relu")
 #: Parts of ``rgviz-batch deepnets``.

@@ -120,9 +120,9 @@ def sample_part(part: SamplePart, progress: Callable[[int, int], None] | None = 
         x = flow(v)[0]
         return {"z": density.latents(x, gen), "G": axial_average(correlation_function(x))}
 
-    _, series, acceptance, _ = hmc(bulk_potential(density, target), z0, n, gen, step_size=0.05,
-                                   adapt_steps=max(n // 10, 20), measure=measure, progress=progress)
-    return {"z": _numpy(series["z"]), "G": _numpy(series["G"]), "acceptance": acceptance}
+    run = hmc(bulk_potential(density, target), z0, n, gen, step_size=0.05, adapt_steps=max(n // 10, 20),
+              measure=measure, progress=progress)
+    return {"z": _numpy(run.series["z"]), "G": _numpy(run.series["G"]), "acceptance": run.acceptance}
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:

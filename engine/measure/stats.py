@@ -133,10 +133,18 @@ def estimate(x, c: float = WINDOW_C) -> Estimate:
         raise ParameterError("series", "is empty")
     mean = x.mean(axis=0)
     tau, _, _ = tau_int(x, c)
-    var = x.var(axis=0, ddof=1) if n > 1 else np.full(x.shape[1:], np.nan)
+    var = variance(x) if n > 1 else np.full(x.shape[1:], np.nan)
+    tau = np.where(var == 0, np.nan, tau)  # not the autocorrelation of rounding noise about the mean
     with np.errstate(invalid="ignore"):
-        error = np.where(var == 0, 0.0, np.sqrt(2.0 * np.asarray(tau) * var / n))
+        error = np.where(var == 0, 0.0, np.sqrt(2.0 * tau * var / n))
     return Estimate(*_scalar_if_1d(x, mean, error, tau))
+
+
+def variance(x) -> np.ndarray:
+    """Sample variance (ddof 1) along axis 0, exactly 0 for a constant series (a stuck chain), where the
+    rounding of the mean would otherwise leave ~1e-30."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where((x == x[:1]).all(axis=0), 0.0, x.var(axis=0, ddof=1))
 
 
 def jackknife(func: Callable[..., np.ndarray], *series, n_blocks: int | None = None) -> Estimate:

@@ -8,7 +8,8 @@ which it froze, to a field x on the L x L torus. Modules:
 - :mod:`.targets`: complex phi^4 and the Ising model (Hubbard-Stratonovich field);
 - :mod:`.train`: reverse/forward KL with guard rails; :mod:`.sampling`: exact sampling
   (reweighting, independent Metropolis, bulk and physical HMC); :mod:`.checkpoint`: files;
-- :mod:`.mcmc`: chains of observables (independent / bulk / physical) with tau_int-aware errors;
+- :mod:`.mcmc`: parallel chains of observables (independent / bulk / physical) after a burn-in, with errors
+  that see autocorrelation and disagreement between chains, and a convergence verdict;
 - :mod:`.images`, :mod:`.imagelab`: RG-Flow on natural-image patches (maximum likelihood, Laplace prior).
 """
 

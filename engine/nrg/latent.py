@@ -24,7 +24,7 @@ from ..errors import ParameterError
 from ..measure.stats import autocorrelation
 from .density import FlowDensity, prior_log_density, prior_sample
 from .flow import HierarchicalFlow
-from .mcmc import ORDER_PARAMETER, combine_chains
+from .mcmc import ORDER_PARAMETER, summarise
 from .sampling import bulk_potential, hmc, metropolis_chain
 
 
@@ -136,10 +136,10 @@ def refine(flow: HierarchicalFlow, target, x: torch.Tensor, cone: torch.Tensor, 
         xs, logdet = flow(latents(v))
         return target.action(xs) - logdet
 
-    final, _, acceptance, _ = hmc(potential, z0[:, where], steps, gen, step_size=0.02, n_leapfrog=n_leapfrog,
-                                  adapt_steps=max(steps // 2, 1))
+    run = hmc(potential, z0[:, where], steps, gen, step_size=0.02, n_leapfrog=n_leapfrog,
+              adapt_steps=max(steps // 2, 1))
     with torch.no_grad():
-        return flow(latents(final))[0], acceptance
+        return flow(latents(run.position))[0], run.acceptance
 
 
 @torch.no_grad()
@@ -147,7 +147,8 @@ def compare_chains(density: FlowDensity, target, steps: int, chains: int, gen: t
                    n_leapfrog: int = 10, burn: int = 20, progress=None) -> dict[str, dict]:
     """Bulk HMC on S_eff(z) and physical HMC on S(x) from the same flow samples: order-parameter
     traces ``[steps, chains]``, their autocorrelation (mean over chains), tau_int, acceptance and
-    wall time per trajectory (a bulk trajectory costs more: 2 tau_int x time compares at equal cost)."""
+    wall time per trajectory (a bulk trajectory costs more: 2 tau_int x time compares at equal cost),
+    and the chains' diagnosis (:func:`engine.nrg.mcmc.summarise`: ``accepted``, ``converged``, ``warning``)."""
     x0, _ = density.sample(chains, gen)
     setups = {"bulk": (bulk_potential(density, target), density.flow.inverse(x0)[0],
                        lambda z: target.observables(density.flow(z)[0], gen)),
@@ -158,10 +159,12 @@ def compare_chains(density: FlowDensity, target, steps: int, chains: int, gen: t
             if progress is not None:
                 progress(n * total + done, 2 * total)
         start = time.perf_counter()
-        _, series, acceptance, step = hmc(potential, v0, steps, gen, n_leapfrog=n_leapfrog, adapt_steps=burn,
-                                          step_size=0.05, measure=measure, progress=report)
-        trace = series[ORDER_PARAMETER].double().cpu().numpy()
+        run = hmc(potential, v0, steps, gen, n_leapfrog=n_leapfrog, adapt_steps=burn, step_size=0.05,
+                  measure=measure, progress=report)
+        trace = run.series[ORDER_PARAMETER].double().cpu().numpy()
+        diagnosis = summarise(run.series, run.accepted)
         out[method] = {"trace": trace, "rho": np.nanmean(autocorrelation(trace), axis=1),
-                       "tau_int": combine_chains(trace)["tau_int"], "acceptance": acceptance, "step_size": step,
-                       "seconds_per_step": (time.perf_counter() - start) / (steps + burn)}
+                       "tau_int": diagnosis["observables"][ORDER_PARAMETER]["tau_int"], "acceptance": run.acceptance,
+                       "step_size": run.step_size, "seconds_per_step": (time.perf_counter() - start) / (steps + burn),
+                       **{k: diagnosis[k] for k in ("accepted", "converged", "warning")}}
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
@@ -44,52 +45,81 @@ def effective_sample_size(log_w: torch.Tensor) -> float:
 
 
 def metropolis_chain(log_w: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, float]:
-    """Independent Metropolis over proposals with log-weights ``log_w`` (in proposal order).
+    """Independent Metropolis over proposals with log-weights ``log_w`` (in proposal order), one chain.
 
     Returns the index of the current state after each proposal (``[n]``; the chain starts in
-    proposal 0) and the acceptance rate. The accept/reject pass is inherently sequential but
-    costs a few scalar operations per proposal.
+    proposal 0) and the acceptance rate.
     """
-    n = len(log_w)
-    log_u = torch.log(torch.rand(n, generator=gen, device=log_w.device, dtype=torch.float64)).tolist()
-    lw = log_w.double().tolist()
-    index, current, accepted = [0] * n, 0, 0
-    for i in range(1, n):
-        if log_u[i] < lw[i] - lw[current]:
-            current, accepted = i, accepted + 1
-        index[i] = current
-    return torch.tensor(index, device=log_w.device), accepted / max(n - 1, 1)
+    index = metropolis_chains(log_w[:, None], gen)[:, 0]
+    return index, accepted_moves(index[:, None])[0] / max(len(log_w) - 1, 1)
+
+
+def metropolis_chains(log_w: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Independent Metropolis in ``K`` parallel chains: column k of ``log_w [steps, K]`` holds the
+    log-weights of chain k's proposals, and the chain starts in its first one.
+
+    Returns ``[steps, K]``: the row (proposal) each chain is in after each step. The accept/reject
+    pass is inherently sequential but costs a few scalar operations per proposal.
+    """
+    steps, chains = log_w.shape
+    log_u = torch.log(torch.rand(steps, chains, generator=gen, device=log_w.device, dtype=torch.float64))
+    index = []
+    for u, lw in zip(log_u.T.tolist(), log_w.double().T.tolist()):  # chains one after another
+        rows, current = [0] * steps, 0
+        for i in range(1, steps):
+            if u[i] < lw[i] - lw[current]:
+                current = i
+            rows[i] = current
+        index.append(rows)
+    return torch.tensor(index, device=log_w.device).T
+
+
+def accepted_moves(index: torch.Tensor) -> list[int]:
+    """Accepted moves per chain of a :func:`metropolis_chains` index ``[steps, K]`` (the state changes)."""
+    return (index[1:] != index[:-1]).sum(0).tolist()
+
+
+class HMCRun(NamedTuple):
+    """What :func:`hmc` returns: final positions, ``[n_steps, B]`` measurement series, the acceptance rate
+    and the accepted trajectories per chain (both after burn-in), and the step size reached."""
+
+    position: torch.Tensor
+    series: dict[str, torch.Tensor]
+    acceptance: float
+    step_size: float
+    accepted: list[int]
 
 
 def hmc(potential: Callable[[torch.Tensor], torch.Tensor], v0: torch.Tensor, n_steps: int, gen: torch.Generator,
         step_size: float = 0.1, n_leapfrog: int = 10, adapt_steps: int = 0, target_acceptance: float = 0.75,
         measure: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = None,
-        progress: Callable[[int, int], None] | None = None):
+        progress: Callable[[int, int], None] | None = None) -> HMCRun:
     """Batched HMC (:func:`engine.samplers.hmc.hmc_step`): every row of ``v0`` is an independent chain
     with potential ``potential(v) [B]``, its gradient by autograd.
 
     The first ``adapt_steps`` trajectories tune the shared step size toward ``target_acceptance``
-    (a multiplicative Robbins-Monro rule) and are discarded. Returns (final state, dict of
-    ``[n_steps, B]`` measurement series, acceptance rate, step size).
+    (a multiplicative Robbins-Monro rule) and are discarded: they are the burn-in, and with none the step
+    size stays as given.
     """
     value_and_gradient = autograd_value_and_gradient(potential)
     state = hmc_init(v0.detach(), value_and_gradient)
     series: dict[str, list[torch.Tensor]] = {}
-    accepted = 0.0
+    accepted = torch.zeros(v0.shape[0], dtype=torch.int64, device=v0.device)
     total = adapt_steps + n_steps
     for it in range(total):
         state, info = hmc_step(state, value_and_gradient, step_size, n_leapfrog, gen)
         if it < adapt_steps:
             step_size *= math.exp(0.5 * (info.accept_prob.mean().item() - target_acceptance) / math.sqrt(it + 1))
         else:
-            accepted += info.accepted.double().mean().item()
+            accepted += info.accepted.to(torch.int64)
             if measure is not None:
                 for key, value in measure(state.position).items():
                     series.setdefault(key, []).append(value.detach())
         if progress is not None:
             progress(it + 1, total)
     stacked = {k: torch.stack(vals) for k, vals in series.items()}
-    return state.position, stacked, accepted / max(n_steps, 1), step_size
+    counts = accepted.tolist()
+    return HMCRun(state.position, stacked, sum(counts) / max(n_steps * len(counts), 1), step_size, counts)
 
 
 def autograd_value_and_gradient(potential: Callable[[torch.Tensor], torch.Tensor]):

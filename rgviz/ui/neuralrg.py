@@ -17,6 +17,7 @@ each operation runs in a background job and the widgets draw what it returns.
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import threading
@@ -329,6 +330,7 @@ class NeuralRGPanel(Panel, QWidget):
         self.mcmc_button.setToolTip("HMC on the latents (bulk) against HMC on the lattice (physical) with the current "
                                     "weights: traces, autocorrelations and tau_int of |m|")
         self.mcmc_text = QLabel("")
+        self.mcmc_text.setWordWrap(True)
         self.trace_plot = pg.PlotWidget(background="w", title="order parameter |m| (chain 0)")
         self.rho_plot = pg.PlotWidget(background="w", title="autocorrelation of |m|")
         self.trace_plot.setLabel("bottom", "HMC trajectory")
@@ -777,13 +779,16 @@ class NeuralRGPanel(Panel, QWidget):
             self.trace_plot.plot(r["trace"][:, 0], pen=pg.mkPen(color), name=method)
             lags = min(len(r["rho"]), 100)
             self.rho_plot.plot(np.arange(lags), r["rho"][:lags], pen=pg.mkPen(color, width=2), name=method)
+            cost = f"acceptance {r['acceptance']:.2f}, {1e3 * r['seconds_per_step']:.3g} ms/trajectory"
             tau = r["tau_int"]
-            known = tau is not None and math.isfinite(tau)
-            text.append(f"{method}: tau_int = {tau:.3g}" if known else f"{method}: tau_int undetermined")
-            text[-1] += f", acceptance {r['acceptance']:.2f}, {1e3 * r['seconds_per_step']:.3g} ms/trajectory"
-            if known:
-                text[-1] += f", {2e3 * tau * r['seconds_per_step']:.3g} ms per independent sample"
-        self.mcmc_text.setText("; ".join(text))
+            if r["warning"]:  # no tau_int or cost per sample from chains that have not mixed: the engine's words
+                text.append(f"<span style='color:#b00'>{method}: {html.escape(r['warning'])}</span> ({cost})")
+            elif tau is None or not math.isfinite(tau):
+                text.append(f"{method}: tau_int undetermined, {cost}")
+            else:
+                text.append(f"{method}: tau_int = {tau:.3g}, {cost}, "
+                            f"{2e3 * tau * r['seconds_per_step']:.3g} ms per independent sample")
+        self.mcmc_text.setText("<br>".join(text))
 
     # --- errors and export ---------------------------------------------------------------------
     def _guarded(self, fn) -> None:

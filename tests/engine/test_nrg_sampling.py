@@ -8,7 +8,7 @@ import torch
 from engine.errors import ParameterError
 from engine.nrg.density import FlowDensity
 from engine.nrg.flow import HierarchicalFlow
-from engine.nrg.mcmc import combine_chains, run_chain
+from engine.nrg.mcmc import run_chain
 from engine.nrg.sampling import (
     bulk_potential,
     effective_sample_size,
@@ -88,17 +88,59 @@ def test_bulk_potential_is_the_pulled_back_action():
 def test_hmc_tunes_its_step_size():
     gen = torch.Generator().manual_seed(5)
     v0 = torch.zeros(8, 3, dtype=torch.float64)
-    _, series, acceptance, step = hmc(lambda v: 0.5 * (v * v).sum(-1) * 100.0, v0, 50, gen, step_size=1.0,
-                                      n_leapfrog=5, adapt_steps=100, measure=lambda v: {"v": v[:, 0]})
+    _, series, acceptance, step, accepted = hmc(lambda v: 0.5 * (v * v).sum(-1) * 100.0, v0, 50, gen, step_size=1.0,
+                                                n_leapfrog=5, adapt_steps=100, measure=lambda v: {"v": v[:, 0]})
     assert step < 0.2 and 0.5 < acceptance < 0.95
     assert series["v"].shape == (50, 8)
+    assert len(accepted) == 8 and sum(accepted) == pytest.approx(acceptance * 50 * 8)
 
 
-def test_combine_chains_pools_independent_chains():
-    series = torch.randn(4000, 4, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
-    est = combine_chains(series)
-    assert abs(est["mean"]) < 4 * est["error"]
-    assert est["error"] == pytest.approx(1 / math.sqrt(16000), rel=0.2)
+class FarStart:
+    """A stand-in flow whose proposals are numbered x = 20, 21, 22, ... in drawing order, with ln q = 0: far
+    from the Gaussian target, and telling which proposal a chain sits in."""
+
+    def __init__(self):
+        self.drawn = 0
+
+    def sample(self, n, gen):
+        x = 20.0 + torch.arange(self.drawn, self.drawn + n, dtype=torch.float64)
+        self.drawn += n
+        return x.reshape(n, 1, 1, 1).expand(n, 1, 4, 4).clone(), torch.zeros(n, dtype=torch.float64)
+
+
+class Flat(GaussianTarget):
+    """S = 0: independent Metropolis accepts every proposal, so chain k holds proposal t K + k at step t."""
+
+    def action(self, x):
+        return torch.zeros(len(x), dtype=x.dtype)
+
+
+def test_independent_chains_discard_their_burn_in():
+    chains, burn = 4, 10
+    out = run_chain(FarStart(), Flat(), "independent", chains * 30, torch.Generator().manual_seed(3), chains=chains,
+                    burn=burn)
+    assert (out["steps"], out["burn_in"], out["chains"]) == (30, burn, chains)
+    # kept proposals are numbers burn K ... (burn + 30) K - 1: mean 20 + (burn + 15) K - 1/2, one state each
+    assert out["observables"]["m"]["mean"] == pytest.approx(20 + (burn + 15) * chains - 0.5)
+    assert out["accepted"] == [30] * chains and out["acceptance"] == 1.0
+    assert run_chain(FarStart(), Flat(), "independent", chains * 30, torch.Generator(), chains=chains,
+                     burn=0)["accepted"] == [29] * chains
+
+
+def test_hmc_burn_in_removes_the_bias_of_a_far_start():
+    """Physical HMC from x = 20 (the Gaussian's x0^2 is 0.3 at equilibrium, 400 at the start): without a
+    burn-in the first trajectories bias <x0^2> far beyond its error, and the split R-hat says so;
+    100 discarded trajectories remove the bias."""
+    def run(burn):
+        return run_chain(FarStart(), GaussianTarget(), "physical", 16 * 60, torch.Generator().manual_seed(4),
+                         chains=16, n_leapfrog=6, step_size=0.3, burn=burn)
+
+    cold, warm = run(0), run(100)
+    assert cold["steps"] == warm["steps"] == 60
+    x0sq = cold["observables"]["x0sq"]
+    assert x0sq["mean"] - 0.3 > 5 * x0sq["error"] and not cold["converged"], x0sq  # 316 +- 27
+    x0sq = warm["observables"]["x0sq"]
+    assert abs(x0sq["mean"] - 0.3) < 4 * x0sq["error"], x0sq
 
 
 def test_unknown_method_is_named():

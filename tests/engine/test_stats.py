@@ -6,6 +6,7 @@ import pytest
 from engine import exact
 from engine.errors import ParameterError
 from engine.measure import stats
+from engine.measure.chains import MIN_MOVES, RHAT_LIMIT, chains_estimate, convergence_warning, split_rhat
 
 
 def ar1(rho: float, n: int, chains: int, seed: int, mean: float = 0.0) -> np.ndarray:
@@ -129,3 +130,60 @@ def test_binder_limits_for_two_components():
     fixed = np.ones(1000)                     # fixed length: U4 = 1/2 exactly
     assert stats.binder(fixed, fixed, components=2).mean == pytest.approx(0.5)
     assert stats.binder(fixed, fixed, components=1).mean == pytest.approx(2 / 3)
+
+
+# --- several chains: between-chain scatter and split R-hat (engine.measure.chains) ---------------------------
+
+def test_chains_estimate_covers_the_true_mean_of_ar1_chains():
+    """400 replicas of 8 AR(1) chains (tau_int = 9.5, mean 3): the error matches the true error of the grand
+    mean, sqrt(2 tau_int / (n K)), and covers the truth about 68% of the time. Taking the larger of the
+    within- and between-chain errors makes it a little generous (73% measured), never stingy."""
+    K, n, replicas = 8, 2000, 400
+    x = ar1(0.9, n, K * replicas, seed=7, mean=3.0)
+    ests = [chains_estimate(x[:, r * K:(r + 1) * K]) for r in range(replicas)]
+    mean, error = np.array([e.mean for e in ests]), np.array([e.error for e in ests])
+    true_error = np.sqrt(2 * 9.5 / (n * K))
+    assert mean.std() == pytest.approx(true_error, rel=0.1)
+    assert error.mean() == pytest.approx(true_error, rel=0.15)
+    assert 0.62 < np.mean(np.abs(mean - 3.0) < error) < 0.82  # 68% expected; binomial sd 0.023
+    assert all(e.error >= max(e.error_within, e.error_between) for e in ests)
+    rhat = np.array([e.rhat for e in ests])
+    assert np.all(rhat < RHAT_LIMIT) and np.median(rhat) < 1.01  # mixed chains pass
+    assert convergence_warning({"x": float(rhat.max())}, [1000] * K) is None
+
+
+def test_stuck_chains_get_the_error_of_their_spread_and_are_flagged():
+    """Chains each frozen at its own value (a stuck sampler): within-chain errors are 0, so the error must
+    come from the scatter of the chain means (which covers the centre they scatter about), and R-hat is
+    infinite."""
+    rng = np.random.default_rng(8)
+    K, replicas = 8, 400
+    levels = 3.0 + rng.standard_normal((replicas, K))
+    covered = []
+    for row in levels:
+        est = chains_estimate(np.tile(row, (500, 1)))
+        assert est.error_within == 0 and est.error == pytest.approx(row.std(ddof=1) / np.sqrt(K))
+        assert est.rhat == np.inf and est.as_dict()["rhat"] is None
+        covered.append(abs(est.mean - 3.0) < est.error)
+    assert 0.58 < np.mean(covered) < 0.74  # Student t with 7 degrees of freedom: P(|t| < 1) = 0.65
+    warning = convergence_warning({"energy": np.inf, "abs_m": 1.0})
+    assert warning.startswith("chains not converged: R-hat energy inf") and "abs_m" not in warning
+    assert "\n" not in warning
+    same = chains_estimate(np.full((100, 4), 2.0))  # all stuck in one state: nothing can be said
+    assert np.isnan(same.rhat) and same.error == 0
+    assert "R-hat x undefined" in convergence_warning({"x": same.rhat})
+
+
+def test_split_rhat_sees_a_drifting_chain_and_too_few_moves():
+    """One chain that relaxes from far off (no burn-in) disagrees with itself: split R-hat catches it;
+    the accepted moves per chain are checked against MIN_MOVES."""
+    t = np.arange(1000)
+    drifting = 5.0 * np.exp(-t / 200) + ar1(0.5, 1000, 1, seed=9)[:, 0]
+    assert split_rhat(drifting) > 1.2  # 1.33
+    assert split_rhat(drifting[600:]) < RHAT_LIMIT
+    assert np.isnan(chains_estimate(drifting).error_between)  # one chain: no scatter of chain means
+    few = convergence_warning({"x": 1.0}, [3, 200, 80])
+    assert few is not None and f"accepted moves per chain 3-200 (need >= {MIN_MOVES})" in few
+    assert convergence_warning({"x": 1.0}, [MIN_MOVES] * 3) is None
+    with pytest.raises(ParameterError, match="series"):
+        chains_estimate(np.zeros((0, 3)))
