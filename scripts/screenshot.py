@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             for path in panel_shots(window, app, Path(args.panels)):
                 print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
         window.close()
+        window.deleteLater()  # the window and its GL views go while the X server is still there
+        settle(app, 1.0)
     print(f"wrote {args.out}" if ok else f"could not write {args.out}")
     return 0 if ok else 1
 
