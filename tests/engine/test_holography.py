@@ -279,6 +279,9 @@ def test_verdict_needs_a_determined_fit_and_the_hyperbolic_gap():
                 "r2_gap": {"value": gap, "error": gap_error}}
     assert "cannot decide" in verdict(doc(55.0, 0.31, 0.29)) and "4096 samples" in verdict(doc(55.0, 0.31, 0.29))
     assert "does not support" in verdict(doc(0.2, 0.31, 0.29))  # departure passes, the gap does not
-    assert "strongly supports" in verdict(doc(0.2, 0.31, 0.05))
+    assert "supports, weakly," in verdict(doc(0.2, 0.31, 0.05))  # no collapse test at L = 8
+    sharp = {**doc(0.2, 0.31, 0.05), "collapse": {"quality": 1.2, "quality_error": 0.5}}
+    assert "strongly supports" in verdict(sharp)
+    assert "supports, weakly," in verdict({**sharp, "fit": {**sharp["fit"], "xi_error": 0.8}})  # xi to 50%
     assert "partly supports" in verdict(doc(0.2, 0.31, 0.05, first_level=2))
     assert "does not support" in verdict(doc(0.2, 0.01, 0.05, first_level=2))
