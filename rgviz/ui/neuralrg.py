@@ -42,10 +42,12 @@ from .bulk3d import RESOURCES, boundary_image
 from .colors import lookup
 from .controls import ENERGY, PARAM_TIPS
 from .panel import Panel
-from .plotting import PlotGrid, readable
+from .plotting import PlotGrid, readable, running_mean
 from .widgets import int_spin
 
 SIZES = (4, 8, 16, 32, 64)
+#: Steps in the running mean drawn over the per-step training curves (the learning-curve tables use 100).
+TREND_WINDOW = 50
 
 # --- jobs ------------------------------------------------------------------------------------------
 
@@ -168,10 +170,14 @@ class RecentRangeCurve(pg.PlotDataItem):
 
     SKIP = 0.1
 
+    def __init__(self, *args, lag: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lag = lag  # a running mean over ``lag`` steps carries the first points that much further
+
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
         y = self.getData()[1]
         if ax == 1 and y is not None and len(y) > 1:
-            recent = y[max(1, int(len(y) * self.SKIP)):]
+            recent = y[max(1, int(len(y) * self.SKIP)) + self.lag:]
             recent = recent[np.isfinite(recent)]
             if recent.size:
                 return float(recent.min()), float(recent.max())
@@ -253,16 +259,22 @@ class NeuralRGPanel(Panel, QWidget):
         form.addRow(self._row(*self.buttons.values()))
 
         # training curves
-        self.curves = {}
+        self.curves, self.trends = {}, {}
         self.training_plots = PlotGrid()
         plots = self.training_plots.fill(3)
         for plot, (key, title) in zip(plots, (("loss", "F_q (kT, whole lattice)"), ("ess", "ESS (fraction)"),
                                               ("acceptance", "Metropolis acceptance"))):
             plot.setTitle(title, color="k")
             plot.setLabel("bottom", "step")
-            self.curves[key] = (RecentRangeCurve if key == "loss" else pg.PlotDataItem)(
-                pen=pg.mkPen("#1f77b4", width=1.5))
+            # every step faint, the running mean bold: one batch's ESS and acceptance scatter so much from
+            # step to step that the per-step line alone fills the plot as a solid band
+            loss = key == "loss"
+            self.curves[key] = (RecentRangeCurve() if loss else pg.PlotDataItem())
+            self.trends[key] = (RecentRangeCurve(lag=TREND_WINDOW) if loss else pg.PlotDataItem())
+            self.curves[key].setPen(pg.mkPen("#a6c8e8", width=1))
+            self.trends[key].setPen(pg.mkPen("#08306b", width=2))
             plot.addItem(self.curves[key])
+            plot.addItem(self.trends[key])
         self.exact_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#d62728", style=Qt.PenStyle.DashLine),
                                           label="exact F", labelOpts={"color": "#d62728", "position": 0.1})
         self.exact_line.setVisible(False)
@@ -566,7 +578,10 @@ class NeuralRGPanel(Panel, QWidget):
     def _show_history(self, history: dict) -> None:
         steps = np.asarray(history.get("step", []), float)
         for key, curve in self.curves.items():
-            curve.setData(steps, np.asarray(history.get(key, []), float), connect="finite")
+            values = np.asarray(history.get(key, []), float)
+            curve.setData(steps, values, connect="finite")
+            finite = np.isfinite(values)
+            self.trends[key].setData(steps[finite], running_mean(values[finite], TREND_WINDOW))
 
     @Slot(object)
     def _on_trained(self, history) -> None:

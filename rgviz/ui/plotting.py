@@ -7,6 +7,7 @@ the grids of styled plots the panels lay them out in.
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QSize
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
@@ -130,3 +131,11 @@ def prepare_live_plot(plot: pg.PlotItem) -> None:
         plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     for item in (plot, plot.getViewBox()):
         item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+
+
+def running_mean(y: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at each point (fewer at the start)."""
+    c = np.cumsum(np.concatenate([[0.0], np.asarray(y, float)]))
+    n = np.arange(1, len(y) + 1)
+    lo = np.maximum(n - window, 0)
+    return (c[n] - c[lo]) / (n - lo)

@@ -21,7 +21,7 @@ from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QSpinBox, QWidget
 
 from .panel import Panel
-from .plotting import MIN_CELL, GraphicsLayoutWidget, prepare_live_plot
+from .plotting import MIN_CELL, GraphicsLayoutWidget, prepare_live_plot, running_mean
 from .widgets import view_with_bar
 
 #: (series key, axis label) of the two plots per model.
@@ -56,14 +56,6 @@ def held_range(current: tuple[float, float], lo: float, hi: float, grow: bool) -
     if grow:
         return lo, lo + nice_ceil(1.25 * span)
     return lo - 0.05 * span, hi + 0.05 * span
-
-
-def running_mean(y: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the last ``window`` values at each point (fewer at the start)."""
-    c = np.cumsum(np.concatenate([[0.0], np.asarray(y, float)]))
-    n = np.arange(1, len(y) + 1)
-    lo = np.maximum(n - window, 0)
-    return (c[n] - c[lo]) / (n - lo)
 
 
 def curve(plot: pg.PlotItem, colour: tuple[int, int, int]) -> QGraphicsPathItem:

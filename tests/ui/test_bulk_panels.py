@@ -508,3 +508,19 @@ def test_bulk_results_go_through_a_session_file(bulk_panel, results, tmp_path):
     assert other.checkpoint_paths() == {role: run.path for role, run in results.items()}
     with pytest.raises(ValueError, match="a critical one"):
         other.session_restorer({"results": {"control": results["control"]}})
+
+
+def test_training_curves_carry_their_running_mean(nrg_panel):
+    """Per-step ESS and acceptance scatter into a solid band; a bold running mean shows the trend (steps whose
+    value is not finite are left out of it)."""
+    from rgviz.ui.neuralrg import TREND_WINDOW
+
+    panel = nrg_panel()
+    rng = np.random.default_rng(0)
+    acceptance = 0.3 + 0.1 * rng.standard_normal(400)
+    acceptance[7] = np.nan
+    panel._show_history({"step": list(range(400)), "acceptance": list(acceptance)})
+    trend = panel.trends["acceptance"]
+    assert len(trend.yData) == 399 and 7 not in trend.xData
+    assert trend.yData[-1] == pytest.approx(acceptance[-TREND_WINDOW:].mean())
+    assert np.std(trend.yData[TREND_WINDOW:]) < 0.3 * np.nanstd(acceptance)
