@@ -21,6 +21,7 @@ declare -A FLOWS=(
   [phi4_L8_crit]="--target phi4 --preset critical --L 8 --steps 6000 --batch 256 --lr 2e-3 --seed 21"
   [phi4_L16_crit]="--target phi4 --preset critical --L 16 --steps 6000 --batch 256 --lr 2e-3 --seed 22"
   [phi4_L16_disordered]="--target phi4 --preset disordered --L 16 --steps 4000 --batch 256 --lr 2e-3 --seed 23"
+  [phi4_L8_disordered]="--target phi4 --preset disordered --L 8 --steps 2000 --batch 256 --lr 2e-3 --seed 24"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(phi4_L8_crit phi4_L16_crit phi4_L16_disordered)
