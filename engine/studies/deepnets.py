@@ -178,7 +178,8 @@ class Measurement:
     runs: list[Propagation] = field(default_factory=list)
 
     def summary(self) -> list[dict]:
-        """Per sigma_w^2: q* and c* (theory) against the last layer measured, xi_c fitted against theory."""
+        """Per sigma_w^2: q* and c* (theory) against the last layer measured, xi_c fitted against theory: the
+        asymptotic xi_c_theory and xi_c_fit_theory, the same fit on the mean-field curve (the like-for-like value)."""
         rows = []
         for run in self.runs:
             q, q_err = run.mean(run.q)
@@ -187,7 +188,8 @@ class Measurement:
             rows.append({"sw2": run.sw2, "q_star": run.q_star, "q_last": q[-1], "q_last_error": q_err[-1],
                          "q_last_theory": run.q_theory[-1], "c_star": run.c_star, "c_last": c[-1],
                          "c_last_error": c_err[-1], "c_last_theory": run.c_theory[-1], "xi_c": xi,
-                         "xi_c_error": xi_err, "xi_c_theory": run.xi_c_theory, "xi_c_layers": layers})
+                         "xi_c_error": xi_err, "xi_c_theory": run.xi_c_theory,
+                         "xi_c_fit_theory": run.xi_c_fit_theory(), "xi_c_layers": layers})
         return rows
 
     def to_dict(self) -> dict:

@@ -320,13 +320,14 @@ class MeasureTab(DeepNetTab):
         for r in measurement.summary():
             rows += [(f"q^{depth} at sigma_w^2 = {r['sw2']:g}", r["q_last"], r["q_last_error"], r["q_last_theory"]),
                      (f"c^{depth} at sigma_w^2 = {r['sw2']:g}", r["c_last"], r["c_last_error"], r["c_last_theory"]),
-                     (f"xi_c at sigma_w^2 = {r['sw2']:g} ({r['xi_c_layers']} layers fitted)", r["xi_c"],
-                      r["xi_c_error"], r["xi_c_theory"])]
+                     (f"xi_c at sigma_w^2 = {r['sw2']:g} ({r['xi_c_layers']} layers; asymptotic "
+                      f"{r['xi_c_theory']:.3g})", r["xi_c"], r["xi_c_error"], r["xi_c_fit_theory"])]
         fill_estimate_table(self.table, rows)
         c = measurement.config
         self.status.setText(f"{len(measurement.runs)} of {len(c.sw2)} values of sigma_w^2 measured at sigma_b^2 = "
                             f"{c.sb2:g}: width {c.width}, {c.draws} networks x {c.pairs} input pairs; points: "
-                            "measured (errors over networks; xi_c: jackknife), lines: mean field")
+                            "measured (errors over networks; xi_c: jackknife), lines: mean field; xi_c's theory: "
+                            "the same fit on the mean-field c^l")
 
     def written(self):
         m = self.result

@@ -101,7 +101,17 @@ def test_measured_xi_c_in_the_ordered_phase_matches_theory():
     run = propagate("tanh", 1.0, 0.05, width=500, depth=24, draws=6, pairs=8, seed=1)
     xi, err, layers = run.xi_c()
     assert layers >= 10 and err < 0.1 * xi
-    assert abs(xi - run.xi_c_theory) < 4 * err + 0.02 * run.xi_c_theory, (xi, err, run.xi_c_theory)
+    # against the same fit on the mean-field curve, with no slack for the fit's window (see the next test)
+    assert abs(xi - run.xi_c_fit_theory()) < 4 * err, (xi, err, run.xi_c_fit_theory())
+
+
+def test_the_fit_window_shifts_xi_c_from_its_asymptotic_value():
+    """The fitted layers are not l -> infinity: on the mean-field curve itself the fit reads xi_c about 4% low at
+    sigma_w^2 = 1.5 (15.0-15.2 for 15.79, by the weights) and 7% high at 2.5 (12.7 for 11.80). Measured xi_c agree
+    with the fit (15.00 +- 0.15 over 100 seeds at width 200), so that is what they are compared with."""
+    for sw2, low, high in ((1.5, 0.93, 0.98), (2.5, 1.04, 1.10)):
+        run = propagate("tanh", sw2, 0.05, width=200, depth=50, draws=8, pairs=8, seed=0)
+        assert low < run.xi_c_fit_theory() / run.xi_c_theory < high, (sw2, run.xi_c_fit_theory(), run.xi_c_theory)
 
 
 def test_random_networks_and_training_are_deterministic():
