@@ -185,7 +185,15 @@ def jackknife(func: Callable[..., np.ndarray], *series, n_blocks: int | None = N
 # --- thermodynamic estimators -----------------------------------------------------------------
 
 def specific_heat(e, N: int, T) -> Estimate:
-    """C / N = N beta^2 (<e^2> - <e>^2) from the energy per site e, per replica."""
+    """C / N = N beta^2 (<e^2> - <e>^2) from the energy per site e, per replica.
+
+    The bias-corrected jackknife removes the O(tau_int / n) bias of a variance from n correlated samples, and the
+    error is right in mean square, but the pull (C - exact) / error is skewed in short runs: C's error scales with
+    C itself, so a run that happens to sample few large energy fluctuations gets a low C and a low error. Ising
+    L = 8 and 12, Swendsen-Wang, 400 sweeps, 150 seeds against Kaufman's values: C unbiased within 1%, seed
+    scatter 1.04-1.05 times the rms error, rms pull 1.2-1.3 with none of 1500 above +4 and 0.27% below -5; at 200
+    sweeps (L = 8) rms pull 1.41 and 1.9% beyond 4. Comparisons with exact values need a one-sided low tolerance.
+    """
     beta = 1.0 / np.asarray(T, dtype=np.float64)
     return jackknife(lambda x: N * beta**2 * x.var(axis=0), e)
 

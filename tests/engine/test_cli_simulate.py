@@ -39,7 +39,10 @@ def test_json_document_and_out_file(capsys, tmp_path):
 
 def test_larger_ising_lattice_matches_kaufman(capsys):
     # L = 16 (L = 4 above is small enough for enumeration): E/N and C/N against Kaufman's exact torus values,
-    # below, at and above Tc. C's pulls have a heavy low tail in short runs, hence 5 sigma for it.
+    # below, at and above Tc. C's pulls have a heavy low tail in short runs (engine.measure.stats.specific_heat);
+    # at this length it is mild: runs like this (Swendsen-Wang, 1500 sweeps), 40 seeds at five T in [2, 2.6] (200
+    # rows), gave rms pull 0.98, two below -3 (lowest -3.3) and none above +2.2. Hence C within -4.5 and +4 sigma
+    # (Gaussian: 3e-6 and 3e-5 per row).
     temps = (2.0, 2.269185, 2.6)
     rc = main(["simulate", "--model", "ising", "--L", "16", "--T", *map(str, temps), "--algorithm", "swendsen-wang",
                "--sweeps", "1500", "--thermalize", "200", "--seed", "5", "--device", "cpu", "--json", "--no-progress"])
@@ -47,10 +50,10 @@ def test_larger_ising_lattice_matches_kaufman(capsys):
     assert rc == 0, captured.err
     for res, T in zip(json.loads(captured.out)["results"], temps):
         obs = res["observables"]
-        for name, exact_value, k in (("energy", exact.kaufman_energy(16, T), 4.5),
-                                     ("specific_heat", exact.kaufman_specific_heat(16, T), 5)):
+        for name, exact_value, low, high in (("energy", exact.kaufman_energy(16, T), 4.5, 4.5),
+                                             ("specific_heat", exact.kaufman_specific_heat(16, T), 4.5, 4)):
             mean, err = obs[name]["mean"], obs[name]["error"]
-            assert 0 < err < 0.1 and abs(mean - exact_value) < k * err, (T, name, mean, err, exact_value)
+            assert 0 < err < 0.1 and -low < (mean - exact_value) / err < high, (T, name, mean, err, exact_value)
 
 
 def test_table_output_and_cluster_algorithm(capsys):

@@ -24,13 +24,17 @@ def test_sweep_writes_results(tmp_path, capsys):
     assert len(rows) == 10 and {"L", "T", "energy_mean", "energy_error", "energy_tau_int"} <= set(rows[0])
     # The values, not only the keys: every row's E/N and C/N against Kaufman's exact values for the torus,
     # and the Binder crossing of 8-12 against Tc (its finite-size shift is far below its error here).
-    # C's pulls have a heavy low tail in short runs (a low variance comes with a low error: over 10 seeds of
-    # this sweep at 200 sweeps, rms pull 1.56 and 6% beyond 3 sigma), hence 5 sigma for C.
+    # C's pulls (C - exact) / error are skewed (see engine.measure.stats.specific_heat): C's error scales with C,
+    # so a run that happens to sample few large energy fluctuations gets a low C with a low error. Over 150 seeds
+    # of this sweep (1500 rows; C unbiased within 1%, scatter / rms error 1.04-1.05): none above +4, 0.27% below
+    # -5. Hence one-sided bounds: +4 sigma, which catches any excess C (thermalisation left in inflates var(E)),
+    # and -5 sigma, whose false alarms for this test's 10 rows are about 3%.
     for row in rows:
         L, T = int(row["L"]), float(row["T"])
-        for key, exact, k in (("energy", kaufman_energy(L, T), 4.5), ("specific_heat", kaufman_specific_heat(L, T), 5)):
+        for key, exact, low, high in (("energy", kaufman_energy(L, T), 4.5, 4.5),
+                                      ("specific_heat", kaufman_specific_heat(L, T), 5, 4)):
             mean, err = float(row[f"{key}_mean"]), float(row[f"{key}_error"])
-            assert 0 < err and abs(mean - exact) < k * err, (L, T, key, mean, err, exact)
+            assert 0 < err and -low < (mean - exact) / err < high, (L, T, key, mean, err, exact)
     tc = saved["binder_crossing_Tc"]
     assert tc["pair"] == "8-12" and 0 < tc["error"] < 0.2 and abs(tc["mean"] - TC_ISING) < 4 * tc["error"], tc
     data = np.load(out / "results.npz")

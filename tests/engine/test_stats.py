@@ -76,6 +76,20 @@ def test_jackknife_of_variance(chains):
     assert short.error.mean() < 0.6 * good.error.mean()
 
 
+def test_jackknife_variance_of_short_runs_is_unbiased_and_calibrated_but_its_pulls_are_skewed():
+    """200 samples with tau_int = 2.5 (about 40 independent ones), one jackknife per chain as a sweep's replica
+    gets: the variance is unbiased and its error right in mean square, but a low variance comes with a low error,
+    so pulls have a heavy low tail and a near-Gaussian high one (what one-sided tolerances against exact C rest on:
+    Gaussian pulls would put 0.6% beyond 2.5 on either side)."""
+    x = ar1(2 / 3, 200, 1000, seed=1)
+    est = [stats.jackknife(lambda a: a.var(axis=0), x[:, i]) for i in range(x.shape[1])]
+    value, error = np.array([e.mean for e in est]), np.array([e.error for e in est])
+    assert abs(value.mean() - 1.0) < 4 * value.std() / np.sqrt(len(value))
+    assert 0.9 < value.std() / np.sqrt((error**2).mean()) < 1.2
+    pull = (value - 1.0) / error
+    assert np.mean(pull < -2.5) > 0.03 and np.mean(pull > 2.5) < 0.015
+
+
 def test_degenerate_and_bad_input():
     const = stats.estimate(np.full(100, 2.0))
     assert const.mean == 2.0 and const.error == 0.0
