@@ -80,7 +80,8 @@ def depth_figure(phase: PhaseDiagram) -> Figure:
 
 
 def xi_figure(measurement: Measurement) -> Figure:
-    """xi_c fitted on random networks (points, jackknife errors) on the mean-field xi_c(sigma_w^2) curve."""
+    """xi_c fitted on random networks (points, jackknife errors) on the mean-field xi_c(sigma_w^2) curve, beside the
+    same fit on the mean-field c^l (what a measurement should match: the fitted layers are not l -> infinity)."""
     config = measurement.config
     sw2 = np.asarray(config.sw2, float)
     lo, hi = max(0.05, 0.8 * sw2.min()), 1.2 * sw2.max()
@@ -92,6 +93,8 @@ def xi_figure(measurement: Measurement) -> Figure:
     rows = [r for r in measurement.summary() if np.isfinite(r["xi_c"]) and r["xi_c_error"] < r["xi_c"]]
     fig.series.append(Series([r["sw2"] for r in rows], [r["xi_c"] for r in rows], [r["xi_c_error"] for r in rows],
                              label=f"fit, N = {config.width}", style="points", color="k"))
+    fig.series.append(Series([r["sw2"] for r in rows], [r["xi_c_fit_theory"] for r in rows],
+                             label="same fit on mean field", style="points", color="#d62728"))
     return fig
 
 
