@@ -74,7 +74,7 @@ CASES = [
     # options that do not apply to the model or mode
     ("rgflow", ["--model", "xy", "--rule", "majority"], "rule:"),
     ("rgflow", ["--model", "xy", "--couplings", "nn"], "couplings:"),
-    ("sample", ["--chains", "4"], "chains:"), ("sample", ["--mcmc", "physical", "--chains", "1000"], "chains:"),
+    ("sample", ["--chains", "0"], "chains:"), ("sample", ["--mcmc", "physical", "--chains", "1000"], "chains:"),
     ("resume", ["--resume", "{ckpt}", "--hidden", "4,4"], "hidden:"),
     ("resume", ["--resume", "{ckpt}", "--couplings", "3"], "couplings:"),
     ("resume", ["--resume", "{ckpt}", "--target", "phi4"], "phi4"),
