@@ -24,7 +24,7 @@ declare -A FLOWS=(
   [phi4_L8_disordered]="--target phi4 --preset disordered --L 8 --steps 2000 --batch 256 --lr 2e-3 --seed 24"
 )
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(phi4_L8_crit phi4_L16_crit phi4_L16_disordered)
+[ ${#names[@]} -gt 0 ] || names=(phi4_L8_crit phi4_L16_crit phi4_L16_disordered phi4_L8_disordered)
 
 for name in "${names[@]}"; do
   opts=${FLOWS[$name]:?unknown flow $name}

@@ -60,6 +60,8 @@ from .panel import FigureTarget, Panel, proposed_size
 from .plotting import readable
 
 ROLES = ("critical", "control")
+#: Shipped checkpoints each role starts on: the first name containing one of these, in this order.
+PREFERRED = {"critical": ("phi4_L8_crit", "crit"), "control": ("phi4_L8_disordered", "disorder")}
 FIGURES = ("bulk3d", "level_maps", "class_fit", "collapse", "correlations", "poincare_disk")
 MASKED = np.array([0.85, 0.85, 0.85, 1.0], np.float32)  # map cells that hold no node of that level
 
@@ -263,8 +265,9 @@ class BulkPanel(JobPanel, Panel, QWidget):
             combo.setMinimumContentsLength(28)
             for path in shipped_checkpoints():
                 combo.addItem(path.name, str(path))
-            preferred = combo.findText({"critical": "crit", "control": "disorder"}[role],
-                                       Qt.MatchFlag.MatchContains)
+            # the L = 8 pair first: its critical flow meets the quality targets, the L = 16 one not yet
+            found = (combo.findText(text, Qt.MatchFlag.MatchContains) for text in PREFERRED[role])
+            preferred = next((index for index in found if index >= 0), -1)
             if preferred >= 0:
                 combo.setCurrentIndex(preferred)
             elif role == "control":

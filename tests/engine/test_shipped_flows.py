@@ -16,6 +16,7 @@ torch.set_num_threads(1)
 
 TARGETS = {"phi4_L8_crit": ("phi4", 8, PRESETS["critical"]), "phi4_L16_crit": ("phi4", 16, PRESETS["critical"]),
            "phi4_L16_disordered": ("phi4", 16, PRESETS["disordered"]),
+           "phi4_L8_disordered": ("phi4", 8, PRESETS["disordered"]),
            "ising_L16_Tc": ("ising", 16, {"T": 2.269185314213022})}
 
 

@@ -524,3 +524,13 @@ def test_training_curves_carry_their_running_mean(nrg_panel):
     assert len(trend.yData) == 399 and 7 not in trend.xData
     assert trend.yData[-1] == pytest.approx(acceptance[-TREND_WINDOW:].mean())
     assert np.std(trend.yData[TREND_WINDOW:]) < 0.3 * np.nanstd(acceptance)
+
+
+def test_bulk_panel_starts_on_the_shipped_L8_pair(qtbot):
+    """The first analysis a user runs is on the critical flow that meets the quality targets (L = 8)."""
+    from rgviz.ui.bulk import BulkPanel
+
+    panel = BulkPanel()
+    qtbot.addWidget(panel)
+    assert panel.paths["critical"].currentText() == "phi4_L8_crit.pt"
+    assert panel.paths["control"].currentText() == "phi4_L8_disordered.pt"
