@@ -179,7 +179,12 @@ def verdict(doc: dict) -> str:
         return (f"No minimum of S_eff was found inside the prior's range (z* at |z|^2/2 = {saddle['half_z2']:.4g}, "
                 "where the flow was never trained), so there is no saddle-point reading.")
     if fit["result"] == "no decay":
-        return "The data do not support the hyperbolic reading: the correlations do not decay with hyperbolic distance."
+        if fit.get("r2_error") is None:  # exact correlations (saddle point): no noise to blame
+            return ("The data do not support the hyperbolic reading: the correlations do not decay with hyperbolic "
+                    "distance.")
+        return (f"At L = {doc['target']['L']} these {doc.get('samples', '')} samples show no decay with hyperbolic "
+                f"distance (R^2 {_pm(fit['r2'], fit['r2_error'])}), so they give the hyperbolic reading no "
+                "support; a good flow's residual correlations are small, and more samples may resolve them.")
     if fit.get("xi_error") is not None and not fit["xi_error"] < fit["xi"]:
         # A decay length known to worse than 100% is no evidence either way, and the consistency tests below
         # would pass on such errors without meaning anything.

@@ -285,3 +285,7 @@ def test_verdict_needs_a_determined_fit_and_the_hyperbolic_gap():
     assert "supports, weakly," in verdict({**sharp, "fit": {**sharp["fit"], "xi_error": 0.8}})  # xi to 50%
     assert "partly supports" in verdict(doc(0.2, 0.31, 0.05, first_level=2))
     assert "does not support" in verdict(doc(0.2, 0.01, 0.05, first_level=2))
+    flat = {**doc(0.2, 0.0, 0.05), "fit": {"result": "no decay", "xi": None, "r2": 0.01, "r2_error": 0.02}}
+    assert "these 4096 samples show no decay" in verdict(flat) and "more samples" in verdict(flat)
+    exact = {**flat, "fit": {**flat["fit"], "r2_error": None}}
+    assert verdict(exact).startswith("The data do not support the hyperbolic reading: the correlations do not decay")
